@@ -1,0 +1,49 @@
+package vrrp
+
+import (
+	"context"
+	"net/netip"
+)
+
+// Backend puts a router's virtual addresses on the host and takes them off.
+// The vip package implements it (Linux addresses with gratuitous ARP and
+// unsolicited neighbor advertisements, commands, Go funcs). Calls for one
+// router come from one goroutine, in order, never concurrently, and never
+// from the protocol loop: a slow backend delays the addresses, not the
+// adverts.
+type Backend interface {
+	// Acquire adds the addresses (idempotently) and starts announcing them
+	// on the backend's schedule.
+	Acquire(ctx context.Context, set AddressSet) error
+	// Release stops announcing and removes the addresses (idempotently).
+	Release(ctx context.Context, set AddressSet) error
+	// Announce re-announces the addresses now (a master that heard a lower
+	// priority corrects the LAN's ARP and neighbor caches).
+	Announce(ctx context.Context, set AddressSet) error
+}
+
+// AddressSet is one router's addresses and what a backend needs to know
+// about the router that owns them.
+type AddressSet struct {
+	Router    string // the router's name (keepalived's instance name)
+	VRID      uint8
+	Interface string // the router's interface
+	IPv6      bool
+	Priority  uint8 // effective priority when the call was made
+	VIPs      []VIP
+}
+
+// VIP is one virtual address and where it goes.
+type VIP struct {
+	// Prefix is the address and its prefix length; a bare address is /32
+	// or /128.
+	Prefix netip.Prefix
+	// Interface overrides the router's interface for this address
+	// (keepalived's "dev"). Empty means the router's interface.
+	Interface string
+	// Label is the IPv4 address label (keepalived's "label"), optional.
+	Label string
+	// Excluded addresses are acquired and released with the others but not
+	// listed in adverts (keepalived's virtual_ipaddress_excluded).
+	Excluded bool
+}
