@@ -41,3 +41,13 @@ type Endpoint struct {
 type Network interface {
 	Open(ctx context.Context, ep Endpoint) (Transport, error)
 }
+
+// LinkMonitor is implemented by transports that watch their interface's
+// link. The loop puts the routers on the interface in Fault while the link
+// is not up and running (keepalived tracks an instance's own interface the
+// same way).
+type LinkMonitor interface {
+	// Link reports whether the interface is up and running, and a channel
+	// that is closed at the next change.
+	Link() (up bool, changed <-chan struct{})
+}
