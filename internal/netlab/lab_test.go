@@ -1,0 +1,192 @@
+package netlab
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func TestHostsReachEachOther(t *testing.T) {
+	l := New(t, 3)
+	capt := l.Capture()
+	h1, h2 := l.Host(1), l.Host(2)
+	if !h1.LinkLocal.IsLinkLocalUnicast() || h1.LinkLocal == h2.LinkLocal {
+		t.Fatalf("link-local addresses %v, %v", h1.LinkLocal, h2.LinkLocal)
+	}
+	for _, dst := range []string{h2.IPv4.String(), h2.IPv6.String(), h2.LinkLocal.String() + "%eth0"} {
+		if out, err := h1.Run("ping", "-c", "1", "-W", "2", dst); err != nil {
+			t.Fatalf("h1 ping %s: %v", dst, err)
+		} else if !strings.Contains(out, "1 received") {
+			t.Fatalf("h1 ping %s: %s", dst, out)
+		}
+	}
+
+	// The capture sees each frame exactly once: one echo request from h1
+	// to h2's IPv4 address, one reply.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	isICMP := func(f Frame, src, dst net.HardwareAddr, typ byte) bool {
+		d := f.Data
+		return len(d) >= 14+20+1 && bytes.Equal(d[0:6], dst) && bytes.Equal(d[6:12], src) &&
+			binary.BigEndian.Uint16(d[12:]) == 0x0800 && d[14+9] == 1 && d[14+20] == typ
+	}
+	if _, err := capt.WaitFor(ctx, func(f Frame) bool { return isICMP(f, h2.MAC, h1.MAC, 0) }); err != nil {
+		t.Fatalf("echo reply: %v", err)
+	}
+	var requests int
+	for _, f := range capt.Frames() {
+		if isICMP(f, h1.MAC, h2.MAC, 8) {
+			requests++
+		}
+	}
+	if requests != 1 {
+		t.Errorf("captured the echo request %d times, want once", requests)
+	}
+
+	path := filepath.Join(t.TempDir(), "lab.pcap")
+	if err := capt.WritePcap(path); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := exec.LookPath("tshark"); err == nil {
+		out, err := exec.Command("tshark", "-r", path, "-Y", "icmp.type == 8 && ip.src == 10.0.0.1").CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "10.0.0.1 → 10.0.0.2") {
+			t.Errorf("tshark -r %s: %v\n%s", path, err, out)
+		}
+	}
+}
+
+func TestMulticastReachesEveryHost(t *testing.T) {
+	l := New(t, 3)
+	// All-nodes ping: h2 and h3 answer only if the bridge floods multicast.
+	out, err := l.Host(1).Run("ping", "-6", "-c", "3", "-i", "0.2", "-w", "5", "ff02::1%eth0")
+	if err != nil {
+		t.Fatalf("ping ff02::1: %v", err)
+	}
+	for _, h := range l.Hosts()[1:] {
+		if !strings.Contains(out, h.LinkLocal.String()) {
+			t.Errorf("no answer from %s (%s) to ff02::1:\n%s", h.Name, h.LinkLocal, out)
+		}
+	}
+}
+
+func TestDoRunsInHostNamespace(t *testing.T) {
+	l := New(t, 2)
+	h := l.Host(2)
+	err := h.Do(func() error {
+		ifi, err := net.InterfaceByName("eth0")
+		if err != nil {
+			return err
+		}
+		if !bytes.Equal(ifi.HardwareAddr, h.MAC) {
+			return fmt.Errorf("eth0 MAC %s, want %s", ifi.HardwareAddr, h.MAC)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The test's own thread is not moved: no eth0 with h's MAC here.
+	if ifi, err := net.InterfaceByName("eth0"); err == nil && bytes.Equal(ifi.HardwareAddr, h.MAC) {
+		t.Fatal("Do left the calling thread in the host namespace")
+	}
+}
+
+func TestLinkDownUp(t *testing.T) {
+	l := New(t, 2)
+	h1, h2 := l.Host(1), l.Host(2)
+	if err := h2.LinkDown(); err != nil {
+		t.Fatal(err)
+	}
+	waitOperstate(t, h2, "DOWN")
+	if _, err := h1.Run("ping", "-c", "1", "-W", "1", h2.IPv4.String()); err == nil {
+		t.Fatal("ping across a cut link succeeded")
+	}
+	if err := h2.LinkUp(); err != nil {
+		t.Fatal(err)
+	}
+	waitOperstate(t, h2, "UP")
+	if _, err := h1.Run("ping", "-c", "1", "-W", "2", h2.IPv4.String()); err != nil {
+		t.Fatalf("ping after LinkUp: %v", err)
+	}
+}
+
+func waitOperstate(t *testing.T, h *Host, want string) {
+	t.Helper()
+	deadline := time.After(5 * time.Second)
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		st, err := h.ifState()
+		if err == nil && st.operstate == want {
+			return
+		}
+		select {
+		case <-deadline:
+			t.Fatalf("%s eth0: operstate %q (%v), want %s", h.Name, st.operstate, err, want)
+		case <-tick.C:
+		}
+	}
+}
+
+func TestCleanupRemovesEverything(t *testing.T) {
+	var prefix string
+	var cmd *exec.Cmd
+	t.Run("lab", func(t *testing.T) {
+		l := New(t, 2)
+		prefix = l.Prefix()
+		cmd = l.Host(1).Command(context.Background(), "sleep", "600")
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if prefix == "" {
+		t.Skip("lab was not built")
+	}
+	out, err := run("ip", "netns", "list")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out, prefix+"-") {
+		t.Errorf("namespaces left behind:\n%s", out)
+	}
+	waited := make(chan error, 1)
+	go func() { waited <- cmd.Wait() }()
+	select {
+	case err := <-waited:
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+			t.Errorf("sleep ended with %v, want killed", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("process started with Command still runs after cleanup")
+	}
+}
+
+func TestStaleNamespaceOfSamePidIsReplaced(t *testing.T) {
+	if missingPrivilege() != "" {
+		New(t, 1) // skips or fails with the reason
+	}
+	// A crashed earlier process with our pid left the name we use next.
+	stale := fmt.Sprintf("vk%d-%d-h1", os.Getpid(), labSeq.Load()+1)
+	if _, err := run("ip", "netns", "add", stale); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = run("ip", "netns", "delete", stale) })
+	l := New(t, 1)
+	if l.Host(1).Namespace != stale {
+		t.Fatalf("lab uses %s, test expected %s", l.Host(1).Namespace, stale)
+	}
+	if _, err := l.Host(1).Run("ping", "-c", "1", "-W", "2", "10.0.0.1"); err != nil {
+		t.Fatal(err)
+	}
+}
