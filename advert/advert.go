@@ -1,6 +1,7 @@
 package advert
 
 import (
+	"fmt"
 	"net/netip"
 	"time"
 )
@@ -66,4 +67,38 @@ type Advert struct {
 	AuthType AuthType      // v2 only; zero for v3
 	AuthData [8]byte       // v2 only: the PASS password, zero-padded; zero otherwise
 	Addrs    []netip.Addr  // the virtual addresses, all IPv4 or all IPv6
+}
+
+func (t AuthType) String() string {
+	switch t {
+	case AuthNone:
+		return "none"
+	case AuthPass:
+		return "PASS"
+	case AuthAH:
+		return "AH"
+	}
+	return fmt.Sprintf("AuthType(%d)", uint8(t))
+}
+
+func (m ChecksumMode) String() string {
+	switch m {
+	case ChecksumStandard:
+		return "standard"
+	case ChecksumNoPseudoHeader:
+		return "no-pseudo-header"
+	case ChecksumEither:
+		return "either"
+	}
+	return fmt.Sprintf("ChecksumMode(%d)", uint8(m))
+}
+
+// String describes a for logs, e.g. "VRRPv3 VRID 51 priority 200 interval
+// 1s [10.0.0.100 10.0.0.101]". It never shows the PASS password.
+func (a *Advert) String() string {
+	s := fmt.Sprintf("VRRPv%d VRID %d priority %d interval %v", a.Version, a.VRID, a.Priority, a.Interval)
+	if a.Version == 2 {
+		s += " auth " + a.AuthType.String()
+	}
+	return s + " " + fmt.Sprint(a.Addrs)
 }

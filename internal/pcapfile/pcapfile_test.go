@@ -138,3 +138,43 @@ func TestReadsSharedCaptures(t *testing.T) {
 		t.Errorf("time %v, want a 2026 capture", frames[0].Time)
 	}
 }
+
+func TestIPTrimsPaddingAndParsesBothFamilies(t *testing.T) {
+	frames, err := ReadFile("../../advert/testdata/v3-ipv4-unicast.pcap")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := frames[0].IP()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Src.String() != "10.0.0.1" || p.Dst.String() != "10.0.0.2" || p.Protocol != 112 || p.TTL != 255 || len(p.Header) != 20 || len(p.Payload) != 12 {
+		t.Errorf("IPv4: %v → %v proto %d ttl %d header %d payload %d; want 10.0.0.1 → 10.0.0.2 proto 112 ttl 255 header 20 payload 12",
+			p.Src, p.Dst, p.Protocol, p.TTL, len(p.Header), len(p.Payload))
+	}
+	// Padding after the IP packet, as a 60-byte minimum Ethernet frame has.
+	padded := Frame{Data: append(append([]byte{}, frames[0].Data...), make([]byte, 14)...)}
+	if p2, err := padded.IP(); err != nil || len(p2.Payload) != 12 {
+		t.Errorf("padded frame: payload %d bytes, %v; want 12", len(p2.Payload), err)
+	}
+
+	frames, err = ReadFile("../../advert/testdata/v3-ipv6-unicast.pcap")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err = frames[5].IP()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Src.String() != "fd00::1" || p.Dst.String() != "fd00::2" || p.Protocol != 112 || p.TTL != 64 || len(p.Payload) != 24 {
+		t.Errorf("IPv6: %v → %v next %d hop %d payload %d; want fd00::1 → fd00::2 next 112 hop 64 payload 24",
+			p.Src, p.Dst, p.Protocol, p.TTL, len(p.Payload))
+	}
+	if _, err := frames[3].IP(); err != nil {
+		t.Errorf("neighbor solicitation frame: %v", err)
+	}
+	arp, _ := ReadFile("../../advert/testdata/v2-pass-mcast.pcap")
+	if _, err := arp[1].IP(); !errors.Is(err, ErrNotIP) {
+		t.Errorf("ARP frame: %v, want ErrNotIP", err)
+	}
+}
