@@ -30,7 +30,11 @@ type AddressSet struct {
 	Interface string // the router's interface
 	IPv6      bool
 	Priority  uint8 // effective priority when the call was made
-	VIPs      []VIP
+	VIPs      []VIP // shared: a backend must not modify it
+	// NoAccept is RFC 5798 Accept_Mode false (keepalived's no_accept): a
+	// backend that can should make the host drop packets addressed to the
+	// VIPs while it holds them, unless Priority is 255 (the owner).
+	NoAccept bool
 }
 
 // VIP is one virtual address and where it goes.
