@@ -98,4 +98,3 @@ func (r Reason) String() string {
 	}
 	return "Reason(" + strconv.Itoa(int(r)) + ")"
 }
-
