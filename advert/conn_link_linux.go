@@ -1,0 +1,264 @@
+package advert
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"sync"
+
+	"github.com/jsimonetti/rtnetlink/v2"
+	"github.com/mdlayher/netlink"
+	"golang.org/x/sys/unix"
+)
+
+// linkMonitor keeps a Conn's view of its interface current: whether it is
+// up and running, and its addresses of the Conn's family in kernel order
+// (to pick LocalAddr the way keepalived does). It listens to rtnetlink
+// notifications on a socket opened with the Conn, in the Conn's namespace:
+// no polling, no lookups by name afterwards.
+type linkMonitor struct {
+	ifindex uint32
+	ipv6    bool
+	sub     *rtnetlink.Conn // subscribed to link and address notifications
+	onGone  func()          // called once when the interface is deleted
+	done    chan struct{}
+
+	mu      sync.Mutex
+	up      bool
+	gone    bool
+	closed  bool
+	addrs   []ifAddr
+	changed chan struct{} // closed at the next change of up
+}
+
+type ifAddr struct {
+	addr  netip.Addr
+	flags uint32 // IFA_F_*
+}
+
+// newLinkMonitor subscribes first and dumps second, so that no change
+// falls between the two; notifications queued before the dump's answer
+// replay changes it already shows, which converges to the same state.
+func newLinkMonitor(ifindex int, ipv6 bool, onGone func()) (*linkMonitor, error) {
+	groups := uint32(unix.RTMGRP_LINK | unix.RTMGRP_IPV4_IFADDR)
+	if ipv6 {
+		groups = unix.RTMGRP_LINK | unix.RTMGRP_IPV6_IFADDR
+	}
+	sub, err := rtnetlink.Dial(&netlink.Config{Groups: groups})
+	if err != nil {
+		return nil, fmt.Errorf("advert: rtnetlink subscribe: %w", err)
+	}
+	m := &linkMonitor{
+		ifindex: uint32(ifindex),
+		ipv6:    ipv6,
+		sub:     sub,
+		onGone:  onGone,
+		done:    make(chan struct{}),
+		changed: make(chan struct{}),
+	}
+	if err := m.resync(); err != nil {
+		sub.Close()
+		return nil, err
+	}
+	go m.run()
+	return m, nil
+}
+
+// resync replaces the state with a fresh dump (at start, and after the
+// kernel dropped notifications because our socket buffer overflowed).
+func (m *linkMonitor) resync() error {
+	c, err := rtnetlink.Dial(nil)
+	if err != nil {
+		return fmt.Errorf("advert: rtnetlink dial: %w", err)
+	}
+	defer c.Close()
+	link, err := c.Link.Get(m.ifindex)
+	if err != nil {
+		if errors.Is(err, unix.ENODEV) {
+			m.setGone()
+			return nil
+		}
+		return fmt.Errorf("advert: rtnetlink get link %d: %w", m.ifindex, err)
+	}
+	addrs, err := c.Address.List()
+	if err != nil {
+		return fmt.Errorf("advert: rtnetlink list addresses: %w", err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.addrs = m.addrs[:0]
+	for i := range addrs {
+		if a, ok := m.decodeAddr(&addrs[i]); ok {
+			m.addrs = append(m.addrs, a)
+		}
+	}
+	m.setUpLocked(linkUp(link.Flags))
+	return nil
+}
+
+func linkUp(flags uint32) bool {
+	return flags&unix.IFF_UP != 0 && flags&unix.IFF_RUNNING != 0
+}
+
+func (m *linkMonitor) decodeAddr(am *rtnetlink.AddressMessage) (ifAddr, bool) {
+	if am.Index != m.ifindex || am.Attributes == nil {
+		return ifAddr{}, false
+	}
+	flags := uint32(am.Flags)
+	if am.Attributes.Flags != 0 {
+		flags = am.Attributes.Flags
+	}
+	ip := am.Attributes.Address
+	if am.Family == unix.AF_INET && am.Attributes.Local != nil {
+		ip = am.Attributes.Local // IFA_ADDRESS is the peer on point-to-point links
+	}
+	a, ok := netip.AddrFromSlice(ip)
+	if !ok {
+		return ifAddr{}, false
+	}
+	a = a.Unmap()
+	if a.Is6() != m.ipv6 {
+		return ifAddr{}, false
+	}
+	return ifAddr{addr: a, flags: flags}, true
+}
+
+func (m *linkMonitor) run() {
+	defer close(m.done)
+	for {
+		msgs, raw, err := m.sub.Receive()
+		if err != nil {
+			m.mu.Lock()
+			closed := m.closed
+			m.mu.Unlock()
+			if closed {
+				return
+			}
+			// ENOBUFS (notifications lost) or a message we could not
+			// decode: start again from a dump.
+			if rerr := m.resync(); rerr != nil {
+				m.mu.Lock()
+				m.setUpLocked(false)
+				m.mu.Unlock()
+				return
+			}
+			continue
+		}
+		for i, msg := range msgs {
+			m.apply(raw[i].Header.Type, msg)
+		}
+	}
+}
+
+func (m *linkMonitor) apply(typ netlink.HeaderType, msg rtnetlink.Message) {
+	switch msg := msg.(type) {
+	case *rtnetlink.LinkMessage:
+		if msg.Index != m.ifindex {
+			return
+		}
+		if typ == unix.RTM_DELLINK {
+			m.setGone()
+			return
+		}
+		m.mu.Lock()
+		m.setUpLocked(linkUp(msg.Flags))
+		m.mu.Unlock()
+	case *rtnetlink.AddressMessage:
+		a, ok := m.decodeAddr(msg)
+		if !ok {
+			return
+		}
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		i := m.indexLocked(a.addr)
+		switch {
+		case typ == unix.RTM_DELADDR && i >= 0:
+			m.addrs = append(m.addrs[:i], m.addrs[i+1:]...)
+		case typ == unix.RTM_NEWADDR && i >= 0:
+			m.addrs[i].flags = a.flags // e.g. tentative → usable
+		case typ == unix.RTM_NEWADDR:
+			m.addrs = append(m.addrs, a)
+		}
+	}
+}
+
+func (m *linkMonitor) indexLocked(a netip.Addr) int {
+	for i := range m.addrs {
+		if m.addrs[i].addr == a {
+			return i
+		}
+	}
+	return -1
+}
+
+func (m *linkMonitor) setGone() {
+	m.mu.Lock()
+	first := !m.gone
+	m.gone = true
+	m.setUpLocked(false)
+	m.mu.Unlock()
+	if first && m.onGone != nil {
+		m.onGone()
+	}
+}
+
+func (m *linkMonitor) setUpLocked(up bool) {
+	if up == m.up {
+		return
+	}
+	m.up = up
+	close(m.changed)
+	m.changed = make(chan struct{})
+}
+
+// link reports whether the interface is up and running, and a channel
+// closed at the next change (or when the monitor is closed).
+func (m *linkMonitor) link() (bool, <-chan struct{}) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.up, m.changed
+}
+
+func (m *linkMonitor) isGone() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.gone
+}
+
+// localAddr is keepalived's choice of source: for IPv4 the interface's
+// first primary address, for IPv6 its first usable link-local address.
+func (m *linkMonitor) localAddr() netip.Addr {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, a := range m.addrs {
+		if m.ipv6 {
+			if a.addr.IsLinkLocalUnicast() && a.flags&(unix.IFA_F_TENTATIVE|unix.IFA_F_DADFAILED) == 0 {
+				return a.addr
+			}
+			continue
+		}
+		if a.flags&unix.IFA_F_SECONDARY == 0 {
+			return a.addr
+		}
+	}
+	return netip.Addr{}
+}
+
+// close stops the monitor and wakes Link watchers (they then ask the Conn
+// again and get its new monitor after a Reopen, or "down" after Close).
+func (m *linkMonitor) close() {
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return
+	}
+	m.closed = true
+	m.mu.Unlock()
+	m.sub.Close()
+	<-m.done
+	m.mu.Lock()
+	close(m.changed)
+	m.changed = make(chan struct{})
+	m.up = false
+	m.mu.Unlock()
+}

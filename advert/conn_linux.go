@@ -1,0 +1,645 @@
+package advert
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"os"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"golang.org/x/net/ipv4"
+	"golang.org/x/net/ipv6"
+	"golang.org/x/sys/unix"
+)
+
+// Conn sends and receives VRRP adverts on one interface and address family
+// through raw sockets: IP protocol 112, and 51 (AH) when configured. It is
+// shared by every virtual router on that interface and family; they are
+// told apart by VRID above it. It implements vrrp.Transport and
+// vrrp.LinkMonitor.
+//
+// On the wire it matches keepalived: IPv4 adverts carry TOS 0xc0, a
+// non-zero identification, no DF flag and TTL 255 in a header built here
+// (so the AH ICV covers exactly what is sent); IPv6 adverts carry traffic
+// class 0xc0 and hop limit 255, from the interface's link-local address
+// unless the packet names another source. Multicast loopback is off and
+// the sockets are bound to the interface, so the kernel never hands back
+// this host's own adverts (multicast, or unicast to one of its own
+// addresses, which arrives on lo) nor packets from other interfaces.
+//
+// Send and Receive may be called concurrently with each other; Receive by
+// one goroutine at a time.
+type Conn struct {
+	cfg     Config
+	group   netip.Addr
+	ns      *os.File // where Reopen opens the sockets
+	network string   // "ip4:112" or "ip6:112", for errors
+
+	mu     sync.Mutex // guards s and closed
+	s      *sockets
+	closed bool
+
+	reopenMu sync.Mutex
+
+	// Receive state, guarded by recvMu. The read callbacks are built once:
+	// a closure per call would allocate.
+	recvMu    sync.Mutex
+	rm        recvMsg
+	rbuf      []byte
+	rs        *sockets
+	rgot      bool
+	rerr      error
+	readOne   func(fd uintptr) bool
+	readEach  func(fd uintptr) bool
+	readEther func(fd uintptr) bool
+
+	// Send state, guarded by sendMu.
+	sendMu  sync.Mutex
+	sm      sendMsg
+	sbuf    []byte
+	ipID    uint16
+	writeFn func(fd uintptr) bool
+
+	received, sent, truncated, malformed, otherIf, reopens atomic.Uint64
+}
+
+// sockets is what one open (or reopen) of a Conn holds.
+type sockets struct {
+	ifindex int
+	vrrp    *net.IPConn // protocol 112: receives VRRP, sends everything
+	vrrpRC  syscall.RawConn
+	ah      *net.IPConn // protocol 51, receive only; nil without AH
+	ahRC    syscall.RawConn
+	poll    *os.File // epoll over vrrp and ah, so one Receive waits on both
+	pollRC  syscall.RawConn
+	mon     *linkMonitor
+}
+
+// Listen opens the sockets for cfg and starts watching the interface. The
+// sockets, and the netlink socket that keeps LocalAddr and Link current,
+// are opened in cfg.Netns (nil: the calling thread's namespace), which the
+// Conn remembers for Reopen. ctx bounds the opening only.
+func Listen(ctx context.Context, cfg Config) (*Conn, error) {
+	c := &Conn{cfg: cfg, group: cfg.Group, network: "ip4:112"}
+	if cfg.IPv6 {
+		c.network = "ip6:112"
+	}
+	if !c.group.IsValid() {
+		c.group = GroupIPv4
+		if cfg.IPv6 {
+			c.group = GroupIPv6
+		}
+	}
+	switch {
+	case cfg.Interface == "":
+		return nil, c.opError("listen", nil, errors.New("no interface"))
+	case c.group.Is6() != cfg.IPv6 || !c.group.IsMulticast():
+		return nil, c.opError("listen", nil, fmt.Errorf("group %s is not an %s multicast address", c.group, familyName(cfg.IPv6)))
+	case cfg.AH && cfg.IPv6:
+		return nil, c.opError("listen", nil, errors.New("AH is IPv4 only"))
+	}
+	var err error
+	if cfg.Netns != nil {
+		c.ns, err = dupNetns(cfg.Netns)
+	} else {
+		c.ns, err = currentNetns()
+	}
+	if err != nil {
+		return nil, c.opError("listen", nil, err)
+	}
+	c.cfg.Netns = nil
+	c.readOne = func(fd uintptr) bool { return c.rm.recv(fd, c.rbuf) }
+	c.readEach = func(fd uintptr) bool { c.rgot = c.rm.recv(fd, c.rbuf); return true }
+	c.readEther = c.readEither
+	c.writeFn = func(fd uintptr) bool { return c.sm.send(fd) }
+	if err := ctx.Err(); err != nil {
+		c.ns.Close()
+		return nil, c.opError("listen", nil, err)
+	}
+	s, err := c.open()
+	if err != nil {
+		c.ns.Close()
+		return nil, err
+	}
+	c.s = s
+	return c, nil
+}
+
+func familyName(ipv6 bool) string {
+	if ipv6 {
+		return "IPv6"
+	}
+	return "IPv4"
+}
+
+func (c *Conn) opError(op string, addr net.Addr, err error) error {
+	return &net.OpError{Op: op, Net: c.network + " " + c.cfg.Interface, Addr: addr, Err: err}
+}
+
+// open opens a new set of sockets in the Conn's namespace.
+func (c *Conn) open() (*sockets, error) {
+	var s *sockets
+	err := inNetns(c.ns, func() error {
+		var err error
+		s, err = c.openHere()
+		return err
+	})
+	if err != nil {
+		return nil, c.opError("listen", nil, err)
+	}
+	return s, nil
+}
+
+func (c *Conn) openHere() (_ *sockets, err error) {
+	ifi, err := net.InterfaceByName(c.cfg.Interface)
+	if err != nil {
+		return nil, err
+	}
+	s := &sockets{ifindex: ifi.Index}
+	defer func() {
+		if err != nil {
+			s.close()
+		}
+	}()
+	s.mon, err = newLinkMonitor(ifi.Index, c.cfg.IPv6, s.interrupt)
+	if err != nil {
+		return nil, err
+	}
+	group := &net.IPAddr{IP: c.group.AsSlice()}
+	if c.cfg.IPv6 {
+		if s.vrrp, s.vrrpRC, err = listenRaw("ip6:112", "::", ifi.Name); err != nil {
+			return nil, err
+		}
+		p := ipv6.NewPacketConn(s.vrrp)
+		for _, step := range []func() error{
+			func() error { return p.JoinGroup(ifi, group) },
+			func() error { return p.SetMulticastInterface(ifi) },
+			func() error { return p.SetMulticastLoopback(false) },
+			func() error { return p.SetMulticastHopLimit(255) }, // RFC 5798 §5.1.2.3
+			func() error { return p.SetHopLimit(255) },          // unicast too, as the RFC's receivers check it
+			func() error { return p.SetTrafficClass(tosNetworkControl) },
+			func() error { return p.SetControlMessage(ipv6.FlagDst|ipv6.FlagInterface|ipv6.FlagHopLimit, true) },
+			func() error { return setMulticastAll(s.vrrpRC, unix.IPPROTO_IPV6, unix.IPV6_MULTICAST_ALL) },
+		} {
+			if err := step(); err != nil {
+				return nil, err
+			}
+		}
+		// No IPV6_CHECKSUM offload: the codec computes the VRRPv3
+		// checksum on send, and on receive the kernel would drop a bad
+		// one silently where the protocol wants to count it.
+		return s, nil
+	}
+
+	if s.vrrp, s.vrrpRC, err = listenRaw("ip4:112", "0.0.0.0", ifi.Name); err != nil {
+		return nil, err
+	}
+	// IP_HDRINCL: we write the IPv4 header (see putIPv4Header).
+	r, err := ipv4.NewRawConn(s.vrrp)
+	if err != nil {
+		return nil, err
+	}
+	for _, step := range []func() error{
+		func() error { return r.JoinGroup(ifi, group) },
+		func() error { return r.SetMulticastInterface(ifi) },
+		func() error { return r.SetMulticastLoopback(false) },
+		func() error { return r.SetControlMessage(ipv4.FlagInterface, true) },
+		func() error { return setMulticastAll(s.vrrpRC, unix.IPPROTO_IP, unix.IP_MULTICAST_ALL) },
+	} {
+		if err := step(); err != nil {
+			return nil, err
+		}
+	}
+	if !c.cfg.AH {
+		return s, nil
+	}
+	if s.ah, s.ahRC, err = listenRaw("ip4:51", "0.0.0.0", ifi.Name); err != nil {
+		return nil, err
+	}
+	p := ipv4.NewPacketConn(s.ah)
+	for _, step := range []func() error{
+		func() error { return p.JoinGroup(ifi, group) },
+		func() error { return p.SetControlMessage(ipv4.FlagInterface, true) },
+		func() error { return setMulticastAll(s.ahRC, unix.IPPROTO_IP, unix.IP_MULTICAST_ALL) },
+	} {
+		if err := step(); err != nil {
+			return nil, err
+		}
+	}
+	if s.poll, s.pollRC, err = newEpoll(s.vrrpRC, s.ahRC); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// listenRaw opens a raw socket bound to the interface: the kernel then
+// delivers only what arrived on it, and routes what we send out of it.
+func listenRaw(network, addr, ifname string) (*net.IPConn, syscall.RawConn, error) {
+	pc, err := net.ListenPacket(network, addr)
+	if err != nil {
+		return nil, nil, err
+	}
+	c := pc.(*net.IPConn)
+	rc, err := c.SyscallConn()
+	if err != nil {
+		c.Close()
+		return nil, nil, err
+	}
+	var serr error
+	if err := rc.Control(func(fd uintptr) { serr = unix.BindToDevice(int(fd), ifname) }); err != nil {
+		serr = err
+	}
+	if serr != nil {
+		c.Close()
+		return nil, nil, fmt.Errorf("bind %s to %s: %w", network, ifname, serr)
+	}
+	return c, rc, nil
+}
+
+// setMulticastAll turns IP(V6)_MULTICAST_ALL off: the socket then gets
+// only the groups it joined itself, not every group any socket on the
+// host joined (another deployment's vrrp_mcast_group4, say).
+func setMulticastAll(rc syscall.RawConn, level, opt int) error {
+	var serr error
+	err := rc.Control(func(fd uintptr) { serr = unix.SetsockoptInt(int(fd), level, opt, 0) })
+	if err != nil {
+		return err
+	}
+	if errors.Is(serr, unix.ENOPROTOOPT) {
+		return nil // older kernels (IPV6_MULTICAST_ALL is 4.20+)
+	}
+	return serr
+}
+
+// newEpoll returns an epoll descriptor, registered with Go's poller, that
+// is readable when either socket is: Receive waits on it, then reads
+// whichever socket has a packet, without a goroutine per socket.
+func newEpoll(rcs ...syscall.RawConn) (*os.File, syscall.RawConn, error) {
+	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, nil, fmt.Errorf("epoll_create1: %w", err)
+	}
+	for _, rc := range rcs {
+		var cerr error
+		if err := rc.Control(func(fd uintptr) {
+			cerr = unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, int(fd), &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(fd)})
+		}); err != nil {
+			cerr = err
+		}
+		if cerr != nil {
+			unix.Close(epfd)
+			return nil, nil, fmt.Errorf("epoll_ctl: %w", cerr)
+		}
+	}
+	if err := unix.SetNonblock(epfd, true); err != nil {
+		unix.Close(epfd)
+		return nil, nil, err
+	}
+	f := os.NewFile(uintptr(epfd), "epoll")
+	rc, err := f.SyscallConn()
+	if err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return f, rc, nil
+}
+
+// interrupt wakes a Receive blocked on these sockets (the interface is
+// gone; Receive then reports it).
+func (s *sockets) interrupt() {
+	past := time.Unix(1, 0)
+	if s.vrrp != nil {
+		s.vrrp.SetReadDeadline(past)
+	}
+	if s.poll != nil {
+		s.poll.SetReadDeadline(past)
+	}
+}
+
+func (s *sockets) close() {
+	if s.poll != nil {
+		s.poll.Close()
+	}
+	if s.vrrp != nil {
+		s.vrrp.Close()
+	}
+	if s.ah != nil {
+		s.ah.Close()
+	}
+	if s.mon != nil {
+		s.mon.close()
+	}
+}
+
+// current returns the open sockets, or an error once the Conn is closed.
+func (c *Conn) current() (*sockets, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return nil, c.opError("use", nil, net.ErrClosed)
+	}
+	return c.s, nil
+}
+
+// Receive blocks until a packet arrives and fills p, pointing its slices
+// into buf. It returns an error once the Conn is closed (wrapping
+// net.ErrClosed), once the interface is deleted (ErrInterfaceGone), or
+// when a socket fails; after the latter two the caller faults its routers
+// and calls Reopen. Packets that cannot be framed are counted in Stats and
+// skipped.
+func (c *Conn) Receive(p *Packet, buf []byte) error {
+	if len(buf) == 0 {
+		return c.opError("read", nil, errors.New("empty buffer"))
+	}
+	c.recvMu.Lock()
+	defer c.recvMu.Unlock()
+	c.rbuf = buf
+	defer func() { c.rbuf, c.rs = nil, nil }()
+	for {
+		s, err := c.current()
+		if err != nil {
+			return err
+		}
+		if s.mon.isGone() {
+			return c.opError("read", nil, fmt.Errorf("%w: %s (index %d)", ErrInterfaceGone, c.cfg.Interface, s.ifindex))
+		}
+		c.rs = s
+		if s.poll != nil {
+			c.rerr = nil
+			err = s.pollRC.Read(c.readEther)
+			if err == nil {
+				err = c.rerr
+			}
+		} else {
+			err = s.vrrpRC.Read(c.readOne)
+		}
+		if err != nil {
+			if cur, cerr := c.current(); cerr != nil {
+				return cerr
+			} else if cur != s {
+				continue // reopened under us: read the new sockets
+			}
+			if s.mon.isGone() {
+				continue // reported at the top of the loop
+			}
+			return c.opError("read", nil, err)
+		}
+		if c.rm.errno != 0 {
+			return c.opError("read", nil, os.NewSyscallError("recvmsg", c.rm.errno))
+		}
+		if c.frame(s, p, buf) {
+			c.received.Add(1)
+			return nil
+		}
+	}
+}
+
+// readEither is the epoll callback: it tries each socket once without
+// blocking, and asks the poller to wait when neither had a packet.
+func (c *Conn) readEither(uintptr) bool {
+	for _, rc := range [...]syscall.RawConn{c.rs.vrrpRC, c.rs.ahRC} {
+		c.rgot = false
+		if err := rc.Read(c.readEach); err != nil {
+			c.rerr = err
+			return true
+		}
+		if c.rgot {
+			return true
+		}
+	}
+	return false
+}
+
+// frame fills p from the datagram in buf, or counts why it cannot.
+func (c *Conn) frame(s *sockets, p *Packet, buf []byte) bool {
+	if c.rm.flags&unix.MSG_TRUNC != 0 {
+		c.truncated.Add(1)
+		return false
+	}
+	info := parseControl(c.rm.oob[:c.rm.oobn])
+	if info.ifindex != s.ifindex {
+		c.otherIf.Add(1)
+		return false
+	}
+	b := buf[:c.rm.n]
+	if c.cfg.IPv6 {
+		hl := uint8(0)
+		if info.hopLimit >= 0 && info.hopLimit <= 255 {
+			hl = uint8(info.hopLimit)
+		}
+		*p = Packet{Src: c.rm.srcIPv6(), Dst: info.dst, HopLimit: hl, Ifindex: info.ifindex, Msg: b}
+		return true
+	}
+	// IPv4 raw sockets deliver the IP header too.
+	if len(b) < ipv4HeaderLen || b[0]>>4 != 4 {
+		c.malformed.Add(1)
+		return false
+	}
+	ihl := int(b[0]&0x0f) * 4
+	if ihl < ipv4HeaderLen || ihl > len(b) {
+		c.malformed.Add(1)
+		return false
+	}
+	*p = Packet{
+		Src:      netip.AddrFrom4([4]byte(b[12:16])),
+		Dst:      netip.AddrFrom4([4]byte(b[16:20])),
+		HopLimit: b[8],
+		Ifindex:  info.ifindex,
+	}
+	switch b[9] {
+	case ProtocolNumber:
+		p.Msg = b[ihl:]
+	case protocolAH:
+		// RFC 4302 §2: next header, payload length in 32-bit words minus 2.
+		ah := b[ihl:]
+		if len(ah) < 12 || ah[0] != ProtocolNumber {
+			c.malformed.Add(1)
+			return false
+		}
+		n := (int(ah[1]) + 2) * 4
+		if n < 12 || n > len(ah) {
+			c.malformed.Add(1)
+			return false
+		}
+		p.IPHeader, p.AH, p.Msg = b[:ihl], ah[:n], ah[n:]
+	default:
+		c.malformed.Add(1)
+		return false
+	}
+	return true
+}
+
+// Send transmits one packet: to p.Dst (zero means the group) from p.Src
+// (zero means LocalAddr), with TTL / hop limit 255. With p.Sealer it is
+// sent as IPv4 AH, sealed over the header exactly as sent.
+func (c *Conn) Send(p *Packet) error {
+	c.sendMu.Lock()
+	defer c.sendMu.Unlock()
+	s, err := c.current()
+	if err != nil {
+		return err
+	}
+	src, dst := p.Src, p.Dst
+	if !src.IsValid() {
+		src = s.mon.localAddr()
+	}
+	if !dst.IsValid() {
+		dst = c.group
+	}
+	dstAddr := &net.IPAddr{IP: dst.AsSlice()}
+	switch {
+	case !src.IsValid():
+		return c.opError("write", dstAddr, errors.New("no source address: the interface has none"))
+	case src.Is6() != c.cfg.IPv6 || dst.Is6() != c.cfg.IPv6:
+		return c.opError("write", dstAddr, fmt.Errorf("%s → %s on an %s conn", src, dst, familyName(c.cfg.IPv6)))
+	case len(p.Msg) == 0:
+		return c.opError("write", dstAddr, errors.New("empty message"))
+	case p.Sealer != nil && c.cfg.IPv6:
+		return c.opError("write", dstAddr, errors.New("AH is IPv4 only"))
+	}
+	if c.cfg.IPv6 {
+		c.sm.setIPv6(p.Msg, src, dst, s.ifindex)
+	} else {
+		proto, ahLen := uint8(ProtocolNumber), 0
+		if p.Sealer != nil {
+			proto, ahLen = protocolAH, ahHeaderLen
+		}
+		total := ipv4HeaderLen + ahLen + len(p.Msg)
+		if total > 0xffff {
+			return c.opError("write", dstAddr, fmt.Errorf("message of %d bytes too long", len(p.Msg)))
+		}
+		if cap(c.sbuf) < total {
+			c.sbuf = make([]byte, total, max(total, 1500))
+		}
+		b := c.sbuf[:total]
+		// A zero identification would be filled in by the kernel after
+		// the AH ICV was computed over it.
+		c.ipID++
+		if c.ipID == 0 {
+			c.ipID = 1
+		}
+		putIPv4Header(b, total, c.ipID, proto, src, dst)
+		if p.Sealer != nil {
+			ah := b[ipv4HeaderLen : ipv4HeaderLen+ahHeaderLen]
+			clear(ah)
+			msg := b[ipv4HeaderLen+ahHeaderLen:]
+			copy(msg, p.Msg)
+			if err := p.Sealer.SealAH(ah, b[:ipv4HeaderLen], msg, p.Seq); err != nil {
+				return c.opError("write", dstAddr, fmt.Errorf("seal AH: %w", err))
+			}
+		} else {
+			copy(b[ipv4HeaderLen:], p.Msg)
+		}
+		c.sm.setIPv4(b, dst)
+	}
+	if err := s.vrrpRC.Write(c.writeFn); err != nil {
+		return c.opError("write", dstAddr, err)
+	}
+	if c.sm.errno != 0 {
+		return c.opError("write", dstAddr, os.NewSyscallError("sendmsg", c.sm.errno))
+	}
+	c.sent.Add(1)
+	return nil
+}
+
+// LocalAddr is the address adverts go out from when a packet names none:
+// the interface's first primary IPv4 address, or its link-local IPv6
+// address once usable. Zero means there is none.
+func (c *Conn) LocalAddr() netip.Addr {
+	s, err := c.current()
+	if err != nil {
+		return netip.Addr{}
+	}
+	return s.mon.localAddr()
+}
+
+// Link reports whether the interface is up and running (IFF_UP and
+// IFF_RUNNING, as keepalived checks), and a channel closed at the next
+// change — also at a Reopen or Close, after which Link must be asked again.
+func (c *Conn) Link() (bool, <-chan struct{}) {
+	s, err := c.current()
+	if err != nil {
+		closed := make(chan struct{})
+		close(closed)
+		return false, closed
+	}
+	return s.mon.link()
+}
+
+// Ifindex is the index of the interface the Conn is bound to (it changes
+// when Reopen finds the interface re-created).
+func (c *Conn) Ifindex() int {
+	s, err := c.current()
+	if err != nil {
+		return 0
+	}
+	return s.ifindex
+}
+
+// Reopen replaces the Conn's sockets and netlink watch with new ones,
+// opened in the namespace the Conn was created in, for the interface now
+// carrying the configured name. The driver calls it after Receive failed;
+// a Receive blocked meanwhile continues on the new sockets. On error the
+// old sockets stay in place and Reopen may be retried.
+func (c *Conn) Reopen(ctx context.Context) error {
+	c.reopenMu.Lock()
+	defer c.reopenMu.Unlock()
+	if _, err := c.current(); err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return c.opError("reopen", nil, err)
+	}
+	s, err := c.open()
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		s.close()
+		return c.opError("reopen", nil, net.ErrClosed)
+	}
+	old := c.s
+	c.s = s
+	c.mu.Unlock()
+	old.close()
+	c.reopens.Add(1)
+	return nil
+}
+
+// Close closes the sockets and the netlink watch; a blocked Receive
+// returns.
+func (c *Conn) Close() error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil
+	}
+	c.closed = true
+	s := c.s
+	c.s = nil
+	c.mu.Unlock()
+	s.close()
+	c.reopenMu.Lock()
+	c.ns.Close()
+	c.reopenMu.Unlock()
+	return nil
+}
+
+// Stats returns the Conn's counters.
+func (c *Conn) Stats() Stats {
+	return Stats{
+		Received:       c.received.Load(),
+		Sent:           c.sent.Load(),
+		Truncated:      c.truncated.Load(),
+		Malformed:      c.malformed.Load(),
+		OtherInterface: c.otherIf.Load(),
+		Reopens:        c.reopens.Load(),
+	}
+}

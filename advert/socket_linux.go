@@ -1,0 +1,210 @@
+package advert
+
+import (
+	"encoding/binary"
+	"net/netip"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// The raw sockets' I/O goes through recvmsg/sendmsg on the socket's file
+// descriptor with message headers kept in the Conn, so that steady-state
+// receive and send allocate nothing (net.IPConn.ReadMsgIP allocates an
+// address per packet, ipv4.RawConn a header and a control message).
+
+// IP protocol number of IPsec AH (RFC 4302).
+const protocolAH = 51
+
+// ipv4HeaderLen is the length of the IPv4 header we send (no options).
+const ipv4HeaderLen = 20
+
+// tosNetworkControl is the IPv4 TOS / IPv6 traffic class keepalived sends
+// adverts with (DSCP CS6, "network control").
+const tosNetworkControl = 0xc0
+
+// ahHeaderLen is the AH header keepalived sends: RFC 2402 with a 96-bit
+// ICV (HMAC-MD5-96).
+const ahHeaderLen = 24
+
+// recvMsg is one recvmsg(2) call's buffers.
+type recvMsg struct {
+	name unix.RawSockaddrInet6 // large enough for IPv4 too
+	oob  [128]byte
+	iov  unix.Iovec
+	msg  unix.Msghdr
+
+	// Results of the last call.
+	n, oobn int
+	flags   int
+	errno   unix.Errno
+}
+
+// recv reads one datagram from fd into b without blocking. It reports
+// false when nothing was there (EAGAIN).
+func (r *recvMsg) recv(fd uintptr, b []byte) bool {
+	r.iov.Base = &b[0]
+	r.iov.SetLen(len(b))
+	r.msg = unix.Msghdr{
+		Name:    (*byte)(unsafe.Pointer(&r.name)),
+		Namelen: unix.SizeofSockaddrInet6,
+		Iov:     &r.iov,
+		Control: &r.oob[0],
+	}
+	r.msg.SetIovlen(1)
+	r.msg.SetControllen(len(r.oob))
+	n, _, errno := unix.Syscall(unix.SYS_RECVMSG, fd, uintptr(unsafe.Pointer(&r.msg)), unix.MSG_DONTWAIT)
+	if errno == unix.EAGAIN || errno == unix.EWOULDBLOCK {
+		return false
+	}
+	r.errno = errno
+	if errno != 0 {
+		r.n, r.oobn, r.flags = 0, 0, 0
+		return true
+	}
+	r.n, r.oobn, r.flags = int(n), int(r.msg.Controllen), int(r.msg.Flags)
+	return true
+}
+
+// srcIPv6 is the source address of the last IPv6 datagram.
+func (r *recvMsg) srcIPv6() netip.Addr {
+	if r.name.Family != unix.AF_INET6 {
+		return netip.Addr{}
+	}
+	return netip.AddrFrom16(r.name.Addr)
+}
+
+// pktinfo is what the control messages of one datagram said.
+type pktinfo struct {
+	ifindex  int
+	dst      netip.Addr
+	hopLimit int // -1 if absent
+}
+
+// parseControl reads IP_PKTINFO, IPV6_PKTINFO and IPV6_HOPLIMIT; anything
+// else (or anything malformed) is ignored.
+func parseControl(oob []byte) pktinfo {
+	info := pktinfo{hopLimit: -1}
+	hdrLen := unix.CmsgLen(0)
+	for len(oob) >= hdrLen {
+		h := (*unix.Cmsghdr)(unsafe.Pointer(&oob[0]))
+		l := int(h.Len)
+		if l < hdrLen || l > len(oob) {
+			break
+		}
+		data := oob[hdrLen:l]
+		switch {
+		case h.Level == unix.IPPROTO_IP && h.Type == unix.IP_PKTINFO && len(data) >= 12:
+			// struct in_pktinfo { int ifindex; in_addr spec_dst; in_addr addr; }
+			info.ifindex = int(int32(binary.NativeEndian.Uint32(data[0:4])))
+			info.dst = netip.AddrFrom4([4]byte(data[8:12]))
+		case h.Level == unix.IPPROTO_IPV6 && h.Type == unix.IPV6_PKTINFO && len(data) >= 20:
+			// struct in6_pktinfo { in6_addr addr; unsigned int ifindex; }
+			info.dst = netip.AddrFrom16([16]byte(data[0:16]))
+			info.ifindex = int(binary.NativeEndian.Uint32(data[16:20]))
+		case h.Level == unix.IPPROTO_IPV6 && h.Type == unix.IPV6_HOPLIMIT && len(data) >= 4:
+			info.hopLimit = int(int32(binary.NativeEndian.Uint32(data[0:4])))
+		}
+		next := unix.CmsgSpace(l - hdrLen)
+		if next > len(oob) {
+			break
+		}
+		oob = oob[next:]
+	}
+	return info
+}
+
+// sendMsg is one sendmsg(2) call's buffers.
+type sendMsg struct {
+	name4 unix.RawSockaddrInet4
+	name6 unix.RawSockaddrInet6
+	oob   [64]byte
+	iov   unix.Iovec
+	msg   unix.Msghdr
+	errno unix.Errno
+}
+
+// setIPv4 addresses the next datagram to dst (the IPv4 header is ours).
+func (s *sendMsg) setIPv4(b []byte, dst netip.Addr) {
+	s.name4 = unix.RawSockaddrInet4{Family: unix.AF_INET, Addr: dst.As4()}
+	s.iov.Base = &b[0]
+	s.iov.SetLen(len(b))
+	s.msg = unix.Msghdr{
+		Name:    (*byte)(unsafe.Pointer(&s.name4)),
+		Namelen: unix.SizeofSockaddrInet4,
+		Iov:     &s.iov,
+	}
+	s.msg.SetIovlen(1)
+}
+
+// setIPv6 addresses the next datagram to dst from src out of ifindex.
+func (s *sendMsg) setIPv6(b []byte, src, dst netip.Addr, ifindex int) {
+	s.name6 = unix.RawSockaddrInet6{Family: unix.AF_INET6, Addr: dst.As16()}
+	if dst.IsLinkLocalUnicast() || dst.IsLinkLocalMulticast() || dst.IsInterfaceLocalMulticast() {
+		s.name6.Scope_id = uint32(ifindex)
+	}
+	s.iov.Base = &b[0]
+	s.iov.SetLen(len(b))
+	s.msg = unix.Msghdr{
+		Name:    (*byte)(unsafe.Pointer(&s.name6)),
+		Namelen: unix.SizeofSockaddrInet6,
+		Iov:     &s.iov,
+	}
+	s.msg.SetIovlen(1)
+	// IPV6_PKTINFO picks the source address (the link-local one, unless
+	// the router has a unicast source) and the interface.
+	const dataLen = 20
+	h := (*unix.Cmsghdr)(unsafe.Pointer(&s.oob[0]))
+	h.Level = unix.IPPROTO_IPV6
+	h.Type = unix.IPV6_PKTINFO
+	h.SetLen(unix.CmsgLen(dataLen))
+	data := s.oob[unix.CmsgLen(0):unix.CmsgLen(dataLen)]
+	a := src.As16()
+	copy(data[0:16], a[:])
+	binary.NativeEndian.PutUint32(data[16:20], uint32(ifindex))
+	s.msg.Control = &s.oob[0]
+	s.msg.SetControllen(unix.CmsgSpace(dataLen))
+}
+
+// send writes the prepared datagram without blocking; false means EAGAIN.
+func (s *sendMsg) send(fd uintptr) bool {
+	_, _, errno := unix.Syscall(unix.SYS_SENDMSG, fd, uintptr(unsafe.Pointer(&s.msg)), unix.MSG_DONTWAIT)
+	if errno == unix.EAGAIN || errno == unix.EWOULDBLOCK {
+		return false
+	}
+	s.errno = errno
+	return true
+}
+
+// putIPv4Header writes the 20-byte IPv4 header we send adverts with,
+// byte-compatible with keepalived: TOS 0xc0, a non-zero identification,
+// no flags (DF clear), TTL 255, and the header checksum filled in (the
+// kernel would recompute the same value, and the AH ICV sees the header
+// exactly as it goes out).
+func putIPv4Header(b []byte, totalLen int, id uint16, proto uint8, src, dst netip.Addr) {
+	b[0] = 0x45 // version 4, 5 words
+	b[1] = tosNetworkControl
+	binary.BigEndian.PutUint16(b[2:], uint16(totalLen))
+	binary.BigEndian.PutUint16(b[4:], id)
+	binary.BigEndian.PutUint16(b[6:], 0) // flags, fragment offset
+	b[8] = 255                           // TTL (RFC 5798 §5.1.1.3)
+	b[9] = proto
+	binary.BigEndian.PutUint16(b[10:], 0)
+	s, d := src.As4(), dst.As4()
+	copy(b[12:16], s[:])
+	copy(b[16:20], d[:])
+	binary.BigEndian.PutUint16(b[10:], ipv4HeaderChecksum(b[:ipv4HeaderLen]))
+}
+
+// ipv4HeaderChecksum is the Internet checksum (RFC 1071) of an IPv4 header
+// whose checksum field is zero.
+func ipv4HeaderChecksum(h []byte) uint16 {
+	var sum uint32
+	for i := 0; i+1 < len(h); i += 2 {
+		sum += uint32(binary.BigEndian.Uint16(h[i:]))
+	}
+	for sum > 0xffff {
+		sum = sum>>16 + sum&0xffff
+	}
+	return ^uint16(sum)
+}
