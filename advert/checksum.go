@@ -59,10 +59,16 @@ func pseudoHeaderSum(src, dst netip.Addr, n int) uint64 {
 	}
 	s, d := src.As16(), dst.As16()
 	// src, dst, 32-bit length, 3 zero bytes, next header
-	return csumAdd(csumAdd(0, s[:]), d[:]) + uint64(n>>16) + uint64(n&0xffff) + ProtocolNumber
+	return sum16(&s) + sum16(&d) + uint64(n) + ProtocolNumber
 }
 
 // messageSum is the sum of message b with its checksum field left out.
 func messageSum(b []byte) uint64 {
 	return csumAdd(csumAdd(0, b[:6]), b[8:])
+}
+
+// sum16 adds the 16 bytes of an IPv6 address as four 32-bit words.
+func sum16(a *[16]byte) uint64 {
+	return uint64(binary.BigEndian.Uint32(a[0:])) + uint64(binary.BigEndian.Uint32(a[4:])) +
+		uint64(binary.BigEndian.Uint32(a[8:])) + uint64(binary.BigEndian.Uint32(a[12:]))
 }

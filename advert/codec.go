@@ -306,11 +306,9 @@ func (a *Advert) appendMsg(b []byte, ipv6 bool, mode ChecksumMode, src, dst neti
 	p := m[HeaderLen:]
 	for _, ad := range a.Addrs {
 		if ipv6 {
-			v := ad.As16()
-			copy(p, v[:])
+			*(*[16]byte)(p) = ad.As16()
 		} else {
-			v := ad.As4()
-			copy(p, v[:])
+			*(*[4]byte)(p) = ad.As4()
 		}
 		p = p[addrLen:]
 	}
