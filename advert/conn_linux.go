@@ -11,7 +11,9 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unsafe"
 
+	"golang.org/x/net/bpf"
 	"golang.org/x/net/ipv4"
 	"golang.org/x/net/ipv6"
 	"golang.org/x/sys/unix"
@@ -172,7 +174,7 @@ func (c *Conn) openHere() (_ *sockets, err error) {
 	}
 	group := &net.IPAddr{IP: c.group.AsSlice()}
 	if c.cfg.IPv6 {
-		if s.vrrp, s.vrrpRC, err = listenRaw("ip6:112", "::", ifi.Name); err != nil {
+		if s.vrrp, s.vrrpRC, err = listenRaw("ip6:112", "::", ifi.Name, ifi.Index); err != nil {
 			return nil, err
 		}
 		p := ipv6.NewPacketConn(s.vrrp)
@@ -196,7 +198,7 @@ func (c *Conn) openHere() (_ *sockets, err error) {
 		return s, nil
 	}
 
-	if s.vrrp, s.vrrpRC, err = listenRaw("ip4:112", "0.0.0.0", ifi.Name); err != nil {
+	if s.vrrp, s.vrrpRC, err = listenRaw("ip4:112", "0.0.0.0", ifi.Name, ifi.Index); err != nil {
 		return nil, err
 	}
 	// IP_HDRINCL: we write the IPv4 header (see putIPv4Header).
@@ -218,7 +220,7 @@ func (c *Conn) openHere() (_ *sockets, err error) {
 	if !c.cfg.AH {
 		return s, nil
 	}
-	if s.ah, s.ahRC, err = listenRaw("ip4:51", "0.0.0.0", ifi.Name); err != nil {
+	if s.ah, s.ahRC, err = listenRaw("ip4:51", "0.0.0.0", ifi.Name, ifi.Index); err != nil {
 		return nil, err
 	}
 	p := ipv4.NewPacketConn(s.ah)
@@ -239,7 +241,7 @@ func (c *Conn) openHere() (_ *sockets, err error) {
 
 // listenRaw opens a raw socket bound to the interface: the kernel then
 // delivers only what arrived on it, and routes what we send out of it.
-func listenRaw(network, addr, ifname string) (*net.IPConn, syscall.RawConn, error) {
+func listenRaw(network, addr, ifname string, ifindex int) (*net.IPConn, syscall.RawConn, error) {
 	pc, err := net.ListenPacket(network, addr)
 	if err != nil {
 		return nil, nil, err
@@ -258,7 +260,52 @@ func listenRaw(network, addr, ifname string) (*net.IPConn, syscall.RawConn, erro
 		c.Close()
 		return nil, nil, fmt.Errorf("bind %s to %s: %w", network, ifname, serr)
 	}
+	if err := attachIfindexFilter(rc, ifindex); err != nil {
+		c.Close()
+		return nil, nil, fmt.Errorf("%s: %w", network, err)
+	}
+	// Whatever was queued before the filter was attached may come from
+	// anywhere: drop it.
+	var rm recvMsg
+	var scratch [64]byte
+	for {
+		more := false
+		if err := rc.Read(func(fd uintptr) bool {
+			more = rm.recv(fd, scratch[:]) && rm.errno == 0
+			return true
+		}); err != nil || !more {
+			break
+		}
+	}
 	return c, rc, nil
+}
+
+// attachIfindexFilter makes the kernel drop every packet whose device is
+// not the interface. Binding to the device is not enough: a unicast advert
+// a host sends to one of its own addresses is routed through lo yet
+// matches a socket bound to eth0, and IP_PKTINFO reports it as arriving on
+// eth0. Only the socket filter sees the device it really came in on.
+func attachIfindexFilter(rc syscall.RawConn, ifindex int) error {
+	prog, err := bpf.Assemble([]bpf.Instruction{
+		bpf.LoadExtension{Num: bpf.ExtInterfaceIndex},
+		bpf.JumpIf{Cond: bpf.JumpEqual, Val: uint32(ifindex), SkipFalse: 1},
+		bpf.RetConstant{Val: 0x40000}, // keep the whole packet
+		bpf.RetConstant{Val: 0},       // drop
+	})
+	if err != nil {
+		return err
+	}
+	fprog := unix.SockFprog{Len: uint16(len(prog)), Filter: (*unix.SockFilter)(unsafe.Pointer(&prog[0]))}
+	var serr error
+	if err := rc.Control(func(fd uintptr) {
+		serr = unix.SetsockoptSockFprog(int(fd), unix.SOL_SOCKET, unix.SO_ATTACH_FILTER, &fprog)
+	}); err != nil {
+		return err
+	}
+	if serr != nil {
+		return fmt.Errorf("attach socket filter: %w", serr)
+	}
+	return nil
 }
 
 // setMulticastAll turns IP(V6)_MULTICAST_ALL off: the socket then gets
