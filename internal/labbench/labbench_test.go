@@ -1,0 +1,91 @@
+package labbench
+
+import (
+	"net/netip"
+	"os/exec"
+	"testing"
+	"time"
+)
+
+// 200 virtual routers, VRRPv3, 100 ms adverts: DESIGN.md's benchmark setup.
+var scenario200 = Scenario{Routers: 200, Version: 3, Interval: 100 * time.Millisecond}
+
+func BenchmarkTakeover(b *testing.B) {
+	b.Run("keepalived", func(b *testing.B) {
+		if _, err := exec.LookPath("keepalived"); err != nil {
+			b.Skip("keepalived not installed")
+		}
+		for range b.N {
+			r := Run(b, Keepalived{}, scenario200)
+			r.Report(b)
+		}
+	})
+}
+
+func TestTakeoverMeasuresLagBeyondMasterDown(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	old, nw := netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("10.0.0.2")
+	mdi := 360 * time.Millisecond
+	seen := []Seen{
+		{t0, old, 1, 200},
+		{t0.Add(5 * time.Millisecond), old, 2, 200},
+		{t0.Add(100 * time.Millisecond), old, 1, 200}, // last from old for VRID 1
+		{t0.Add(2 * time.Millisecond), nw, 2, 100},    // before old's last: ignored
+		{t0.Add(470 * time.Millisecond), nw, 1, 100},  // 370 ms after: lag 10 ms
+		{t0.Add(900 * time.Millisecond), nw, 1, 100},  // not the first
+		{t0.Add(405 * time.Millisecond), nw, 2, 100},  // 400 ms after: lag 40 ms
+		{t0.Add(400 * time.Millisecond), nw, 3, 0},    // priority 0 never counts
+	}
+	lags, missing := Takeover(seen, 3, old, nw, mdi)
+	want := []time.Duration{10 * time.Millisecond, 40 * time.Millisecond}
+	if len(lags) != 2 || lags[0] != want[0] || lags[1] != want[1] {
+		t.Errorf("lags = %v, want %v", lags, want)
+	}
+	if len(missing) != 1 || missing[0] != 3 {
+		t.Errorf("missing = %v, want [3]", missing)
+	}
+}
+
+func TestPercentileNearestRank(t *testing.T) {
+	var ds []time.Duration
+	for i := 100; i >= 1; i-- {
+		ds = append(ds, time.Duration(i))
+	}
+	for _, c := range []struct {
+		p    float64
+		want time.Duration
+	}{{50, 50}, {90, 90}, {99, 99}, {100, 100}, {0, 1}} {
+		if got := Percentile(ds, c.p); got != c.want {
+			t.Errorf("Percentile(%v) = %v, want %v", c.p, got, c.want)
+		}
+	}
+}
+
+func TestMasterDownIntervalMatchesRFC(t *testing.T) {
+	// RFC 5798 §6.1: 3 × 100 ms + (256−100) × 100 ms / 256 = 360.9375 ms.
+	if got, want := scenario200.MasterDownInterval(100), 360937500*time.Nanosecond; got != want {
+		t.Errorf("v3 Master_Down_Interval = %v, want %v", got, want)
+	}
+	// RFC 3768 §6.1: 3 × 1 s + (256−100)/256 s.
+	v2 := Scenario{Version: 2, Interval: time.Second}
+	if got, want := v2.MasterDownInterval(100), 3*time.Second+609375*time.Microsecond; got != want {
+		t.Errorf("v2 Master_Down_Interval = %v, want %v", got, want)
+	}
+}
+
+func TestParseAdvertIPv4(t *testing.T) {
+	frame := make([]byte, 14+20+8)
+	frame[12], frame[13] = 0x08, 0x00
+	ip := frame[14:]
+	ip[0], ip[9] = 0x45, 112
+	copy(ip[12:16], []byte{10, 0, 0, 7})
+	ip[20], ip[21], ip[22] = 0x31, 42, 150
+	s, ok := parseAdvert(time.Unix(1, 0), frame)
+	if !ok || s.Src != netip.MustParseAddr("10.0.0.7") || s.VRID != 42 || s.Priority != 150 {
+		t.Errorf("parseAdvert = %+v, %v", s, ok)
+	}
+	ip[9] = 51 // AH: not counted
+	if _, ok := parseAdvert(time.Unix(1, 0), frame); ok {
+		t.Error("parseAdvert accepted protocol 51")
+	}
+}
