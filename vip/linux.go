@@ -1,0 +1,579 @@
+//go:build linux
+
+package vip
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"sync"
+	"syscall"
+
+	"github.com/jsimonetti/rtnetlink/v2"
+	"github.com/mdlayher/netlink"
+	"github.com/mdlayher/packet"
+	"go.uber.org/zap"
+	"golang.org/x/sys/unix"
+
+	"github.com/vrrpkit/vrrpkit/vrrp"
+)
+
+// LinuxConfig configures the Linux backend. A nil *LinuxConfig means all
+// defaults.
+type LinuxConfig struct {
+	// Logger receives address changes (Debug), restored addresses (Info)
+	// and failures that no call returns (Warn). Nil: no logging.
+	Logger *zap.Logger
+
+	// Clock times the announcements. Nil: vrrp.SystemClock.
+	Clock vrrp.Clock
+
+	// Schedule is the announcement schedule of routers acquired through
+	// the backend itself (WithSchedule gives others their own). Nil:
+	// DefaultSchedule(), keepalived's defaults.
+	Schedule *Schedule
+
+	// IPv6Source keeps IPv6 VIPs from being the host's source address.
+	// Default IPv6SourceAvoid (every IPv6 VIP deprecated); keepalived's
+	// behaviour is IPv6SourceKeepalived.
+	IPv6Source IPv6Source
+
+	// RouterFlag sets the neighbor advertisements' Router flag. Default
+	// RouterFlagAuto: from the interface's IPv6 forwarding, as keepalived.
+	RouterFlag RouterFlag
+
+	// NoRestore turns off putting back a held address that someone else
+	// deletes. Default false: deleted VIPs are restored and announced.
+	NoRestore bool
+}
+
+// Linux is the backend that puts VIPs on Linux interfaces: addresses added
+// and removed through rtnetlink, announced with gratuitous ARP and
+// unsolicited neighbor advertisements through one AF_PACKET socket,
+// restored when someone else deletes them while they are held.
+//
+// It works in the network namespace of the thread that called NewLinux:
+// its netlink and packet sockets are opened there, and every later lookup
+// goes through them. One Linux serves any number of routers; calls for
+// different routers may run concurrently.
+type Linux struct {
+	log        *zap.Logger
+	clock      vrrp.Clock
+	sched      Schedule
+	ipv6Source IPv6Source
+	routerFlag RouterFlag
+
+	nl    *rtnetlink.Conn // requests
+	watch *rtnetlink.Conn // address notifications; nil with NoRestore
+	nc    *netlink.Conn   // netconf queries; nil unless RouterFlagAuto
+	pkt   *packet.Conn    // unbound AF_PACKET socket for announcements
+	raw   syscall.RawConn
+	ann   *announcer
+	frame []byte // used only on the announcer's goroutine
+
+	watchDone chan struct{}
+
+	mu     sync.Mutex
+	sets   map[setKey]*heldSet
+	byAddr map[addrKey]*heldSet
+	closed bool
+}
+
+var _ vrrp.Backend = (*Linux)(nil)
+
+// setKey names one router's address set.
+type setKey struct {
+	router string
+	vrid   uint8
+	ipv6   bool
+}
+
+func keyOf(set vrrp.AddressSet) setKey {
+	return setKey{router: set.Router, vrid: set.VRID, ipv6: set.IPv6}
+}
+
+// addrKey finds the held set of an address the kernel reports deleted.
+type addrKey struct {
+	ifindex int
+	addr    netip.Addr
+}
+
+// heldAddr is one address the backend added and keeps.
+type heldAddr struct {
+	prefix  netip.Prefix
+	label   string
+	ifname  string
+	ifindex int
+}
+
+func (h heldAddr) same(o heldAddr) bool {
+	return h.prefix == o.prefix && h.ifname == o.ifname
+}
+
+// heldSet is an acquired router's addresses and its announcements.
+type heldSet struct {
+	key   setKey
+	owner *owner
+	addrs []heldAddr
+}
+
+// NewLinux opens the backend's sockets in the calling thread's network
+// namespace: two rtnetlink connections (requests, and address
+// notifications unless cfg.NoRestore), a netlink connection for netconf
+// queries (RouterFlagAuto only) and an AF_PACKET socket bound to no
+// interface, which sends announcements on any interface and receives
+// nothing. It needs CAP_NET_ADMIN and CAP_NET_RAW.
+func NewLinux(cfg *LinuxConfig) (*Linux, error) {
+	if cfg == nil {
+		cfg = &LinuxConfig{}
+	}
+	l := &Linux{
+		log:        cfg.Logger,
+		clock:      cfg.Clock,
+		sched:      DefaultSchedule(),
+		ipv6Source: cfg.IPv6Source,
+		routerFlag: cfg.RouterFlag,
+		frame:      make([]byte, 0, naLen),
+		sets:       make(map[setKey]*heldSet),
+		byAddr:     make(map[addrKey]*heldSet),
+	}
+	if l.log == nil {
+		l.log = zap.NewNop()
+	}
+	if l.clock == nil {
+		l.clock = vrrp.SystemClock{}
+	}
+	if cfg.Schedule != nil {
+		if err := cfg.Schedule.Validate(); err != nil {
+			return nil, err
+		}
+		l.sched = *cfg.Schedule
+	}
+	if l.ipv6Source > IPv6SourceAllow {
+		return nil, fmt.Errorf("vip: linux: invalid IPv6Source %v", l.ipv6Source)
+	}
+	if l.routerFlag > RouterFlagClear {
+		return nil, fmt.Errorf("vip: linux: invalid RouterFlag %v", l.routerFlag)
+	}
+
+	var err error
+	fail := func(op string, e error) (*Linux, error) {
+		l.closeSockets()
+		return nil, fmt.Errorf("vip: linux: %s: %w", op, e)
+	}
+	if l.nl, err = rtnetlink.Dial(nil); err != nil {
+		return fail("open rtnetlink", err)
+	}
+	if !cfg.NoRestore {
+		groups := uint32(unix.RTMGRP_IPV4_IFADDR | unix.RTMGRP_IPV6_IFADDR)
+		if l.watch, err = rtnetlink.Dial(&netlink.Config{Groups: groups}); err != nil {
+			return fail("open rtnetlink address notifications", err)
+		}
+	}
+	if l.routerFlag == RouterFlagAuto {
+		if l.nc, err = netlink.Dial(unix.NETLINK_ROUTE, nil); err != nil {
+			return fail("open netlink for netconf", err)
+		}
+	}
+	// Protocol 0 and interface 0: the socket is hooked to no traffic, so
+	// it never queues received frames; sendto names the interface.
+	if l.pkt, err = packet.Listen(&net.Interface{}, packet.Raw, 0, nil); err != nil {
+		return fail("open packet socket", err)
+	}
+	if l.raw, err = l.pkt.SyscallConn(); err != nil {
+		return fail("packet socket", err)
+	}
+
+	l.ann = newAnnouncer(l.clock, l.log, l.sendAnnouncement)
+	if l.watch != nil {
+		l.watchDone = make(chan struct{})
+		go l.watchLoop()
+	}
+	return l, nil
+}
+
+func (l *Linux) closeSockets() error {
+	var errs []error
+	if l.nl != nil {
+		errs = append(errs, l.nl.Close())
+	}
+	if l.watch != nil {
+		errs = append(errs, l.watch.Close())
+	}
+	if l.nc != nil {
+		errs = append(errs, l.nc.Close())
+	}
+	if l.pkt != nil {
+		errs = append(errs, l.pkt.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// Name is "linux", for Multi's errors.
+func (l *Linux) Name() string { return "linux" }
+
+// Acquire adds set's addresses (an address already there is updated in
+// place, not an error), then starts announcing them on the backend's
+// schedule. IPv6 addresses skip duplicate address detection
+// (IFA_F_NODAD), as keepalived's. Addresses the router held before and no
+// longer lists are removed. An address that cannot be added (missing
+// interface, bad prefix) is reported in the error, naming the address and
+// the interface; the others are still added, held and announced.
+func (l *Linux) Acquire(ctx context.Context, set vrrp.AddressSet) error {
+	return l.acquire(ctx, set, l.sched)
+}
+
+// Release stops set's announcements and removes its addresses, and any
+// others the router held. An address or interface that is gone already is
+// not an error.
+func (l *Linux) Release(ctx context.Context, set vrrp.AddressSet) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return fmt.Errorf("vip: release %s: %w", set.Router, net.ErrClosed)
+	}
+	var remove []heldAddr
+	if hs := l.sets[keyOf(set)]; hs != nil {
+		l.dropLocked(hs)
+		remove = append(remove, hs.addrs...)
+	}
+	var errs []error
+	links := make(map[string]linkInfo)
+	for _, v := range set.VIPs {
+		ha, _, err := l.resolveLocked("remove", set, v, links)
+		if errors.Is(err, unix.ENODEV) {
+			continue // no interface, no address
+		}
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if !containsAddr(remove, ha) {
+			remove = append(remove, ha)
+		}
+	}
+	for _, ha := range remove {
+		if err := ctx.Err(); err != nil {
+			errs = append(errs, fmt.Errorf("vip: remove %s from %s: %w", ha.prefix, ha.ifname, err))
+			continue
+		}
+		if err := l.removeLocked(ha); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Announce re-announces the held addresses at once, on the schedule's
+// lower-priority settings (LowerPrioRepeat now, again after
+// LowerPrioDelay): a master that heard a lower priority corrects the LAN.
+func (l *Linux) Announce(ctx context.Context, set vrrp.AddressSet) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("vip: announce %s: %w", set.Router, err)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return fmt.Errorf("vip: announce %s: %w", set.Router, net.ErrClosed)
+	}
+	hs := l.sets[keyOf(set)]
+	if hs == nil {
+		return fmt.Errorf("vip: announce %s: its addresses are not acquired", set.Router)
+	}
+	// Interfaces may have changed address since Acquire.
+	ts, err := l.targetsLocked(hs.addrs, make(map[string]linkInfo))
+	l.ann.setTargets(hs.owner, ts)
+	l.ann.lowerPrio(hs.owner)
+	return err
+}
+
+// WithSchedule returns a backend that shares l's sockets, addresses and
+// pacing but announces on its own schedule: keepalived's garp_* settings
+// per vrrp_instance.
+func (l *Linux) WithSchedule(s Schedule) (vrrp.Backend, error) {
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	return &scheduled{l: l, sched: s}, nil
+}
+
+type scheduled struct {
+	l     *Linux
+	sched Schedule
+}
+
+func (s *scheduled) Name() string { return "linux" }
+func (s *scheduled) Acquire(ctx context.Context, set vrrp.AddressSet) error {
+	return s.l.acquire(ctx, set, s.sched)
+}
+func (s *scheduled) Release(ctx context.Context, set vrrp.AddressSet) error {
+	return s.l.Release(ctx, set)
+}
+func (s *scheduled) Announce(ctx context.Context, set vrrp.AddressSet) error {
+	return s.l.Announce(ctx, set)
+}
+
+// Close stops every announcement and the restore watcher, removes every
+// address still held, and closes the sockets. Later calls fail with
+// net.ErrClosed; Close itself may be called again.
+func (l *Linux) Close() error {
+	l.mu.Lock()
+	if l.closed {
+		l.mu.Unlock()
+		return nil
+	}
+	l.closed = true
+	l.mu.Unlock()
+
+	// The watcher may be waiting for l.mu: stop it with the lock free.
+	if l.watch != nil {
+		_ = l.watch.Close()
+		<-l.watchDone
+		l.watch = nil
+	}
+	l.ann.close()
+
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var errs []error
+	for _, hs := range l.sets {
+		for _, ha := range hs.addrs {
+			if err := l.removeLocked(ha); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		l.log.Debug("released on close", zap.String("router", hs.key.router))
+	}
+	l.sets, l.byAddr = nil, nil
+	errs = append(errs, l.closeSockets())
+	return errors.Join(errs...)
+}
+
+func (l *Linux) acquire(ctx context.Context, set vrrp.AddressSet, sched Schedule) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("vip: acquire %s: %w", set.Router, err)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return fmt.Errorf("vip: acquire %s: %w", set.Router, net.ErrClosed)
+	}
+
+	var errs []error
+	links := make(map[string]linkInfo)
+	var wanted, added []heldAddr
+	for _, v := range set.VIPs {
+		ha, _, err := l.resolveLocked("add", set, v, links)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		wanted = append(wanted, ha)
+		if err := ctx.Err(); err != nil {
+			errs = append(errs, fmt.Errorf("vip: add %s to %s: %w", ha.prefix, ha.ifname, err))
+			continue
+		}
+		if err := addAddress(l.nl, l.request(ha), true); err != nil {
+			errs = append(errs, fmt.Errorf("vip: add %s to %s: %w", ha.prefix, ha.ifname, err))
+			continue
+		}
+		l.log.Debug("address added", zap.String("router", set.Router),
+			zap.Stringer("address", ha.prefix), zap.String("interface", ha.ifname))
+		added = append(added, ha)
+	}
+
+	if old := l.sets[keyOf(set)]; old != nil {
+		l.dropLocked(old)
+		for _, ha := range old.addrs {
+			if !containsAddr(wanted, ha) {
+				if err := l.removeLocked(ha); err != nil {
+					errs = append(errs, err)
+				}
+			}
+		}
+	}
+
+	hs := &heldSet{key: keyOf(set), owner: &owner{name: set.Router, sched: sched}, addrs: added}
+	ts, err := l.targetsLocked(added, links)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	hs.owner.targets = ts
+	l.sets[hs.key] = hs
+	for _, ha := range added {
+		l.byAddr[addrKey{ifindex: ha.ifindex, addr: ha.prefix.Addr()}] = hs
+	}
+	l.ann.start(hs.owner)
+	return errors.Join(errs...)
+}
+
+// dropLocked forgets hs: its announcements stop and the watcher no longer
+// restores its addresses. The addresses stay where they are.
+func (l *Linux) dropLocked(hs *heldSet) {
+	l.ann.stop(hs.owner)
+	delete(l.sets, hs.key)
+	for _, ha := range hs.addrs {
+		k := addrKey{ifindex: ha.ifindex, addr: ha.prefix.Addr()}
+		if l.byAddr[k] == hs {
+			delete(l.byAddr, k)
+		}
+	}
+}
+
+func (l *Linux) removeLocked(ha heldAddr) error {
+	if err := delAddress(l.nl, l.request(ha)); err != nil {
+		return fmt.Errorf("vip: remove %s from %s: %w", ha.prefix, ha.ifname, err)
+	}
+	l.log.Debug("address removed", zap.Stringer("address", ha.prefix), zap.String("interface", ha.ifname))
+	return nil
+}
+
+// resolveLocked checks one VIP and finds its interface. op is "add" or
+// "remove", for the error.
+func (l *Linux) resolveLocked(op string, set vrrp.AddressSet, v vrrp.VIP, links map[string]linkInfo) (heldAddr, linkInfo, error) {
+	ifname := v.Interface
+	if ifname == "" {
+		ifname = set.Interface
+	}
+	fail := func(err error) (heldAddr, linkInfo, error) {
+		if op == "add" {
+			return heldAddr{}, linkInfo{}, fmt.Errorf("vip: add %s to %s: %w", v.Prefix, ifname, err)
+		}
+		return heldAddr{}, linkInfo{}, fmt.Errorf("vip: remove %s from %s: %w", v.Prefix, ifname, err)
+	}
+	addr := v.Prefix.Addr()
+	switch {
+	case !v.Prefix.IsValid():
+		return fail(errors.New("invalid prefix"))
+	case addr.Is4In6():
+		return fail(errors.New("IPv4-mapped IPv6 address: give the IPv4 address"))
+	case addr.IsUnspecified() || addr.IsMulticast():
+		return fail(errors.New("not a unicast address"))
+	case ifname == "":
+		return fail(errors.New("no interface named"))
+	case addr.Is4() && len(v.Label) > unix.IFNAMSIZ-1:
+		return fail(fmt.Errorf("label %q longer than %d bytes", v.Label, unix.IFNAMSIZ-1))
+	}
+	li, ok := links[ifname]
+	if !ok {
+		var err error
+		if li, err = linkByName(l.nl, ifname); err != nil {
+			return fail(err)
+		}
+		links[ifname] = li
+	}
+	ha := heldAddr{prefix: v.Prefix, ifname: ifname, ifindex: li.index}
+	if addr.Is4() {
+		ha.label = v.Label // IPv6 has no labels; keepalived ignores them too
+	}
+	return ha, li, nil
+}
+
+func (l *Linux) request(ha heldAddr) addrRequest {
+	r := addrRequest{prefix: ha.prefix, ifindex: ha.ifindex, label: ha.label}
+	if ha.prefix.Addr().Is6() {
+		r.flags = unix.IFA_F_NODAD
+		r.deprecated = l.ipv6Source.deprecate(ha.prefix.Bits())
+	}
+	return r
+}
+
+// targetsLocked is what to announce for addrs, skipping interfaces that
+// take no announcements (NOARP, loopback, not Ethernet).
+func (l *Linux) targetsLocked(addrs []heldAddr, links map[string]linkInfo) ([]target, error) {
+	var errs []error
+	forwarding := make(map[int]bool)
+	var ts []target
+	for _, ha := range addrs {
+		li, ok := links[ha.ifname]
+		if !ok {
+			var err error
+			if li, err = linkByName(l.nl, ha.ifname); err != nil {
+				errs = append(errs, fmt.Errorf("vip: announce %s on %s: %w", ha.prefix.Addr(), ha.ifname, err))
+				continue
+			}
+			links[ha.ifname] = li
+		}
+		if !li.canAnnounce() {
+			l.log.Debug("not announcing: the interface takes no ARP / neighbor discovery",
+				zap.Stringer("address", ha.prefix), zap.String("interface", ha.ifname))
+			continue
+		}
+		t := target{addr: ha.prefix.Addr(), ifname: ha.ifname, ifindex: li.index, mac: li.mac}
+		if t.addr.Is6() {
+			t.router = l.routerFlagFor(li.index, forwarding)
+		}
+		ts = append(ts, t)
+	}
+	return ts, errors.Join(errs...)
+}
+
+func (l *Linux) routerFlagFor(ifindex int, cache map[int]bool) bool {
+	switch l.routerFlag {
+	case RouterFlagSet:
+		return true
+	case RouterFlagClear:
+		return false
+	}
+	if f, ok := cache[ifindex]; ok {
+		return f
+	}
+	f, err := ipv6Forwarding(l.nc, ifindex)
+	if err != nil {
+		l.log.Debug("reading IPv6 forwarding failed; Router flag clear", zap.Int("ifindex", ifindex), zap.Error(err))
+	}
+	cache[ifindex] = f
+	return f
+}
+
+// sendAnnouncement sends one gratuitous ARP or neighbor advertisement. It
+// runs on the announcer's goroutine only (l.frame is its buffer).
+func (l *Linux) sendAnnouncement(t target) error {
+	var proto uint16
+	var dst net.HardwareAddr
+	if t.addr.Is4() {
+		l.frame = appendGratuitousARP(l.frame[:0], t.mac, t.addr)
+		proto, dst = etherTypeARP, ethBroadcast
+	} else {
+		l.frame = appendUnsolicitedNA(l.frame[:0], t.mac, t.addr, t.router)
+		proto, dst = etherTypeIPv6, ethAllNodes
+	}
+	sa := &unix.SockaddrLinklayer{
+		Protocol: htons(proto),
+		Ifindex:  t.ifindex,
+		Halen:    6,
+	}
+	copy(sa.Addr[:], dst)
+	var serr error
+	err := l.raw.Write(func(fd uintptr) bool {
+		serr = unix.Sendto(int(fd), l.frame, 0, sa)
+		return serr != unix.EAGAIN
+	})
+	if err == nil {
+		err = serr
+	}
+	if err != nil {
+		return fmt.Errorf("vip: announce %s on %s: %w", t.addr, t.ifname, err)
+	}
+	return nil
+}
+
+// htons puts v in network byte order in memory, as packet(7) wants
+// sll_protocol.
+func htons(v uint16) uint16 {
+	var b [2]byte
+	binary.BigEndian.PutUint16(b[:], v)
+	return binary.NativeEndian.Uint16(b[:])
+}
+
+func containsAddr(list []heldAddr, ha heldAddr) bool {
+	for _, x := range list {
+		if x.same(ha) {
+			return true
+		}
+	}
+	return false
+}

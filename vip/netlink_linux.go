@@ -1,0 +1,195 @@
+package vip
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+
+	"github.com/jsimonetti/rtnetlink/v2"
+	"github.com/mdlayher/netlink"
+	"golang.org/x/sys/unix"
+)
+
+// linkInfo is what the backend needs to know about an interface.
+type linkInfo struct {
+	index int
+	name  string
+	mac   net.HardwareAddr
+	flags uint32 // IFF_*
+}
+
+// canAnnounce reports whether announcements make sense on the link:
+// keepalived sends none on an IFF_NOARP interface, and frames need an
+// Ethernet address.
+func (li linkInfo) canAnnounce() bool {
+	return li.flags&unix.IFF_NOARP == 0 && li.flags&unix.IFF_LOOPBACK == 0 && len(li.mac) == 6
+}
+
+// linkByName asks the kernel for one interface by name (RTM_GETLINK with
+// IFLA_IFNAME), through the connection opened at construction, so the
+// lookup happens in the backend's network namespace whatever thread runs.
+func linkByName(c *rtnetlink.Conn, name string) (linkInfo, error) {
+	req := &rtnetlink.LinkMessage{
+		Family:     unix.AF_UNSPEC,
+		Attributes: &rtnetlink.LinkAttributes{Name: name},
+	}
+	msgs, err := c.Execute(req, unix.RTM_GETLINK, netlink.Request)
+	if err != nil {
+		if errors.Is(err, unix.ENODEV) {
+			return linkInfo{}, fmt.Errorf("no such interface: %w", err)
+		}
+		return linkInfo{}, err
+	}
+	for _, m := range msgs {
+		lm, ok := m.(*rtnetlink.LinkMessage)
+		if !ok || lm.Attributes == nil || lm.Attributes.Name != name {
+			continue
+		}
+		return linkInfo{
+			index: int(lm.Index),
+			name:  name,
+			mac:   lm.Attributes.Address,
+			flags: lm.Flags,
+		}, nil
+	}
+	return linkInfo{}, fmt.Errorf("no such interface (kernel answered %d messages)", len(msgs))
+}
+
+// infinityLifetime is INFINITY_LIFE_TIME: an address that never expires.
+const infinityLifetime = 0xffffffff
+
+// addrRequest is an RTM_NEWADDR / RTM_DELADDR body encoded by hand:
+// rtnetlink's AddressAttributes cannot carry IFA_CACHEINFO (the preferred
+// lifetime that keeps an IPv6 VIP from being a source address). Embedding
+// *rtnetlink.AddressMessage makes it an rtnetlink.Message, so it still
+// goes through rtnetlink's connection; only MarshalBinary is ours.
+type addrRequest struct {
+	*rtnetlink.AddressMessage
+
+	prefix  netip.Prefix
+	ifindex int
+	label   string // IFA_LABEL, IPv4 only
+	flags   uint32 // IFA_FLAGS
+	// deprecated adds IFA_CACHEINFO with preferred lifetime 0 and an
+	// infinite valid lifetime (RFC 4862 §5.5.4; keepalived's
+	// "preferred_lft 0").
+	deprecated bool
+}
+
+// MarshalBinary lays out struct ifaddrmsg and the attributes:
+//
+//	1 byte:  family (AF_INET / AF_INET6)
+//	1 byte:  prefix length
+//	1 byte:  legacy flags (0: IFA_FLAGS carries them)
+//	1 byte:  scope (0, universe: the kernel derives IPv6 scopes)
+//	4 bytes: interface index, native endian
+//	IFA_LOCAL (and IFA_ADDRESS for IPv4), IFA_LABEL, IFA_FLAGS, IFA_CACHEINFO
+func (r addrRequest) MarshalBinary() ([]byte, error) {
+	addr := r.prefix.Addr()
+	b := make([]byte, unix.SizeofIfAddrmsg)
+	b[0] = unix.AF_INET
+	if addr.Is6() {
+		b[0] = unix.AF_INET6
+	}
+	b[1] = uint8(r.prefix.Bits())
+	binary.NativeEndian.PutUint32(b[4:8], uint32(r.ifindex))
+
+	ae := netlink.NewAttributeEncoder()
+	ae.Bytes(unix.IFA_LOCAL, addr.AsSlice())
+	if addr.Is4() {
+		// As iproute2 and keepalived's delete: the kernel matches IPv4
+		// addresses on local, prefix length and this.
+		ae.Bytes(unix.IFA_ADDRESS, addr.AsSlice())
+	}
+	if r.label != "" {
+		ae.String(unix.IFA_LABEL, r.label)
+	}
+	if r.flags != 0 {
+		ae.Uint32(unix.IFA_FLAGS, r.flags)
+	}
+	if r.deprecated {
+		ci := make([]byte, unix.SizeofIfaCacheinfo)
+		binary.NativeEndian.PutUint32(ci[0:4], 0)                // ifa_prefered
+		binary.NativeEndian.PutUint32(ci[4:8], infinityLifetime) // ifa_valid
+		ae.Bytes(unix.IFA_CACHEINFO, ci)
+	}
+	attrs, err := ae.Encode()
+	if err != nil {
+		return nil, err
+	}
+	return append(b, attrs...), nil
+}
+
+// addAddress adds r. With replace, an address already there is updated in
+// place (flags and lifetimes) and that is not an error; without, the
+// kernel's EEXIST comes back.
+func addAddress(c *rtnetlink.Conn, r addrRequest, replace bool) error {
+	r.AddressMessage = &rtnetlink.AddressMessage{}
+	flags := netlink.Request | netlink.Acknowledge | netlink.Create
+	if replace {
+		flags |= netlink.Replace
+	} else {
+		flags |= netlink.Excl
+	}
+	_, err := c.Execute(r, unix.RTM_NEWADDR, flags)
+	return err
+}
+
+// delAddress removes r. An address or interface that is gone already is
+// not an error.
+func delAddress(c *rtnetlink.Conn, r addrRequest) error {
+	r.AddressMessage = &rtnetlink.AddressMessage{}
+	r.label, r.flags, r.deprecated = "", 0, false
+	_, err := c.Execute(r, unix.RTM_DELADDR, netlink.Request|netlink.Acknowledge)
+	if errors.Is(err, unix.EADDRNOTAVAIL) || errors.Is(err, unix.ENODEV) {
+		return nil
+	}
+	return err
+}
+
+// Netconf attributes (linux/netconf.h), not in x/sys/unix.
+const (
+	netconfaIfindex    = 1
+	netconfaForwarding = 2
+)
+
+// ipv6Forwarding asks the kernel whether the interface forwards IPv6
+// (RTM_GETNETCONF), which is what keepalived sets the neighbor
+// advertisement's Router flag from.
+func ipv6Forwarding(c *netlink.Conn, ifindex int) (bool, error) {
+	ae := netlink.NewAttributeEncoder()
+	ae.Int32(netconfaIfindex, int32(ifindex))
+	attrs, err := ae.Encode()
+	if err != nil {
+		return false, err
+	}
+	// struct netconfmsg is one byte, padded to 4 before the attributes.
+	data := append([]byte{unix.AF_INET6, 0, 0, 0}, attrs...)
+	msgs, err := c.Execute(netlink.Message{
+		Header: netlink.Header{Type: unix.RTM_GETNETCONF, Flags: netlink.Request},
+		Data:   data,
+	})
+	if err != nil {
+		return false, err
+	}
+	for _, m := range msgs {
+		if m.Header.Type != unix.RTM_NEWNETCONF || len(m.Data) < 4 {
+			continue
+		}
+		ad, err := netlink.NewAttributeDecoder(m.Data[4:])
+		if err != nil {
+			return false, err
+		}
+		for ad.Next() {
+			if ad.Type() == netconfaForwarding {
+				return ad.Int32() != 0, nil
+			}
+		}
+		if err := ad.Err(); err != nil {
+			return false, err
+		}
+	}
+	return false, errors.New("no forwarding attribute in the kernel's answer")
+}

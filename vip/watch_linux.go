@@ -1,0 +1,118 @@
+package vip
+
+import (
+	"errors"
+	"net/netip"
+
+	"github.com/jsimonetti/rtnetlink/v2"
+	"go.uber.org/zap"
+	"golang.org/x/sys/unix"
+)
+
+// watchLoop reads the kernel's address notifications and puts back a held
+// address that someone else deleted. It is event-driven: nothing is
+// polled; the kernel tells us (RTM_DELADDR on RTNLGRP_IPV4_IFADDR /
+// RTNLGRP_IPV6_IFADDR).
+func (l *Linux) watchLoop() {
+	defer close(l.watchDone)
+	for {
+		_, msgs, err := l.watch.Receive()
+		if err != nil {
+			if l.isClosed() {
+				return
+			}
+			if errors.Is(err, unix.ENOBUFS) {
+				// The kernel dropped notifications: we cannot know what
+				// was deleted, so check every held address.
+				l.log.Warn("address notifications overflowed; checking every held address")
+				l.resync()
+				continue
+			}
+			l.log.Error("reading address notifications failed; deleted addresses are no longer restored", zap.Error(err))
+			return
+		}
+		for _, m := range msgs {
+			if m.Header.Type != unix.RTM_DELADDR {
+				continue
+			}
+			var am rtnetlink.AddressMessage
+			if err := am.UnmarshalBinary(m.Data); err != nil || am.Attributes == nil {
+				continue
+			}
+			ip := am.Attributes.Local
+			if ip == nil {
+				ip = am.Attributes.Address
+			}
+			addr, ok := netip.AddrFromSlice(ip)
+			if !ok {
+				continue
+			}
+			if am.Family == unix.AF_INET {
+				addr = addr.Unmap()
+			}
+			l.restore(int(am.Index), addr, int(am.PrefixLength))
+		}
+	}
+}
+
+func (l *Linux) isClosed() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.closed
+}
+
+// restore puts back a held address reported deleted, and announces it.
+// The add is exclusive: if the address is there (a stale notification of
+// our own Release followed by a new Acquire), nothing happens.
+func (l *Linux) restore(ifindex int, addr netip.Addr, bits int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return
+	}
+	hs := l.byAddr[addrKey{ifindex: ifindex, addr: addr}]
+	if hs == nil {
+		return
+	}
+	for _, ha := range hs.addrs {
+		if ha.ifindex == ifindex && ha.prefix.Addr() == addr && ha.prefix.Bits() == bits {
+			l.restoreLocked(hs, ha)
+			return
+		}
+	}
+}
+
+func (l *Linux) restoreLocked(hs *heldSet, ha heldAddr) {
+	err := addAddress(l.nl, l.request(ha), false)
+	if errors.Is(err, unix.EEXIST) {
+		return
+	}
+	if err != nil {
+		l.log.Warn("held address deleted by someone else; putting it back failed",
+			zap.String("router", hs.key.router), zap.Stringer("address", ha.prefix),
+			zap.String("interface", ha.ifname), zap.Error(err))
+		return
+	}
+	l.log.Info("held address deleted by someone else; put back",
+		zap.String("router", hs.key.router), zap.Stringer("address", ha.prefix),
+		zap.String("interface", ha.ifname))
+	ts, err := l.targetsLocked([]heldAddr{ha}, make(map[string]linkInfo))
+	if err != nil {
+		l.log.Warn("announcing a restored address failed", zap.Error(err))
+	}
+	l.ann.some(hs.owner, ts)
+}
+
+// resync checks every held address after lost notifications.
+func (l *Linux) resync() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return
+	}
+	for _, hs := range l.sets {
+		for _, ha := range hs.addrs {
+			l.restoreLocked(hs, ha)
+		}
+	}
+}
