@@ -1,0 +1,98 @@
+package vrrp
+
+import (
+	"net/netip"
+	"sync"
+	"time"
+)
+
+// EventKind says what an Event reports.
+type EventKind uint8
+
+const (
+	// EventState: the state changed From → To for Reason (Detail says
+	// more for faults).
+	EventState EventKind = iota + 1
+	// EventMaster: the current master is now Master (zero: unknown).
+	EventMaster
+	// EventPriority: the effective priority changed from OldPriority to
+	// Priority; Detail names the cause (a tracked object, SetPriority).
+	EventPriority
+	// EventBackendError: a Backend call failed; Detail is the operation
+	// (acquire, release, announce) and Err the error.
+	EventBackendError
+)
+
+func (k EventKind) String() string {
+	switch k {
+	case EventState:
+		return "state"
+	case EventMaster:
+		return "master"
+	case EventPriority:
+		return "priority"
+	case EventBackendError:
+		return "backend-error"
+	}
+	return "EventKind(?)"
+}
+
+// Event is something that happened to a router, for the embedding
+// program.
+type Event struct {
+	Kind   EventKind
+	Time   time.Time // from the Node's Clock
+	Router string    // Config.Name
+	From   State     // EventState
+	To     State     // EventState
+	Reason Reason    // EventState
+	Detail string
+	Master netip.Addr // EventMaster
+	// Priority is the effective priority when the event happened.
+	Priority    uint8
+	OldPriority uint8 // EventPriority
+	Err         error // EventBackendError
+	// Lost counts events dropped before this one because the consumer was
+	// slow: the channel keeps the newest events, never blocking the
+	// protocol.
+	Lost uint64
+}
+
+// eventQueue is a bounded channel that drops its oldest event instead of
+// blocking the sender. Senders are the loop and the backend worker.
+type eventQueue struct {
+	mu   sync.Mutex
+	ch   chan Event
+	lost uint64 // dropped since the last delivered event
+	all  uint64 // dropped ever
+}
+
+func newEventQueue(n int) *eventQueue { return &eventQueue{ch: make(chan Event, n)} }
+
+func (q *eventQueue) push(e Event) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	for {
+		e.Lost = q.lost
+		select {
+		case q.ch <- e:
+			q.lost = 0
+			return
+		default:
+		}
+		// Full: drop the oldest. The consumer may have taken one in
+		// between, which is as good.
+		select {
+		case <-q.ch:
+			q.lost++
+			q.all++
+		default:
+		}
+	}
+}
+
+func (q *eventQueue) dropped() uint64 {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.all
+}

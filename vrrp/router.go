@@ -1,0 +1,207 @@
+package vrrp
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/vrrpkit/vrrpkit/advert"
+	"github.com/vrrpkit/vrrpkit/auth"
+)
+
+// Router is one virtual router running in a Node. Its methods are safe to
+// call from any goroutine; changes are carried out by the Node's loop, and
+// what they do is seen in State, Priority, Events and the logs.
+type Router struct {
+	node *Node
+	cfg  Config // with defaults
+	key  routerKey
+	own  bool   // created by NewRouter: Run runs the node
+	seq  uint64 // order of Add
+
+	events *eventQueue
+	stats  routerStats
+
+	snapMu sync.Mutex
+	snap   routerSnapshot
+
+	// Owned by the loop.
+	m          Machine
+	t          *transport
+	acts       []Action
+	heapIdx    int
+	wake       time.Time
+	recheckAt  time.Time // re-check the source address while it is missing
+	base       uint8
+	tracks     map[string]TrackStatus
+	trackOrder []string
+	faults     faultSet
+	group      *syncGroup
+	started    bool
+	removed    bool
+
+	advAddrs []netip.Addr // listed in adverts, sorted for comparison
+	peers    []netip.Addr
+	rxMode   advert.ChecksumMode
+	rxAdv    advert.Advert
+	txAdv    advert.Advert
+	txBuf    []byte
+	txPkt    advert.Packet
+	dsts     []netip.Addr // the group, or the peers
+	rxSorted []netip.Addr
+	pass     auth.Password
+	ah       *auth.AH
+	// An AH sender whose packets keep replaying since replaySince.
+	replaySrc   netip.Addr
+	replaySince time.Time
+	set      AddressSet
+	logLimit rateLimit
+	warned   [NumDropReasons]bool
+
+	work worker
+}
+
+type routerSnapshot struct {
+	state    State
+	master   netip.Addr
+	priority uint8
+}
+
+type routerKey struct {
+	iface string
+	ipv6  bool
+	vrid  uint8
+}
+
+// Name returns Config.Name (or its default).
+func (r *Router) Name() string { return r.cfg.Name }
+
+// Config returns the router's configuration with defaults filled in.
+func (r *Router) Config() Config { return r.cfg }
+
+// State returns the current state.
+func (r *Router) State() State {
+	r.snapMu.Lock()
+	defer r.snapMu.Unlock()
+	return r.snap.state
+}
+
+// Master returns the current master's address: ours when we are master,
+// the source of the adverts we follow when backup, the zero Addr when
+// unknown (starting, after a priority-0 advert, in Fault).
+func (r *Router) Master() netip.Addr {
+	r.snapMu.Lock()
+	defer r.snapMu.Unlock()
+	return r.snap.master
+}
+
+// Priority returns the effective priority: the base priority plus the
+// deltas of tracked objects, clamped to 1..254 (an owner stays at 255).
+func (r *Router) Priority() uint8 {
+	r.snapMu.Lock()
+	defer r.snapMu.Unlock()
+	return r.snap.priority
+}
+
+// Events returns the router's event stream. It never blocks the protocol:
+// when the consumer falls behind, the oldest events are dropped (counted in
+// Event.Lost and Stats.EventsLost), never the newest, and State, Master and
+// Priority always return the latest values. The channel is never closed.
+func (r *Router) Events() <-chan Event { return r.events.ch }
+
+// Stats returns the router's counters.
+func (r *Router) Stats() Stats {
+	s := r.stats.snapshot()
+	s.EventsLost = r.events.dropped()
+	return s
+}
+
+// SetPriority changes the base priority (1..255). A master advertises the
+// new effective priority at once; a backup that now outranks the master
+// preempts it when its down timer runs out (RFC 5798 §6.4.2).
+func (r *Router) SetPriority(p uint8) error {
+	if p == 0 {
+		return &ConfigError{Router: r.cfg.Name, Field: "Priority", Err: errors.New("must be 1..255")}
+	}
+	r.node.do(func(now time.Time) { r.node.setBase(r, p, now) })
+	return nil
+}
+
+// Resign hands the VIPs to the best backup now, without stopping: a
+// master sends a priority-0 advert, releases its addresses and becomes a
+// backup that does not preempt until it next becomes master (by
+// Master_Down_Interval expiring or by a priority-0 advert). The backup
+// with the highest priority takes over after its Skew_Time.
+//
+// Backups are silent in VRRP, so a master cannot know that one exists: if
+// none does, nobody takes over and this router becomes master again after
+// Master_Down_Interval. Resign on a router that is not master does
+// nothing (it is logged). In a sync group, every master of the group
+// resigns.
+func (r *Router) Resign() {
+	r.node.do(func(now time.Time) { r.node.resign(r, now) })
+}
+
+// Track sets the status of one tracked object (keyed by s.Name, replacing
+// the previous status of that name). The effective priority is the base
+// priority plus the sum of the Deltas, clamped to 1..254 (an owner stays
+// at 255); while any status has Fault set the router is in Fault.
+func (r *Router) Track(s TrackStatus) {
+	r.node.do(func(now time.Time) { r.node.track(r, s, false, now) })
+}
+
+// Untrack forgets the tracked object name.
+func (r *Router) Untrack(name string) {
+	r.node.do(func(now time.Time) { r.node.track(r, TrackStatus{Name: name}, true, now) })
+}
+
+// Run runs a router made by NewRouter until ctx ends, then shuts it down
+// cleanly: a master sends a priority-0 advert and releases its VIPs (Run
+// waits for the Backend, at most NodeConfig.ShutdownTimeout). For a router
+// added to a shared Node, run the Node instead.
+func (r *Router) Run(ctx context.Context) error {
+	if !r.own {
+		return errors.New("vrrp: router " + r.cfg.Name + " belongs to a shared Node: run the Node")
+	}
+	return r.node.Run(ctx)
+}
+
+// NewRouter returns a router with a Node of its own, for programs that run
+// one virtual router: Run runs both.
+func NewRouter(cfg Config, nc NodeConfig) (*Router, error) {
+	n, err := NewNode(nc)
+	if err != nil {
+		return nil, err
+	}
+	r, err := n.Add(cfg)
+	if err != nil {
+		return nil, err
+	}
+	r.own = true
+	return r, nil
+}
+
+func (r *Router) setSnapshot(f func(s *routerSnapshot)) {
+	r.snapMu.Lock()
+	f(&r.snap)
+	r.snapMu.Unlock()
+}
+
+// rateLimit lets one log line through per period and counts the rest.
+type rateLimit struct {
+	next       time.Time
+	suppressed int
+}
+
+func (l *rateLimit) allow(now time.Time, period time.Duration) (ok bool, suppressed int) {
+	if now.Before(l.next) {
+		l.suppressed++
+		return false, 0
+	}
+	l.next = now.Add(period)
+	s := l.suppressed
+	l.suppressed = 0
+	return true, s
+}

@@ -1,0 +1,131 @@
+package vrrp
+
+import "sync/atomic"
+
+// DropReason says why a received packet was not given to the state
+// machine (RFC 5798 §7.1 and keepalived's checks).
+type DropReason uint8
+
+const (
+	// DropTTL: IPv4 TTL or IPv6 hop limit not 255 in multicast mode.
+	DropTTL DropReason = iota
+	// DropVersion: not the router's VRRP version (or not 2 or 3).
+	DropVersion
+	// DropType: not an advertisement.
+	DropType
+	// DropLength: truncated, or the length does not match the address count.
+	DropLength
+	// DropChecksum: bad checksum.
+	DropChecksum
+	// DropMalformed: any other malformed message (interval out of range,
+	// address family).
+	DropMalformed
+	// DropAuthType: the VRRPv2 auth type (or AH presence) is not the
+	// router's.
+	DropAuthType
+	// DropAuth: wrong PASS password or bad AH ICV.
+	DropAuth
+	// DropReplay: AH sequence number already seen from that sender.
+	DropReplay
+	// DropInterval: VRRPv2 advert interval differs from ours (RFC 3768 §7.1).
+	DropInterval
+	// DropAddressList: the address list differs from ours and the sender is
+	// not the owner (RFC 5798 §7.1).
+	DropAddressList
+	// DropNotPeer: unicast source is not a configured peer
+	// (CheckUnicastSource).
+	DropNotPeer
+	// DropNotRunning: the router is in Initialize or Fault.
+	DropNotRunning
+
+	numDropReasons
+)
+
+// NumDropReasons is the length of Stats.Drops.
+const NumDropReasons = int(numDropReasons)
+
+func (d DropReason) String() string {
+	switch d {
+	case DropTTL:
+		return "ttl"
+	case DropVersion:
+		return "version"
+	case DropType:
+		return "type"
+	case DropLength:
+		return "length"
+	case DropChecksum:
+		return "checksum"
+	case DropMalformed:
+		return "malformed"
+	case DropAuthType:
+		return "auth-type"
+	case DropAuth:
+		return "auth"
+	case DropReplay:
+		return "replay"
+	case DropInterval:
+		return "interval"
+	case DropAddressList:
+		return "address-list"
+	case DropNotPeer:
+		return "not-peer"
+	case DropNotRunning:
+		return "not-running"
+	}
+	return "DropReason(?)"
+}
+
+// Stats are a router's counters since it was added.
+type Stats struct {
+	AdvertsReceived      uint64 // valid adverts given to the state machine
+	AdvertsSent          uint64 // adverts sent (one per advert, whatever the number of unicast peers)
+	PriorityZeroReceived uint64
+	PriorityZeroSent     uint64
+	BecameMaster         uint64
+	LeftMaster           uint64
+	// AddressListMismatch counts adverts whose address list differs from
+	// ours (RFC 5798 §7.1 says log it); those not from an owner are also
+	// counted in Drops[DropAddressList].
+	AddressListMismatch uint64
+	SendErrors          uint64
+	BackendErrors       uint64
+	EventsLost          uint64 // events dropped because the consumer was slow
+	// Drops counts received packets not given to the state machine, by
+	// DropReason.
+	Drops [NumDropReasons]uint64
+}
+
+// TotalDrops sums Drops.
+func (s *Stats) TotalDrops() uint64 {
+	var n uint64
+	for _, d := range s.Drops {
+		n += d
+	}
+	return n
+}
+
+type routerStats struct {
+	received, sent, prio0Received, prio0Sent atomic.Uint64
+	becameMaster, leftMaster, addrMismatch   atomic.Uint64
+	sendErrors, backendErrors                atomic.Uint64
+	drops                                    [NumDropReasons]atomic.Uint64
+}
+
+func (s *routerStats) snapshot() Stats {
+	out := Stats{
+		AdvertsReceived:      s.received.Load(),
+		AdvertsSent:          s.sent.Load(),
+		PriorityZeroReceived: s.prio0Received.Load(),
+		PriorityZeroSent:     s.prio0Sent.Load(),
+		BecameMaster:         s.becameMaster.Load(),
+		LeftMaster:           s.leftMaster.Load(),
+		AddressListMismatch:  s.addrMismatch.Load(),
+		SendErrors:           s.sendErrors.Load(),
+		BackendErrors:        s.backendErrors.Load(),
+	}
+	for i := range s.drops {
+		out.Drops[i] = s.drops[i].Load()
+	}
+	return out
+}

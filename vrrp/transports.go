@@ -1,0 +1,336 @@
+package vrrp
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/vrrpkit/vrrpkit/advert"
+)
+
+// transportKey: routers on one interface, family and multicast group share
+// a Transport.
+type transportKey struct {
+	iface string
+	ipv6  bool
+	group netip.Addr
+}
+
+// transport is the Node's side of one shared Transport: the routers on it
+// by VRID, and its life (open, failed, reopening).
+type transport struct {
+	key     transportKey
+	ep      Endpoint
+	tr      Transport // nil while not open
+	gen     int       // bumped at each open; stale receives are dropped
+	routers [256]*Router
+	count   int
+	up      bool // link up and running (true without a LinkMonitor)
+	stop    chan struct{}
+
+	reopenAt   time.Time
+	backoff    time.Duration
+	openedAt   time.Time
+	unknownLog rateLimit
+}
+
+// rxBufSize holds the largest VRRP packet: 255 IPv6 addresses (4088 bytes
+// of message) or an IPv4 header with options, AH and 255 IPv4 addresses.
+const rxBufSize = 4096 + 128
+
+// rxBufs per transport: enough for a burst of adverts while the loop is
+// busy; the socket buffers the rest.
+const rxBufs = 32
+
+type rxBuf struct {
+	t    *transport
+	gen  int
+	free chan *rxBuf
+	pkt  advert.Packet
+	buf  [rxBufSize]byte
+}
+
+// pushTransport is implemented by vrrptest's in-memory transports. In step
+// mode (the deterministic simulation) the Node registers callbacks instead
+// of running a receive goroutine and a link watcher: the LAN calls them on
+// the clock's goroutine.
+type pushTransport interface {
+	Push(deliver func(p *advert.Packet), fail func(err error), changed func())
+}
+
+// afterFuncClock is a Clock that calls functions at given times, as
+// vrrptest.ManualClock does; step mode needs it.
+type afterFuncClock interface {
+	AfterFunc(d time.Duration, f func()) Timer
+}
+
+func (n *Node) openTransport(t *transport, now time.Time) {
+	t.reopenAt = time.Time{}
+	ctx := n.runCtx
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	tr, err := n.cfg.Network.Open(ctx, t.ep)
+	if err == nil && n.stepping {
+		if _, ok := tr.(pushTransport); !ok {
+			tr.Close()
+			err = errors.New("step mode needs a push transport")
+		}
+	}
+	if err != nil {
+		n.log.Error("vrrp: open transport failed; retrying",
+			zap.String("interface", t.ep.Interface), zap.Bool("ipv6", t.ep.IPv6),
+			zap.Duration("retry_in", t.backoff), zap.Error(err))
+		n.transportDown(t, "open "+t.ep.Interface+": "+err.Error(), now)
+		return
+	}
+	t.tr = tr
+	t.gen++
+	t.openedAt = now
+	t.up = true
+	gen := t.gen
+	lm, hasLink := tr.(LinkMonitor)
+	if hasLink {
+		t.up, _ = lm.Link()
+	}
+	if n.stepping {
+		tr.(pushTransport).Push(
+			func(p *advert.Packet) { n.stepPacket(t, gen, p) },
+			func(err error) { n.stepDo(func(now time.Time) { n.transportFailed(t, gen, err, now) }) },
+			func() {
+				if hasLink {
+					up, _ := lm.Link()
+					n.stepDo(func(now time.Time) { n.linkChanged(t, gen, up, now) })
+				} else {
+					n.stepDo(func(now time.Time) { n.linkChanged(t, gen, true, now) })
+				}
+			})
+	} else {
+		t.stop = make(chan struct{})
+		free := make(chan *rxBuf, rxBufs)
+		for range rxBufs {
+			free <- &rxBuf{t: t, gen: gen, free: free}
+		}
+		n.ioWG.Add(1)
+		go n.receive(tr, free, t.stop)
+		if hasLink {
+			n.ioWG.Add(1)
+			go n.watchLink(t, gen, lm, t.stop)
+		}
+	}
+	for _, r := range t.routers {
+		if r == nil {
+			continue
+		}
+		n.setFault(r, faultTransport, false, "", now)
+		n.setFault(r, faultLink, !t.up, "link down on "+t.ep.Interface, now)
+		n.refreshSource(r, now)
+	}
+}
+
+// transportDown faults the routers of t and schedules a reopen.
+func (n *Node) transportDown(t *transport, detail string, now time.Time) {
+	t.reopenAt = now.Add(t.backoff)
+	t.backoff = min(2*t.backoff, n.cfg.MaxReopenBackoff)
+	for _, r := range t.routers {
+		if r != nil {
+			n.setFault(r, faultTransport, true, detail, now)
+		}
+	}
+}
+
+func (n *Node) closeTransport(t *transport) {
+	if t.tr == nil {
+		return
+	}
+	t.tr.Close()
+	t.tr = nil
+	if t.stop != nil {
+		close(t.stop)
+		t.stop = nil
+	}
+}
+
+// transportFailed handles a receive error: fault the routers, close the
+// transport and reopen it after a backoff.
+func (n *Node) transportFailed(t *transport, gen int, err error, now time.Time) {
+	if gen != t.gen || t.tr == nil {
+		return // an old generation, or closed on purpose
+	}
+	if now.Sub(t.openedAt) > 30*time.Second {
+		t.backoff = n.cfg.ReopenBackoff // it worked for a while: start over
+	}
+	n.log.Error("vrrp: receive failed; reopening",
+		zap.String("interface", t.ep.Interface), zap.Bool("ipv6", t.ep.IPv6),
+		zap.Duration("retry_in", t.backoff), zap.Error(err))
+	n.closeTransport(t)
+	n.transportDown(t, "receive on "+t.ep.Interface+": "+err.Error(), now)
+}
+
+func (n *Node) linkChanged(t *transport, gen int, up bool, now time.Time) {
+	if gen != t.gen || t.tr == nil {
+		return
+	}
+	if up != t.up {
+		t.up = up
+		n.log.Info("Netlink reports " + t.ep.Interface + " " + upDown(up))
+	}
+	for _, r := range t.routers {
+		if r == nil {
+			continue
+		}
+		n.setFault(r, faultLink, !up, "link down on "+t.ep.Interface, now)
+		// The address may have changed with the link.
+		n.refreshSource(r, now)
+	}
+}
+
+// receive only reads: it hands each packet to the loop and takes the
+// buffer back when the loop is done with it.
+func (n *Node) receive(tr Transport, free chan *rxBuf, stop chan struct{}) {
+	defer n.ioWG.Done()
+	for {
+		var b *rxBuf
+		select {
+		case b = <-free:
+		case <-stop:
+			return
+		}
+		b.pkt = advert.Packet{}
+		if err := tr.Receive(&b.pkt, b.buf[:]); err != nil {
+			t, gen := b.t, b.gen
+			free <- b
+			select {
+			case <-stop:
+			default:
+				n.do(func(now time.Time) { n.transportFailed(t, gen, err, now) })
+			}
+			return
+		}
+		select {
+		case n.rx <- b:
+		case <-stop:
+			return
+		}
+	}
+}
+
+func (n *Node) watchLink(t *transport, gen int, lm LinkMonitor, stop chan struct{}) {
+	defer n.ioWG.Done()
+	for {
+		up, changed := lm.Link()
+		n.do(func(now time.Time) { n.linkChanged(t, gen, up, now) })
+		select {
+		case <-changed:
+		case <-stop:
+			return
+		}
+	}
+}
+
+func (n *Node) onRx(b *rxBuf) {
+	if b.gen == b.t.gen && b.t.tr != nil {
+		n.handlePacket(b.t, &b.pkt, n.clock.Now())
+	}
+	b.free <- b
+}
+
+// Step mode.
+
+// stepStart starts the node in step mode: everything happens on the
+// caller's goroutine, driven by the clock's AfterFunc callbacks and the
+// push transports.
+func (n *Node) stepStart(ctx context.Context) error {
+	if _, ok := n.clock.(afterFuncClock); !ok {
+		return errors.New("vrrp: step mode needs a clock with AfterFunc")
+	}
+	n.mu.Lock()
+	if n.phase != phaseIdle {
+		n.mu.Unlock()
+		return errors.New("vrrp: node already started")
+	}
+	n.phase = phaseRunning
+	n.mu.Unlock()
+	n.stepping = true
+	n.runCtx = ctx
+	n.workCtx, n.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	n.runPending()
+	n.stepArm()
+	return nil
+}
+
+// stepStop stops a stepped node: gracefully (priority 0, release) or as a
+// crash (nothing sent, timers dropped).
+func (n *Node) stepStop(graceful bool) {
+	if !n.stepping {
+		return
+	}
+	if graceful {
+		now := n.clock.Now()
+		for _, r := range n.routers {
+			n.apply(r, r.m.Shutdown(now, r.acts[:0]), now)
+		}
+	}
+	for _, t := range n.trans {
+		n.closeTransport(t)
+	}
+	if n.stepTimer != nil {
+		n.stepTimer.Stop()
+	}
+	n.stepping = false
+	n.mu.Lock()
+	n.phase = phaseStopped
+	n.mu.Unlock()
+	n.cancel()
+}
+
+func (n *Node) stepDo(f func(now time.Time)) {
+	if !n.stepping {
+		return
+	}
+	f(n.clock.Now())
+	n.stepArm()
+}
+
+func (n *Node) stepPacket(t *transport, gen int, p *advert.Packet) {
+	if !n.stepping || gen != t.gen || t.tr == nil {
+		return
+	}
+	n.handlePacket(t, p, n.clock.Now())
+	n.stepArm()
+}
+
+func (n *Node) stepArm() {
+	if !n.stepping {
+		return
+	}
+	next := n.nextWake()
+	if next.Equal(n.armedAt) && n.stepTimer != nil {
+		return
+	}
+	n.armedAt = next
+	if next.IsZero() {
+		if n.stepTimer != nil {
+			n.stepTimer.Stop()
+		}
+		return
+	}
+	d := max(0, next.Sub(n.clock.Now()))
+	if n.stepTimer == nil {
+		n.stepTimer = n.clock.(afterFuncClock).AfterFunc(d, n.stepFire)
+		return
+	}
+	n.stepTimer.Reset(d)
+}
+
+func (n *Node) stepFire() {
+	if !n.stepping {
+		return
+	}
+	n.armedAt = time.Time{}
+	n.onTimer(n.clock.Now())
+	n.stepArm()
+}

@@ -1,0 +1,119 @@
+package vrrp
+
+import (
+	"context"
+	"sync"
+
+	"go.uber.org/zap"
+)
+
+// worker runs one router's Backend calls in order, off the loop. Its
+// goroutine starts when there is work and ends when there is none.
+type worker struct {
+	mu      sync.Mutex
+	ops     []backendOp
+	running bool
+	idle    chan struct{} // closed when the queue empties; nil while idle
+}
+
+type backendOp struct {
+	kind ActionKind
+	set  AddressSet
+}
+
+func (k ActionKind) backendName() string {
+	switch k {
+	case ActAcquire:
+		return "acquire"
+	case ActRelease:
+		return "release"
+	}
+	return "announce"
+}
+
+// backendOp queues (or in step mode performs) one Backend call.
+func (n *Node) backendOp(r *Router, kind ActionKind) {
+	if r.cfg.Backend == nil {
+		return
+	}
+	op := backendOp{kind: kind, set: r.set}
+	op.set.Priority = r.m.Priority()
+	if n.stepping {
+		// The simulation's backends are in-memory fakes: calling them
+		// inline keeps it deterministic.
+		n.callBackend(r, op)
+		return
+	}
+	w := &r.work
+	w.mu.Lock()
+	w.ops = append(w.ops, op)
+	start := !w.running
+	if start {
+		w.running = true
+		w.idle = make(chan struct{})
+		n.workWG.Add(1)
+	}
+	w.mu.Unlock()
+	if start {
+		go n.runWorker(r)
+	}
+}
+
+func (n *Node) runWorker(r *Router) {
+	defer n.workWG.Done()
+	w := &r.work
+	for {
+		w.mu.Lock()
+		if len(w.ops) == 0 {
+			w.running = false
+			close(w.idle)
+			w.idle = nil
+			w.mu.Unlock()
+			return
+		}
+		op := w.ops[0]
+		w.ops[0] = backendOp{}
+		w.ops = w.ops[1:]
+		w.mu.Unlock()
+		n.callBackend(r, op)
+	}
+}
+
+func (n *Node) callBackend(r *Router, op backendOp) {
+	ctx := n.workCtx
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	var err error
+	switch op.kind {
+	case ActAcquire:
+		err = r.cfg.Backend.Acquire(ctx, op.set)
+	case ActRelease:
+		err = r.cfg.Backend.Release(ctx, op.set)
+	case ActAnnounce:
+		err = r.cfg.Backend.Announce(ctx, op.set)
+	}
+	if err == nil {
+		return
+	}
+	r.stats.backendErrors.Add(1)
+	n.log.Error("("+r.cfg.Name+") backend "+op.kind.backendName()+" failed", zap.Error(err))
+	r.events.push(Event{Kind: EventBackendError, Time: n.clock.Now(), Router: r.cfg.Name,
+		Detail: op.kind.backendName(), Err: err, Priority: op.set.Priority})
+}
+
+// wait returns when the queue is empty or ctx ends.
+func (w *worker) wait(ctx context.Context) error {
+	w.mu.Lock()
+	idle := w.idle
+	w.mu.Unlock()
+	if idle == nil {
+		return nil
+	}
+	select {
+	case <-idle:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
