@@ -2,12 +2,12 @@ package vrrp
 
 import (
 	"cmp"
-	"strconv"
 	"container/heap"
 	"context"
 	"errors"
 	"net/netip"
 	"slices"
+	"strconv"
 	"sync"
 	"time"
 

@@ -56,9 +56,9 @@ type Router struct {
 	// An AH sender whose packets keep replaying since replaySince.
 	replaySrc   netip.Addr
 	replaySince time.Time
-	set      AddressSet
-	logLimit rateLimit
-	warned   [NumDropReasons]bool
+	set         AddressSet
+	logLimit    rateLimit
+	warned      [NumDropReasons]bool
 
 	work worker
 }
