@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"os"
@@ -438,6 +439,11 @@ func (c *Conn) Receive(p *Packet, buf []byte) error {
 		}
 		if c.rm.errno != 0 {
 			return c.opError("read", nil, os.NewSyscallError("recvmsg", c.rm.errno))
+		}
+		if c.rm.n == 0 && c.rm.name.Family == 0 {
+			// No datagram, no error: the socket was shut down. Reading
+			// on would spin.
+			return c.opError("read", nil, io.EOF)
 		}
 		if c.frame(s, p, buf) {
 			c.received.Add(1)

@@ -45,6 +45,7 @@ type recvMsg struct {
 func (r *recvMsg) recv(fd uintptr, b []byte) bool {
 	r.iov.Base = &b[0]
 	r.iov.SetLen(len(b))
+	r.name.Family = 0 // tells a datagram from end of file (shut down)
 	r.msg = unix.Msghdr{
 		Name:    (*byte)(unsafe.Pointer(&r.name)),
 		Namelen: unix.SizeofSockaddrInet6,

@@ -1,0 +1,186 @@
+package advert
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/vrrpkit/vrrpkit/internal/netlab"
+	"github.com/vrrpkit/vrrpkit/internal/pcapfile"
+	"golang.org/x/sys/unix"
+)
+
+// TestConnReopenAfterSocketFailure: a socket error makes Receive return it
+// (it does not hang or spin), and Reopen gives working sockets in the
+// Conn's namespace although it is called from a goroutine that is not in
+// it. The error is provoked the way a real one can arise: with
+// IP(V6)_RECVERR switched on under the Conn, an ICMP "protocol
+// unreachable" from a host that runs no VRRP becomes a socket error. (The
+// Conn itself leaves RECVERR off, so that such ICMP errors, common with
+// unicast peers whose daemon is stopped, never disturb it.)
+func TestConnReopenAfterSocketFailure(t *testing.T) {
+	for _, cfg := range []Config{{}, {AH: true}, {IPv6: true}} {
+		t.Run(familyName(cfg.IPv6)+map[bool]string{true: "+AH"}[cfg.AH], func(t *testing.T) {
+			lab := netlab.New(t, 2)
+			h1, h2 := lab.Host(1), lab.Host(2)
+			c2 := listenOn(t, h2, cfg)
+			in := receiveAll(c2)
+
+			s, _ := c2.current()
+			level, opt, peer := unix.IPPROTO_IP, unix.IP_RECVERR, h1.IPv4
+			if cfg.IPv6 {
+				level, opt, peer = unix.IPPROTO_IPV6, unix.IPV6_RECVERR, h1.IPv6
+			}
+			s.vrrpRC.Control(func(fd uintptr) {
+				if err := unix.SetsockoptInt(int(fd), level, opt, 1); err != nil {
+					t.Fatal(err)
+				}
+			})
+			src := c2.LocalAddr()
+			if cfg.IPv6 {
+				src = h2.IPv6
+			}
+			// h1 has no VRRP socket yet: its kernel answers with ICMP.
+			if err := c2.Send(&Packet{Src: src, Dst: peer, Msg: encode(t, testAdvert(3, 7, 100), src, peer)}); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case g := <-in:
+				if g.err == nil || errors.Is(g.err, net.ErrClosed) {
+					t.Fatalf("Receive after the socket failed: %v, %+v", g.err, g.p)
+				}
+				t.Logf("Receive: %v", g.err)
+			case <-time.After(waitTimeout):
+				t.Fatal("Receive did not report the failed socket")
+			}
+			c1 := listenOn(t, h1, Config{IPv6: cfg.IPv6})
+			if err := c2.Reopen(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			in = receiveAll(c2)
+			msg := encode(t, testAdvert(3, 7, 100), c1.LocalAddr(), c1.group)
+			if err := c1.Send(&Packet{Msg: msg}); err != nil {
+				t.Fatal(err)
+			}
+			if p := next(t, in, "after reopen"); !bytes.Equal(p.Msg, msg) {
+				t.Errorf("received %x, want %x", p.Msg, msg)
+			}
+			if st := c2.Stats(); st.Reopens != 1 {
+				t.Errorf("stats %+v", st)
+			}
+			// And it still sends.
+			if err := c2.Send(&Packet{Msg: encode(t, testAdvert(3, 8, 100), c2.LocalAddr(), c2.group)}); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+}
+
+// TestConnInterfaceDeletedAndRecreated: deleting the interface takes the
+// link down and ends a blocked Receive with ErrInterfaceGone; once an
+// interface of the same name is back, Reopen binds to it.
+func TestConnInterfaceDeletedAndRecreated(t *testing.T) {
+	lab := netlab.New(t, 2)
+	h1, h2 := lab.Host(1), lab.Host(2)
+	mkLink := func() {
+		t.Helper()
+		for _, step := range []struct {
+			h    *netlab.Host
+			args []string
+		}{
+			{h2, []string{"link", "add", "vb", "type", "veth", "peer", "name", "va", "netns", h1.Namespace}},
+			{h1, []string{"addr", "add", "192.168.9.1/24", "dev", "va"}},
+			{h2, []string{"addr", "add", "192.168.9.2/24", "dev", "vb"}},
+			{h1, []string{"link", "set", "va", "up"}},
+			{h2, []string{"link", "set", "vb", "up"}},
+		} {
+			if _, err := step.h.Run("ip", step.args...); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	mkLink()
+	c := listenOn(t, h2, Config{Interface: "vb"})
+	oldIndex := c.Ifindex()
+	waitFor(t, "vb up", func() bool { up, _ := c.Link(); return up })
+	_, changed := c.Link()
+	in := receiveAll(c)
+
+	if _, err := h2.Run("ip", "link", "del", "vb"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case g := <-in:
+		if !errors.Is(g.err, ErrInterfaceGone) {
+			t.Fatalf("Receive after the interface was deleted: %v", g.err)
+		}
+	case <-time.After(waitTimeout):
+		t.Fatal("Receive still blocked after the interface was deleted")
+	}
+	waitChange(t, changed)
+	if up, _ := c.Link(); up {
+		t.Error("link up after the interface was deleted")
+	}
+	if err := c.Reopen(context.Background()); err == nil {
+		t.Error("Reopen succeeded without the interface")
+	}
+
+	mkLink()
+	if err := c.Reopen(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if c.Ifindex() == oldIndex {
+		t.Errorf("still bound to index %d", oldIndex)
+	}
+	waitFor(t, "vb up again", func() bool { up, _ := c.Link(); return up })
+	sender := listenOn(t, h1, Config{Interface: "va"})
+	in = receiveAll(c)
+	msg := encode(t, testAdvert(3, 9, 100), waitLocalAddr(t, sender), GroupIPv4)
+	if err := sender.Send(&Packet{Msg: msg}); err != nil {
+		t.Fatal(err)
+	}
+	if p := next(t, in, "after reopen"); !bytes.Equal(p.Msg, msg) || p.Ifindex != c.Ifindex() {
+		t.Errorf("received %+v", p)
+	}
+}
+
+// TestConnIgnoresICMPErrors: a unicast advert to a host that runs no VRRP
+// draws an ICMP error; the Conn does not turn it into a Receive error.
+func TestConnIgnoresICMPErrors(t *testing.T) {
+	for _, ipv6 := range []bool{false, true} {
+		t.Run(familyName(ipv6), func(t *testing.T) {
+			lab := netlab.New(t, 2)
+			h1, h2 := lab.Host(1), lab.Host(2)
+			c2 := listenOn(t, h2, Config{IPv6: ipv6})
+			in := receiveAll(c2)
+			src, peer := h2.IPv4, h1.IPv4
+			if ipv6 {
+				src, peer = h2.IPv6, h1.IPv6
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+			defer cancel()
+			capt := lab.Capture()
+			if err := c2.Send(&Packet{Src: src, Dst: peer, Msg: encode(t, testAdvert(3, 7, 100), src, peer)}); err != nil {
+				t.Fatal(err)
+			}
+			// Wait until the ICMP error has come back to h2.
+			if _, err := capt.WaitFor(ctx, func(f netlab.Frame) bool {
+				ip, err := pcapfile.Frame{Data: f.Data}.IP()
+				return err == nil && ip.Src == peer && (ip.Protocol == 1 || ip.Protocol == 58)
+			}); err != nil {
+				t.Fatal(err)
+			}
+			c1 := listenOn(t, h1, Config{IPv6: ipv6})
+			msg := encode(t, testAdvert(3, 8, 100), c1.LocalAddr(), c1.group)
+			if err := c1.Send(&Packet{Msg: msg}); err != nil {
+				t.Fatal(err)
+			}
+			if p := next(t, in, "h2"); !bytes.Equal(p.Msg, msg) {
+				t.Errorf("received %x, want %x", p.Msg, msg)
+			}
+		})
+	}
+}
