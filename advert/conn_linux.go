@@ -544,16 +544,17 @@ func (c *Conn) Send(p *Packet) error {
 	if !dst.IsValid() {
 		dst = c.group
 	}
-	dstAddr := &net.IPAddr{IP: dst.AsSlice()}
+	// Built only on error: the steady state allocates nothing.
+	dstAddr := func() net.Addr { return &net.IPAddr{IP: dst.AsSlice()} }
 	switch {
 	case !src.IsValid():
-		return c.opError("write", dstAddr, errors.New("no source address: the interface has none"))
+		return c.opError("write", dstAddr(), errors.New("no source address: the interface has none"))
 	case src.Is6() != c.cfg.IPv6 || dst.Is6() != c.cfg.IPv6:
-		return c.opError("write", dstAddr, fmt.Errorf("%s → %s on an %s conn", src, dst, familyName(c.cfg.IPv6)))
+		return c.opError("write", dstAddr(), fmt.Errorf("%s → %s on an %s conn", src, dst, familyName(c.cfg.IPv6)))
 	case len(p.Msg) == 0:
-		return c.opError("write", dstAddr, errors.New("empty message"))
+		return c.opError("write", dstAddr(), errors.New("empty message"))
 	case p.Sealer != nil && c.cfg.IPv6:
-		return c.opError("write", dstAddr, errors.New("AH is IPv4 only"))
+		return c.opError("write", dstAddr(), errors.New("AH is IPv4 only"))
 	}
 	if c.cfg.IPv6 {
 		c.sm.setIPv6(p.Msg, src, dst, s.ifindex)
@@ -564,7 +565,7 @@ func (c *Conn) Send(p *Packet) error {
 		}
 		total := ipv4HeaderLen + ahLen + len(p.Msg)
 		if total > 0xffff {
-			return c.opError("write", dstAddr, fmt.Errorf("message of %d bytes too long", len(p.Msg)))
+			return c.opError("write", dstAddr(), fmt.Errorf("message of %d bytes too long", len(p.Msg)))
 		}
 		if cap(c.sbuf) < total {
 			c.sbuf = make([]byte, total, max(total, 1500))
@@ -583,7 +584,7 @@ func (c *Conn) Send(p *Packet) error {
 			msg := b[ipv4HeaderLen+ahHeaderLen:]
 			copy(msg, p.Msg)
 			if err := p.Sealer.SealAH(ah, b[:ipv4HeaderLen], msg, p.Seq); err != nil {
-				return c.opError("write", dstAddr, fmt.Errorf("seal AH: %w", err))
+				return c.opError("write", dstAddr(), fmt.Errorf("seal AH: %w", err))
 			}
 		} else {
 			copy(b[ipv4HeaderLen:], p.Msg)
@@ -591,10 +592,10 @@ func (c *Conn) Send(p *Packet) error {
 		c.sm.setIPv4(b, dst)
 	}
 	if err := s.vrrpRC.Write(c.writeFn); err != nil {
-		return c.opError("write", dstAddr, err)
+		return c.opError("write", dstAddr(), err)
 	}
 	if c.sm.errno != 0 {
-		return c.opError("write", dstAddr, os.NewSyscallError("sendmsg", c.sm.errno))
+		return c.opError("write", dstAddr(), os.NewSyscallError("sendmsg", c.sm.errno))
 	}
 	c.sent.Add(1)
 	return nil
