@@ -387,6 +387,8 @@ func TestConnLinkAndLocalAddrFollowNetlink(t *testing.T) {
 	}
 	waitFor(t, "192.168.5.1 seen", func() bool {
 		s, _ := c.current()
+		s.mon.mu.Lock()
+		defer s.mon.mu.Unlock()
 		return s.mon.indexLocked(netip.MustParseAddr("192.168.5.1")) >= 0
 	})
 	if a := c.LocalAddr(); a != h1.IPv4 {
