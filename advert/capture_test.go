@@ -57,7 +57,6 @@ var (
 	vip100      = netip.MustParseAddr("10.0.0.100")
 	vip101      = netip.MustParseAddr("10.0.0.101")
 	h1ll        = netip.MustParseAddr("fe80::dc55:5eff:fe92:19f")
-	h1v6        = netip.MustParseAddr("fd00::1")
 	h2v6        = netip.MustParseAddr("fd00::2")
 	vip6100     = netip.MustParseAddr("fd00::100")
 	vip6101     = netip.MustParseAddr("fd00::101")

@@ -2,6 +2,8 @@ package auth
 
 import (
 	"crypto/subtle"
+	"fmt"
+	"io"
 	"strings"
 )
 
@@ -10,8 +12,8 @@ const PasswordLen = 8
 
 // Password is a VRRPv2 PASS password as it goes on the wire: up to 8 bytes,
 // zero-padded. It is also the key of keepalived's AH (HMAC-MD5 keyed with
-// these 8 bytes). String and GoString hide it, so that it does not end up in
-// logs.
+// these 8 bytes). It formats as "auth.Password(redacted)" with every fmt
+// verb, so that it does not end up in logs.
 type Password [PasswordLen]byte
 
 // NewPassword returns s as a password, rejecting one longer than 8 bytes
@@ -59,8 +61,13 @@ func (p Password) Verify(authData [PasswordLen]byte) error {
 	return nil
 }
 
+const redacted = "auth.Password(redacted)"
+
 // String hides the password.
-func (p Password) String() string { return "auth.Password(redacted)" }
+func (p Password) String() string { return redacted }
 
 // GoString hides the password from %#v.
-func (p Password) GoString() string { return "auth.Password{redacted}" }
+func (p Password) GoString() string { return redacted }
+
+// Format hides the password from every fmt verb, %d and %x included.
+func (p Password) Format(f fmt.State, verb rune) { io.WriteString(f, redacted) }
