@@ -7,4 +7,17 @@
 // that steady-state send and receive allocate nothing. Every rejection is an
 // error that wraps one of the exported sentinels (ErrTruncated, ErrVersion, ...)
 // and says what was wrong. The package never logs.
+//
+// Both take the IP source and destination: they give the address family and
+// the VRRPv3 checksum's pseudo-header. The checksum is computed as the
+// ChecksumMode says: the RFC's (v2 over the message, v3 with the IPv4 or
+// IPv6 pseudo-header, as keepalived and FRR do by default), or for VRRPv3
+// over IPv4 without the pseudo-header (keepalived's v3_checksum_as_v2);
+// Decode with ChecksumEither accepts both and reports which one matched.
+// MarshalBinary and UnmarshalBinary, which know no IP addresses, handle the
+// VRRPv2 checksum fully and leave the VRRPv3 one alone (see there).
+//
+// The codec is byte-exact with keepalived 2.2.7: every advert of the captures
+// in testdata decodes and re-encodes to the same bytes. MaxAddrs says how
+// many virtual addresses fit one advert for an MTU.
 package advert
