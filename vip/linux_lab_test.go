@@ -262,12 +262,6 @@ func isNA(f netlab.Frame, ip netip.Addr) bool {
 		netip.AddrFrom16([16]byte(d[14+48:14+64])) == ip
 }
 
-func isAnnouncement(f netlab.Frame) bool {
-	d := f.Data
-	return len(d) >= garpLen && (d[12] == 0x08 && d[13] == 0x06 ||
-		len(d) >= naLen && d[12] == 0x86 && d[13] == 0xdd && d[14+6] == 58 && d[14+40] == 136)
-}
-
 func waitFrames(t *testing.T, c *netlab.Capture, n int, match func(netlab.Frame) bool) []netlab.Frame {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
