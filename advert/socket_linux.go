@@ -209,3 +209,6 @@ func ipv4HeaderChecksum(h []byte) uint16 {
 	}
 	return ^uint16(sum)
 }
+
+// unsafePointer is unsafe.Pointer for tests that build control messages.
+func unsafePointer(p *byte) unsafe.Pointer { return unsafe.Pointer(p) }
