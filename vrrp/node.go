@@ -64,6 +64,7 @@ type Node struct {
 	// Owned by the loop.
 	routers   []*Router
 	trans     map[transportKey]*transport
+	transList []*transport // the same, in a stable order
 	groups    map[string]*syncGroup
 	heap      routerHeap
 	groupWork []groupEvent
@@ -303,7 +304,7 @@ func (n *Node) nextWake() time.Time {
 	if len(n.heap) > 0 {
 		next = n.heap[0].wake
 	}
-	for _, t := range n.trans {
+	for _, t := range n.transList {
 		if !t.reopenAt.IsZero() && (next.IsZero() || t.reopenAt.Before(next)) {
 			next = t.reopenAt
 		}
@@ -330,7 +331,7 @@ func (n *Node) onTimer(now time.Time) {
 		}
 		n.reschedule(r)
 	}
-	for _, t := range n.trans {
+	for _, t := range n.transList {
 		if !t.reopenAt.IsZero() && !t.reopenAt.After(now) {
 			n.openTransport(t, now)
 		}
@@ -359,6 +360,7 @@ func (n *Node) attach(r *Router, now time.Time) {
 		t = &transport{key: key, backoff: n.cfg.ReopenBackoff,
 			ep: Endpoint{Interface: key.iface, IPv6: key.ipv6, Group: key.group}}
 		n.trans[key] = t
+		n.transList = append(n.transList, t)
 	}
 	t.routers[r.cfg.VRID] = r
 	t.count++
@@ -415,6 +417,7 @@ func (n *Node) detach(r *Router, now time.Time) {
 		if t.count == 0 {
 			n.closeTransport(t)
 			delete(n.trans, t.key)
+			n.transList = slices.DeleteFunc(n.transList, func(x *transport) bool { return x == t })
 		}
 	}
 	if g := r.group; g != nil {
@@ -438,7 +441,7 @@ func (n *Node) shutdown() error {
 	n.phase = phaseStopped
 	n.mu.Unlock()
 	err := n.waitWorkers()
-	for _, t := range n.trans {
+	for _, t := range n.transList {
 		n.closeTransport(t)
 	}
 	close(n.stopIO)

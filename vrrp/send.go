@@ -90,6 +90,7 @@ func (n *Node) send(r *Router, prio uint8, now time.Time) {
 			return
 		}
 	}
+	failed := 0
 	for _, dst := range r.dsts {
 		b, err := r.txAdv.Append(r.txBuf[:0], src, dst, r.cfg.Checksum)
 		if err != nil {
@@ -104,12 +105,16 @@ func (n *Node) send(r *Router, prio uint8, now time.Time) {
 			r.txPkt.Sealer = r.ah
 		}
 		if err := t.tr.Send(&r.txPkt); err != nil {
+			failed++
 			r.stats.sendErrors.Add(1)
 			if ok, suppressed := r.logLimit.allow(now, time.Second); ok {
 				n.log.Warn("("+r.cfg.Name+") Cant send advert to "+dst.String(), zap.Error(err),
 					zap.Int("suppressed", suppressed))
 			}
 		}
+	}
+	if failed == len(r.dsts) {
+		return
 	}
 	r.stats.sent.Add(1)
 	if prio == 0 {

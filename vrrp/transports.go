@@ -274,7 +274,7 @@ func (n *Node) stepStop(graceful bool) {
 			n.apply(r, r.m.Shutdown(now, r.acts[:0]), now)
 		}
 	}
-	for _, t := range n.trans {
+	for _, t := range n.transList {
 		n.closeTransport(t)
 	}
 	if n.stepTimer != nil {

@@ -1,0 +1,421 @@
+package vrrp_test
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/zap/zapcore"
+
+	"github.com/vrrpkit/vrrpkit/advert"
+	"github.com/vrrpkit/vrrpkit/vrrp"
+	"github.com/vrrpkit/vrrpkit/vrrp/vrrptest"
+)
+
+var rewrite = flag.Bool("rewrite", false, "rewrite the expected output of testdata/scripts/*.txt")
+
+// TestScripts runs the scenario scripts in testdata/scripts: each block is
+// a command, "----", and the expected output (the log lines the command
+// caused, with simulated times, and what the command prints), ended by a
+// blank line. Run with -rewrite to update the expected output after a
+// deliberate change, and review the diff.
+//
+// Commands:
+//
+//	node NAME [prio=N] [v2] [interval=D] [nopreempt] [delay=D] [ip=A] [vrid=N,...]
+//	     [unicast] [checksrc] [pass=P] [ah=P] [startmaster] [sync=G] [lowernoadvert]
+//	start|stop|crash NAME...      start, stop cleanly, or kill nodes
+//	advance D                     let D of simulated time pass
+//	partition A B | C ...         split the LAN into groups; heal joins them
+//	loss P% [NAME]                packet loss on every link (or NAME's)
+//	link NAME up|down
+//	prio NAME[/ROUTER] N          SetPriority
+//	resign NAME[/ROUTER]
+//	track NAME[/ROUTER] OBJ [delta=N] [fault] [down]   Track a status
+//	state                         print every router's state
+//	stats NAME                    print a node's counters
+//	inject NAME key=value...      deliver a crafted advert to NAME
+func TestScripts(t *testing.T) {
+	files, err := filepath.Glob("testdata/scripts/*.txt")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no scripts: %v", err)
+	}
+	for _, f := range files {
+		t.Run(strings.TrimSuffix(filepath.Base(f), ".txt"), func(t *testing.T) {
+			runScript(t, f)
+		})
+	}
+}
+
+type scriptBlock struct {
+	line    int
+	cmd     string
+	want    string
+	comment string // lines before the command
+}
+
+func parseScript(t *testing.T, path string) []scriptBlock {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(data), "\n")
+	var blocks []scriptBlock
+	var comment []string
+	for i := 0; i < len(lines); i++ {
+		l := lines[i]
+		if strings.TrimSpace(l) == "" || strings.HasPrefix(l, "#") {
+			comment = append(comment, l)
+			continue
+		}
+		b := scriptBlock{line: i + 1, cmd: l, comment: strings.Join(comment, "\n")}
+		comment = nil
+		i++
+		if i >= len(lines) || lines[i] != "----" {
+			t.Fatalf("%s:%d: want ---- after the command", path, i+1)
+		}
+		var out []string
+		for i++; i < len(lines) && lines[i] != ""; i++ {
+			out = append(out, lines[i])
+		}
+		b.want = strings.Join(out, "\n")
+		blocks = append(blocks, b)
+	}
+	return blocks
+}
+
+func runScript(t *testing.T, path string) {
+	blocks := parseScript(t, path)
+	w := newWorld(t, 1, zapcore.InfoLevel)
+	var rewritten strings.Builder
+	failed := false
+	for _, b := range blocks {
+		w.lines = w.lines[:0]
+		out, err := w.command(b.cmd)
+		if err != nil {
+			t.Fatalf("%s:%d: %s: %v", path, b.line, b.cmd, err)
+		}
+		got := strings.Join(append(w.lines, out...), "\n")
+		if *rewrite {
+			if b.comment != "" {
+				rewritten.WriteString(b.comment + "\n")
+			}
+			rewritten.WriteString(b.cmd + "\n----\n")
+			if got != "" {
+				rewritten.WriteString(got + "\n")
+			}
+			rewritten.WriteString("\n")
+			continue
+		}
+		if got != b.want {
+			failed = true
+			t.Errorf("%s:%d: %s\n--- got:\n%s\n--- want:\n%s", path, b.line, b.cmd, got, b.want)
+		}
+	}
+	if *rewrite {
+		if err := os.WriteFile(path, []byte(strings.TrimSuffix(rewritten.String(), "\n")), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	if failed {
+		t.Log("run with -rewrite to accept the new output")
+	}
+}
+
+// command runs one script command and returns what it prints.
+func (w *world) command(line string) ([]string, error) {
+	fields := strings.Fields(line)
+	cmd, args := fields[0], fields[1:]
+	switch cmd {
+	case "node":
+		return nil, w.cmdNode(args)
+	case "start", "stop", "crash":
+		for _, name := range args {
+			sn := w.byName[name]
+			if sn == nil {
+				return nil, fmt.Errorf("no node %q", name)
+			}
+			switch cmd {
+			case "start":
+				sn.start()
+			case "stop":
+				sn.stop()
+			case "crash":
+				sn.crash()
+			}
+		}
+		return nil, nil
+	case "advance":
+		if len(args) != 1 {
+			return nil, errors.New("advance DURATION")
+		}
+		d, err := time.ParseDuration(args[0])
+		if err != nil {
+			return nil, err
+		}
+		w.advance(d)
+		return nil, nil
+	case "partition":
+		var groups [][]string
+		var g []string
+		for _, a := range args {
+			if a == "|" {
+				groups = append(groups, g)
+				g = nil
+				continue
+			}
+			g = append(g, a)
+		}
+		groups = append(groups, g)
+		w.lan.Partition(groups...)
+		return nil, nil
+	case "heal":
+		w.lan.Heal()
+		return nil, nil
+	case "loss":
+		if len(args) < 1 {
+			return nil, errors.New("loss P% [NODE]")
+		}
+		p, err := strconv.ParseFloat(strings.TrimSuffix(args[0], "%"), 64)
+		if err != nil {
+			return nil, err
+		}
+		cfg := lanLink(p / 100)
+		if len(args) > 1 {
+			w.lan.SetLink(args[1], cfg)
+		} else {
+			w.lan.SetAllLinks(cfg)
+		}
+		return nil, nil
+	case "link":
+		if len(args) != 2 {
+			return nil, errors.New("link NODE up|down")
+		}
+		w.node(args[0]).host.SetLinkUp(args[1] == "up")
+		return nil, nil
+	case "prio":
+		r, err := w.routerArg(args, 2)
+		if err != nil {
+			return nil, err
+		}
+		p, err := strconv.Atoi(args[1])
+		if err != nil {
+			return nil, err
+		}
+		return nil, r.SetPriority(uint8(p))
+	case "resign":
+		r, err := w.routerArg(args, 1)
+		if err != nil {
+			return nil, err
+		}
+		r.Resign()
+		return nil, nil
+	case "track":
+		r, err := w.routerArg(args, 2)
+		if err != nil {
+			return nil, err
+		}
+		s := vrrp.TrackStatus{Name: args[1], Up: true}
+		for _, a := range args[2:] {
+			switch {
+			case strings.HasPrefix(a, "delta="):
+				s.Delta, err = strconv.Atoi(strings.TrimPrefix(a, "delta="))
+				if err != nil {
+					return nil, err
+				}
+			case a == "fault":
+				s.Fault, s.Up = true, false
+			case a == "down":
+				s.Up = false
+			default:
+				return nil, fmt.Errorf("track: unknown %q", a)
+			}
+		}
+		if !s.Up {
+			s.Reason = "exit status 1"
+		}
+		r.Track(s)
+		return nil, nil
+	case "state":
+		return []string{w.stateTable()}, nil
+	case "stats":
+		var out []string
+		for _, r := range w.node(args[0]).routers {
+			out = append(out, statsLine(r))
+		}
+		return out, nil
+	case "inject":
+		return nil, w.cmdInject(args)
+	}
+	return nil, fmt.Errorf("unknown command %q", cmd)
+}
+
+// lanLink is the scripts' link: 0.5–1 ms one way, with loss.
+func lanLink(loss float64) vrrptest.LinkConfig {
+	return vrrptest.LinkConfig{Loss: loss, Delay: 500 * time.Microsecond, Jitter: 500 * time.Microsecond}
+}
+
+// routerArg resolves NAME[/ROUTER] in args[0].
+func (w *world) routerArg(args []string, n int) (*vrrp.Router, error) {
+	if len(args) < n {
+		return nil, fmt.Errorf("need %d arguments", n)
+	}
+	name, router, _ := strings.Cut(args[0], "/")
+	sn := w.byName[name]
+	if sn == nil || !sn.running {
+		return nil, fmt.Errorf("node %q is not running", name)
+	}
+	return sn.router(router), nil
+}
+
+func (w *world) cmdNode(args []string) error {
+	if len(args) < 1 {
+		return errors.New("node NAME ...")
+	}
+	name := args[0]
+	idx := len(w.nodes) + 1
+	spec := nodeSpec{name: name, addr: netip.AddrFrom4([4]byte{10, 0, 0, byte(idx)})}
+	base := defaultRouter(1)
+	vrids := []uint8{1}
+	var syncGroup string
+	for _, a := range args[1:] {
+		key, val, _ := strings.Cut(a, "=")
+		var err error
+		switch key {
+		case "prio":
+			var p int
+			p, err = strconv.Atoi(val)
+			base.Priority = uint8(p)
+		case "v2":
+			base.Version = 2
+		case "interval":
+			base.Interval, err = time.ParseDuration(val)
+		case "nopreempt":
+			base.NoPreempt = true
+		case "delay":
+			base.PreemptDelay, err = time.ParseDuration(val)
+		case "ip":
+			spec.addr, err = netip.ParseAddr(val)
+		case "vrid":
+			vrids = nil
+			for _, v := range strings.Split(val, ",") {
+				var id int
+				if id, err = strconv.Atoi(v); err != nil {
+					break
+				}
+				vrids = append(vrids, uint8(id))
+			}
+		case "unicast":
+			base.unicast = true
+		case "checksrc":
+			base.CheckUnicastSource = true
+		case "pass":
+			base.Version, base.AuthType, base.AuthPass = 2, advert.AuthPass, val
+		case "ah":
+			base.Version, base.AuthType, base.AuthPass = 2, advert.AuthAH, val
+		case "startmaster":
+			base.StartAsMaster = true
+		case "sync":
+			syncGroup = val
+		case "lowernoadvert":
+			base.LowerPriorityNoAdvert = true
+		default:
+			return fmt.Errorf("node: unknown option %q", a)
+		}
+		if err != nil {
+			return fmt.Errorf("node %s: %v", a, err)
+		}
+	}
+	for _, id := range vrids {
+		rs := base
+		d := defaultRouter(id)
+		rs.Name, rs.VRID, rs.VIPs = d.Name, d.VRID, d.VIPs
+		rs.SyncGroup = syncGroup
+		spec.routers = append(spec.routers, rs)
+	}
+	w.addNode(spec)
+	return nil
+}
+
+// cmdInject delivers a crafted advert: inject NODE [from=A] [ttl=N]
+// [prio=N] [vrid=N] [version=N] [interval=D] [addrs=A,B] [pass=P]
+// [checksum=bad].
+func (w *world) cmdInject(args []string) error {
+	if len(args) < 1 {
+		return errors.New("inject NODE ...")
+	}
+	sn := w.node(args[0])
+	r := sn.routers[0]
+	cfg := r.Config()
+	a := advert.Advert{Version: cfg.Version, Type: advert.TypeAdvertisement, VRID: cfg.VRID,
+		Priority: 100, Interval: cfg.Interval, AuthType: cfg.AuthType}
+	for _, v := range cfg.VIPs {
+		a.Addrs = append(a.Addrs, v.Prefix.Addr())
+	}
+	copy(a.AuthData[:], cfg.AuthPass)
+	from := netip.MustParseAddr("10.0.0.99")
+	ttl := 255
+	badSum := false
+	for _, arg := range args[1:] {
+		key, val, _ := strings.Cut(arg, "=")
+		var err error
+		var n int
+		switch key {
+		case "from":
+			from, err = netip.ParseAddr(val)
+		case "ttl":
+			ttl, err = strconv.Atoi(val)
+		case "prio":
+			n, err = strconv.Atoi(val)
+			a.Priority = uint8(n)
+		case "vrid":
+			n, err = strconv.Atoi(val)
+			a.VRID = uint8(n)
+		case "version":
+			n, err = strconv.Atoi(val)
+			a.Version = uint8(n)
+		case "interval":
+			a.Interval, err = time.ParseDuration(val)
+		case "addrs":
+			a.Addrs = nil
+			for _, s := range strings.Split(val, ",") {
+				var ad netip.Addr
+				if ad, err = netip.ParseAddr(s); err != nil {
+					break
+				}
+				a.Addrs = append(a.Addrs, ad)
+			}
+		case "pass":
+			a.AuthData = [8]byte{}
+			copy(a.AuthData[:], val)
+		case "checksum":
+			badSum = val == "bad"
+		default:
+			return fmt.Errorf("inject: unknown %q", arg)
+		}
+		if err != nil {
+			return fmt.Errorf("inject %s: %v", arg, err)
+		}
+	}
+	if a.Version == 3 {
+		a.AuthType, a.AuthData = 0, [8]byte{}
+	}
+	dst := advert.GroupIPv4
+	msg, err := a.Append(nil, from, dst, advert.ChecksumStandard)
+	if err != nil {
+		return err
+	}
+	if badSum {
+		msg[6] ^= 0xff
+	}
+	sn.host.Inject(&advert.Packet{Src: from, Dst: dst, HopLimit: uint8(ttl), Msg: msg})
+	return nil
+}

@@ -1,0 +1,627 @@
+package vrrptest
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/vrrpkit/vrrpkit/advert"
+	"github.com/vrrpkit/vrrpkit/vrrp"
+)
+
+// LANConfig configures an in-memory LAN.
+type LANConfig struct {
+	// Seed drives every random choice (loss, delay, jitter, duplication,
+	// reordering): the same seed and the same calls give the same run.
+	Seed uint64
+	// Clock times deliveries. With a *ManualClock, deliveries are
+	// callbacks run when the clock is advanced, on that goroutine: fully
+	// deterministic. With another clock (SystemClock, also inside a
+	// testing/synctest bubble) they run on timer goroutines. Default:
+	// vrrp.SystemClock.
+	Clock vrrp.Clock
+	// Link is every host's link unless SetLink says otherwise.
+	Link LinkConfig
+}
+
+// LinkConfig is how one host's link into the LAN behaves. A packet from A
+// to B crosses A's link and B's link.
+type LinkConfig struct {
+	Loss      float64       // probability that the link loses a packet, 0..1
+	Delay     time.Duration // one-way latency of the link
+	Jitter    time.Duration // uniform extra latency, 0..Jitter
+	Duplicate float64       // probability that the link delivers a packet twice
+	// Reorder is the probability that a packet is held back by an extra
+	// 0..2×(Delay+Jitter)+1ms, so that later packets overtake it.
+	Reorder float64
+}
+
+// LANStats counts what the LAN did with packets.
+type LANStats struct {
+	Sent       uint64 // Send calls that put a packet on the wire
+	Delivered  uint64 // copies handed to a receiving transport
+	Lost       uint64 // copies lost to Loss
+	Duplicated uint64 // extra copies made by Duplicate
+	Blocked    uint64 // copies not delivered: partition, link down, crashed host
+}
+
+// LAN is an in-memory Ethernet segment carrying VRRP packets between hosts,
+// as encoded bytes, with IP source, destination and hop limit — and IPsec
+// AH built as on the wire — so that decoding and authentication run in
+// simulations too. Each Host is a vrrp.Network. Loss, delay, jitter,
+// duplication, reordering, partitions, link state and crashes are all
+// controlled here, every random choice from the seed.
+type LAN struct {
+	clock    vrrp.Clock
+	after    func(d time.Duration, f func())
+	mu       sync.Mutex
+	rng      *rand.Rand
+	def      LinkConfig
+	hosts    []*Host
+	byName   map[string]*Host
+	groupOf  map[*Host]int // partition; absent = 0
+	stats    LANStats
+	ipID     uint16
+	ifindexN int
+}
+
+// NewLAN returns an empty LAN.
+func NewLAN(cfg LANConfig) *LAN {
+	if cfg.Clock == nil {
+		cfg.Clock = vrrp.SystemClock{}
+	}
+	l := &LAN{
+		clock:   cfg.Clock,
+		rng:     rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)),
+		def:     cfg.Link,
+		byName:  make(map[string]*Host),
+		groupOf: make(map[*Host]int),
+	}
+	if af, ok := cfg.Clock.(interface {
+		AfterFunc(time.Duration, func()) vrrp.Timer
+	}); ok {
+		l.after = func(d time.Duration, f func()) { af.AfterFunc(d, f) }
+	} else {
+		l.after = func(d time.Duration, f func()) { time.AfterFunc(d, f) }
+	}
+	return l
+}
+
+// HostConfig describes a host on the LAN.
+type HostConfig struct {
+	Name string
+	// Interface is the host's interface on the LAN. Default: "eth0".
+	Interface string
+	// Addrs are the host's addresses. LocalAddr is the first IPv4 one for
+	// IPv4 transports and the first IPv6 link-local one for IPv6 (fe80::N,
+	// N the host's number, when none is given). Unicast packets are
+	// delivered to the host holding the destination.
+	Addrs []netip.Addr
+}
+
+// Host is one machine on the LAN; it implements vrrp.Network for its
+// interface.
+type Host struct {
+	lan     *LAN
+	name    string
+	iface   string
+	ifindex int
+	addrs   []netip.Addr
+	link    LinkConfig
+	down    bool // link down
+	crashed bool
+	trs     []*lanTransport
+	linkCh  chan struct{} // closed at the next link or address change
+}
+
+var _ vrrp.Network = (*Host)(nil)
+
+// AddHost adds a host. Names must be unique.
+func (l *LAN) AddHost(cfg HostConfig) *Host {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if cfg.Interface == "" {
+		cfg.Interface = "eth0"
+	}
+	if l.byName[cfg.Name] != nil {
+		panic("vrrptest: host " + cfg.Name + " added twice")
+	}
+	l.ifindexN++
+	h := &Host{lan: l, name: cfg.Name, iface: cfg.Interface, ifindex: l.ifindexN,
+		addrs: append([]netip.Addr(nil), cfg.Addrs...), link: l.def, linkCh: make(chan struct{})}
+	hasLL := false
+	for _, a := range h.addrs {
+		hasLL = hasLL || (a.Is6() && a.IsLinkLocalUnicast())
+	}
+	if !hasLL {
+		var b [16]byte
+		b[0], b[1] = 0xfe, 0x80
+		binary.BigEndian.PutUint32(b[12:], uint32(l.ifindexN))
+		h.addrs = append(h.addrs, netip.AddrFrom16(b))
+	}
+	l.hosts = append(l.hosts, h)
+	l.byName[cfg.Name] = h
+	return h
+}
+
+// Host returns the host named name, or nil.
+func (l *LAN) Host(name string) *Host {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.byName[name]
+}
+
+// Stats returns the LAN's counters.
+func (l *LAN) Stats() LANStats {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.stats
+}
+
+// SetLink changes how host's link behaves.
+func (l *LAN) SetLink(host string, c LinkConfig) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if h := l.byName[host]; h != nil {
+		h.link = c
+	}
+}
+
+// SetAllLinks changes every host's link, and the default for new hosts.
+func (l *LAN) SetAllLinks(c LinkConfig) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.def = c
+	for _, h := range l.hosts {
+		h.link = c
+	}
+}
+
+// Partition splits the LAN: hosts in different groups cannot reach each
+// other; hosts in no group form one more group together.
+func (l *LAN) Partition(groups ...[]string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	clear(l.groupOf)
+	for i, g := range groups {
+		for _, name := range g {
+			if h := l.byName[name]; h != nil {
+				l.groupOf[h] = i + 1
+			}
+		}
+	}
+}
+
+// Heal joins every partition again.
+func (l *LAN) Heal() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	clear(l.groupOf)
+}
+
+// Name returns the host's name.
+func (h *Host) Name() string { return h.name }
+
+// Interface returns the host's interface name.
+func (h *Host) Interface() string { return h.iface }
+
+// Addr returns LocalAddr of the host's IPv4 (ipv6 false) or IPv6
+// transports.
+func (h *Host) Addr(ipv6 bool) netip.Addr {
+	h.lan.mu.Lock()
+	defer h.lan.mu.Unlock()
+	return h.localAddr(ipv6)
+}
+
+func (h *Host) localAddr(ipv6 bool) netip.Addr {
+	for _, a := range h.addrs {
+		if ipv6 && a.Is6() && a.IsLinkLocalUnicast() {
+			return a
+		}
+		if !ipv6 && a.Is4() {
+			return a
+		}
+	}
+	return netip.Addr{}
+}
+
+// SetAddrs replaces the host's addresses (an empty IPv4 list leaves IPv4
+// transports without a LocalAddr). Link monitors are told.
+func (h *Host) SetAddrs(addrs ...netip.Addr) {
+	h.lan.mu.Lock()
+	h.addrs = append([]netip.Addr(nil), addrs...)
+	notify := h.changedLocked()
+	h.lan.mu.Unlock()
+	notify()
+}
+
+// SetLinkUp takes the host's link down or up: while down it sends and
+// receives nothing, and its transports' LinkMonitor reports it.
+func (h *Host) SetLinkUp(up bool) {
+	h.lan.mu.Lock()
+	if h.down == !up {
+		h.lan.mu.Unlock()
+		return
+	}
+	h.down = !up
+	notify := h.changedLocked()
+	h.lan.mu.Unlock()
+	notify()
+}
+
+// changedLocked signals a link or address change to blocking watchers and
+// returns a function that tells push transports (call it unlocked).
+func (h *Host) changedLocked() func() {
+	close(h.linkCh)
+	h.linkCh = make(chan struct{})
+	var fs []func()
+	for _, t := range h.trs {
+		if t.changed != nil {
+			fs = append(fs, t.changed)
+		}
+	}
+	return func() {
+		for _, f := range fs {
+			f()
+		}
+	}
+}
+
+// Crash makes the host vanish: its transports close (Receive returns an
+// error), packets in flight to it are lost and nothing it does reaches the
+// LAN, until Restart.
+func (h *Host) Crash() {
+	h.lan.mu.Lock()
+	defer h.lan.mu.Unlock()
+	h.crashed = true
+	for _, t := range h.trs {
+		t.closeLocked()
+	}
+	h.trs = nil
+}
+
+// Restart brings a crashed host back (with its link as it was); open new
+// transports on it.
+func (h *Host) Restart() {
+	h.lan.mu.Lock()
+	defer h.lan.mu.Unlock()
+	h.crashed = false
+}
+
+// FailReceive makes every open transport of the host fail with err, as a
+// socket error would: Receive returns err (push transports are told), and
+// the transport is dead.
+func (h *Host) FailReceive(err error) {
+	h.lan.mu.Lock()
+	var fs []func(error)
+	for _, t := range h.trs {
+		if t.fail != nil {
+			fs = append(fs, t.fail)
+		}
+		t.failErr = err
+		t.closeLocked()
+	}
+	h.trs = nil
+	h.lan.mu.Unlock()
+	for _, f := range fs {
+		f(err)
+	}
+}
+
+// Open opens a transport on the host's interface (vrrp.Network).
+func (h *Host) Open(ctx context.Context, ep vrrp.Endpoint) (vrrp.Transport, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	h.lan.mu.Lock()
+	defer h.lan.mu.Unlock()
+	if h.crashed {
+		return nil, &net.OpError{Op: "open", Net: "vrrp", Err: errors.New("host " + h.name + " is down")}
+	}
+	if ep.Interface != h.iface {
+		return nil, &net.OpError{Op: "open", Net: "vrrp", Err: fmt.Errorf("host %s has no interface %q", h.name, ep.Interface)}
+	}
+	group := ep.Group
+	if !group.IsValid() {
+		group = advert.GroupIPv4
+		if ep.IPv6 {
+			group = advert.GroupIPv6
+		}
+	}
+	t := &lanTransport{h: h, ep: ep, group: group, notify: make(chan struct{}, 1)}
+	h.trs = append(h.trs, t)
+	return t, nil
+}
+
+// Inject delivers p to the host's transports of p's family as if it came
+// off the wire: now, bypassing loss and delay (for tests of the receive
+// checks). Push transports get it synchronously.
+func (h *Host) Inject(p *advert.Packet) {
+	f := &frame{src: p.Src, dst: p.Dst, hop: p.HopLimit,
+		msg: append([]byte(nil), p.Msg...), ip: append([]byte(nil), p.IPHeader...), ah: append([]byte(nil), p.AH...)}
+	if len(p.AH) == 0 {
+		f.ah = nil
+	}
+	h.lan.deliver(h, f)
+}
+
+// frame is a packet on the wire; deliveries share it read-only.
+type frame struct {
+	src, dst netip.Addr
+	hop      uint8
+	msg      []byte
+	ip, ah   []byte // IPv4 with AH only
+}
+
+type lanTransport struct {
+	h     *Host
+	ep    vrrp.Endpoint
+	group netip.Addr
+
+	// Guarded by the LAN's mutex.
+	closed  bool
+	failErr error
+	queue   []*frame
+	notify  chan struct{}
+	deliver func(*advert.Packet)
+	fail    func(error)
+	changed func()
+}
+
+var (
+	_ vrrp.Transport   = (*lanTransport)(nil)
+	_ vrrp.LinkMonitor = (*lanTransport)(nil)
+)
+
+// Push switches the transport to synchronous delivery, for vrrp's
+// deterministic simulation: packets go to deliver, a FailReceive to fail,
+// link and address changes to changed, all on the goroutine that advances
+// the clock (or calls Inject, SetLinkUp, ...).
+func (t *lanTransport) Push(deliver func(*advert.Packet), fail func(error), changed func()) {
+	l := t.h.lan
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	t.deliver, t.fail, t.changed = deliver, fail, changed
+}
+
+func (t *lanTransport) LocalAddr() netip.Addr {
+	l := t.h.lan
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return t.h.localAddr(t.ep.IPv6)
+}
+
+func (t *lanTransport) Link() (bool, <-chan struct{}) {
+	l := t.h.lan
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return !t.h.down && !t.h.crashed, t.h.linkCh
+}
+
+func (t *lanTransport) Close() error {
+	l := t.h.lan
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	t.closeLocked()
+	for i, x := range t.h.trs {
+		if x == t {
+			t.h.trs = append(t.h.trs[:i:i], t.h.trs[i+1:]...)
+			break
+		}
+	}
+	return nil
+}
+
+func (t *lanTransport) closeLocked() {
+	if t.closed {
+		return
+	}
+	t.closed = true
+	t.queue = nil
+	close(t.notify)
+}
+
+// Send puts p on the LAN: to every other host listening on the group, or
+// to the host holding the unicast destination.
+func (t *lanTransport) Send(p *advert.Packet) error {
+	l := t.h.lan
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	h := t.h
+	switch {
+	case t.closed:
+		return &net.OpError{Op: "write", Net: "vrrp", Err: net.ErrClosed}
+	case h.crashed || h.down:
+		return &net.OpError{Op: "write", Net: "vrrp", Err: errors.New("network is down")}
+	}
+	src := p.Src
+	if !src.IsValid() {
+		src = h.localAddr(t.ep.IPv6)
+	}
+	hop := p.HopLimit
+	if hop == 0 {
+		hop = 255
+	}
+	f := &frame{src: src, dst: p.Dst, hop: hop, msg: append([]byte(nil), p.Msg...)}
+	if p.Sealer != nil {
+		if t.ep.IPv6 || !src.Is4() || !p.Dst.Is4() {
+			return &net.OpError{Op: "write", Net: "vrrp", Err: errors.New("AH is IPv4 only")}
+		}
+		l.ipID++
+		if l.ipID == 0 {
+			l.ipID = 1
+		}
+		f.ip = ipv4Header(src, p.Dst, hop, l.ipID, len(f.msg))
+		f.ah = make([]byte, 24)
+		if err := p.Sealer.SealAH(f.ah, f.ip, f.msg, p.Seq); err != nil {
+			return &net.OpError{Op: "write", Net: "vrrp", Err: err}
+		}
+	}
+	l.stats.Sent++
+	for _, d := range l.hosts {
+		if d == h || !d.wants(f, t.ep.IPv6) {
+			continue
+		}
+		if d.crashed || d.down || l.groupOf[d] != l.groupOf[h] {
+			l.stats.Blocked++
+			continue
+		}
+		if l.chance(h.link.Loss) || l.chance(d.link.Loss) {
+			l.stats.Lost++
+			continue
+		}
+		copies := 1
+		if l.chance(h.link.Duplicate) || l.chance(d.link.Duplicate) {
+			copies = 2
+			l.stats.Duplicated++
+		}
+		for range copies {
+			delay := h.link.latency(l) + d.link.latency(l)
+			if l.chance(h.link.Reorder) || l.chance(d.link.Reorder) {
+				span := 2*(h.link.Delay+h.link.Jitter+d.link.Delay+d.link.Jitter) + time.Millisecond
+				delay += time.Duration(l.rng.Int64N(int64(span)))
+			}
+			d := d
+			l.after(delay, func() { l.deliver(d, f) })
+		}
+	}
+	return nil
+}
+
+// wants reports whether the host would receive f: it listens on the
+// group, or holds the unicast destination.
+func (h *Host) wants(f *frame, ipv6 bool) bool {
+	if f.dst.IsMulticast() {
+		for _, t := range h.trs {
+			if t.ep.IPv6 == ipv6 && t.group == f.dst {
+				return true
+			}
+		}
+		return false
+	}
+	for _, a := range h.addrs {
+		if a == f.dst {
+			return true
+		}
+	}
+	return false
+}
+
+func (l *LAN) chance(p float64) bool { return p > 0 && l.rng.Float64() < p }
+
+func (c LinkConfig) latency(l *LAN) time.Duration {
+	d := c.Delay
+	if c.Jitter > 0 {
+		d += time.Duration(l.rng.Int64N(int64(c.Jitter) + 1))
+	}
+	return d
+}
+
+// deliver hands f to the host's transports that take it.
+func (l *LAN) deliver(h *Host, f *frame) {
+	l.mu.Lock()
+	if h.crashed || h.down {
+		l.stats.Blocked++
+		l.mu.Unlock()
+		return
+	}
+	var push []func(*advert.Packet)
+	for _, t := range h.trs {
+		if t.closed || t.ep.IPv6 != f.dst.Is6() {
+			continue
+		}
+		if f.dst.IsMulticast() && t.group != f.dst {
+			continue
+		}
+		l.stats.Delivered++
+		if t.deliver != nil {
+			push = append(push, t.deliver)
+			continue
+		}
+		t.queue = append(t.queue, f)
+		select {
+		case t.notify <- struct{}{}:
+		default:
+		}
+	}
+	ifindex := h.ifindex
+	l.mu.Unlock()
+	for _, d := range push {
+		p := advert.Packet{Src: f.src, Dst: f.dst, HopLimit: f.hop, Ifindex: ifindex, Msg: f.msg, IPHeader: f.ip, AH: f.ah}
+		d(&p)
+	}
+}
+
+// Receive waits for a packet and copies it into buf (IPv4 header and AH
+// first when there are any), pointing p's slices into buf.
+func (t *lanTransport) Receive(p *advert.Packet, buf []byte) error {
+	l := t.h.lan
+	for {
+		l.mu.Lock()
+		if t.failErr != nil {
+			err := t.failErr
+			t.failErr = nil
+			l.mu.Unlock()
+			return err
+		}
+		if t.closed {
+			l.mu.Unlock()
+			return &net.OpError{Op: "read", Net: "vrrp", Err: net.ErrClosed}
+		}
+		if len(t.queue) > 0 {
+			f := t.queue[0]
+			t.queue[0] = nil
+			t.queue = t.queue[1:]
+			ifindex := t.h.ifindex
+			l.mu.Unlock()
+			need := len(f.ip) + len(f.ah) + len(f.msg)
+			if len(buf) < need {
+				return &net.OpError{Op: "read", Net: "vrrp", Err: io.ErrShortBuffer}
+			}
+			n := copy(buf, f.ip)
+			*p = advert.Packet{Src: f.src, Dst: f.dst, HopLimit: f.hop, Ifindex: ifindex}
+			if len(f.ip) > 0 {
+				p.IPHeader = buf[:n:n]
+				m := copy(buf[n:], f.ah)
+				p.AH = buf[n : n+m : n+m]
+				n += m
+			}
+			m := copy(buf[n:], f.msg)
+			p.Msg = buf[n : n+m : n+m]
+			return nil
+		}
+		ch := t.notify
+		l.mu.Unlock()
+		<-ch
+	}
+}
+
+// ipv4Header builds the 20-byte header an AH advert goes out with.
+func ipv4Header(src, dst netip.Addr, ttl uint8, id uint16, msgLen int) []byte {
+	b := make([]byte, 20)
+	b[0] = 0x45
+	b[1] = 0xc0 // internetwork control, as keepalived
+	binary.BigEndian.PutUint16(b[2:], uint16(20+24+msgLen))
+	binary.BigEndian.PutUint16(b[4:], id)
+	b[8] = ttl
+	b[9] = 51
+	s, d := src.As4(), dst.As4()
+	copy(b[12:16], s[:])
+	copy(b[16:20], d[:])
+	var sum uint32
+	for i := 0; i < 20; i += 2 {
+		sum += uint32(binary.BigEndian.Uint16(b[i:]))
+	}
+	for sum > 0xffff {
+		sum = sum&0xffff + sum>>16
+	}
+	binary.BigEndian.PutUint16(b[10:], ^uint16(sum))
+	return b
+}
