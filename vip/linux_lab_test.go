@@ -506,7 +506,17 @@ func TestLinuxVIPIsNotTheSourceOfTheHostsTraffic(t *testing.T) {
 	if err := l.Acquire(context.Background(), v6); err != nil {
 		t.Fatal(err)
 	}
-	for _, dst := range []netip.Addr{lab.Host(2).IPv4, lab.Host(2).IPv6} {
+	// Default routes through a gateway that is never contacted: `ip route
+	// get` and connecting a UDP socket send nothing.
+	for _, cmd := range []string{"ip route add default via 10.0.0.254", "ip -6 route add default via fd00::fe"} {
+		if _, err := h.Run("sh", "-c", cmd); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, dst := range []netip.Addr{
+		lab.Host(2).IPv4, lab.Host(2).IPv6,
+		netip.MustParseAddr("192.0.2.1"), netip.MustParseAddr("2001:db8::1"),
+	} {
 		out, err := h.Run("ip", "-j", "route", "get", dst.String())
 		if err != nil {
 			t.Fatal(err)

@@ -8,7 +8,9 @@ import "fmt"
 // so without help a freshly added VIP wins over the host's own address.
 // IPv4 needs no help: a VIP inside the subnet of the interface's address
 // is added as a secondary, and the subnet's route keeps the primary as its
-// source; keepalived does nothing more either.
+// source; a /32 VIP adds no subnet route at all. keepalived does nothing
+// more either. (A VIP in a subnet where the host has no address of its own
+// does become that subnet's source, with keepalived too: give it a /32.)
 type IPv6Source uint8
 
 const (
