@@ -167,6 +167,9 @@ func TestLinuxAcquireAndReleaseAreIdempotent(t *testing.T) {
 			t.Fatalf("the host's own address went away: %+v", list)
 		}
 	}
+	if err := l.Announce(ctx, v4); err == nil || !strings.Contains(err.Error(), "not acquired") {
+		t.Errorf("announce after release: %v", err)
+	}
 }
 
 func TestLinuxReacquireRemovesAddressesNoLongerListed(t *testing.T) {
@@ -603,5 +606,52 @@ func TestLinuxCloseRemovesEverything(t *testing.T) {
 	}
 	if err := l.Acquire(context.Background(), v4); err == nil {
 		t.Error("acquire after close succeeded")
+	}
+}
+
+// keepalived sets the NA's Router flag from the interface's IPv6
+// forwarding; Announce sends garp_lower_prio_repeat more.
+func TestLinuxRouterFlagFollowsForwardingAndAnnounceSendsMore(t *testing.T) {
+	lab := netlab.New(t, 1)
+	h := lab.Host(1)
+	capture := lab.Capture()
+	l := newLabLinux(t, h, &LinuxConfig{Schedule: &Schedule{Repeat: 1, LowerPrioRepeat: 2}})
+	ctx := context.Background()
+	set := vrrp.AddressSet{Router: "VI_6", VRID: 6, Interface: "eth0", IPv6: true,
+		VIPs: []vrrp.VIP{{Prefix: netip.MustParsePrefix("fd00::100/64")}}}
+	vip := netip.MustParseAddr("fd00::100")
+	routerFlag := func(f netlab.Frame) bool { return f.Data[14+40+4]&naFlagRouter != 0 }
+
+	if _, err := h.Run("sysctl", "-qw", "net.ipv6.conf.eth0.forwarding=1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Acquire(ctx, set); err != nil {
+		t.Fatal(err)
+	}
+	got := waitFrames(t, capture, 1, func(f netlab.Frame) bool { return isNA(f, vip) })
+	if !routerFlag(got[0]) {
+		t.Errorf("forwarding on: Router flag clear")
+	}
+	if err := l.Release(ctx, set); err != nil {
+		t.Fatal(err)
+	}
+
+	if _, err := h.Run("sysctl", "-qw", "net.ipv6.conf.eth0.forwarding=0"); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Acquire(ctx, set); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Announce(ctx, set); err != nil {
+		t.Fatal(err)
+	}
+	got = waitFrames(t, capture, 4, func(f netlab.Frame) bool { return isNA(f, vip) })
+	for i, f := range got[1:] {
+		if routerFlag(f) {
+			t.Errorf("forwarding off: frame %d has the Router flag", i+1)
+		}
+	}
+	if len(got) != 4 {
+		t.Errorf("%d advertisements, want 1 + 1 at Acquire + 2 at Announce", len(got))
 	}
 }
