@@ -15,7 +15,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
-	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -41,9 +40,20 @@ const readyTimeout = 10 * time.Second
 // them unique between processes.
 var labSeq atomic.Uint64
 
+// TB is the part of testing.TB a lab uses. Tests pass their *testing.T or
+// *testing.B; a program (examples/demo) passes its own, whose Fatalf runs
+// the cleanups before it exits.
+type TB interface {
+	Helper()
+	Fatalf(format string, args ...any)
+	Errorf(format string, args ...any)
+	Skipf(format string, args ...any)
+	Cleanup(func())
+}
+
 // Lab is a switch namespace with a bridge and hosts attached to it.
 type Lab struct {
-	t      testing.TB
+	t      TB
 	prefix string // unique per lab: "vk<pid>-<seq>"
 	sw     string // switch namespace
 	hosts  []*Host
@@ -78,7 +88,7 @@ type Host struct {
 // links, processes started through Host.Command, captures) is torn down in t.Cleanup,
 // also when the test fails. Namespace names carry a unique prefix so labs in
 // parallel tests and processes never collide.
-func New(t testing.TB, n int) *Lab {
+func New(t TB, n int) *Lab {
 	t.Helper()
 	if n < 1 || n > 250 {
 		t.Fatalf("netlab: %d hosts: want 1..250", n)
