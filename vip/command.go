@@ -34,6 +34,9 @@ import (
 //	VRRP_INTERFACE  the router's interface
 //	VRRP_FAMILY     ipv4 or ipv6
 //	VRRP_PRIORITY   the router's effective priority, 0-255
+//	VRRP_NO_ACCEPT  1 when the router is in RFC 5798 Accept_Mode false
+//	                (keepalived's no_accept) and not the address owner:
+//	                the host should drop traffic to the VIPs; else 0
 //	VRRP_VIPS       every address with its prefix length, space-separated
 //	                ("10.0.0.100/24 10.0.0.101/32")
 //	VRRP_VIP_COUNT  the number of addresses
@@ -200,6 +203,10 @@ func commandEnv(action string, set vrrp.AddressSet) []string {
 	if action == "release" {
 		state = "BACKUP"
 	}
+	noAccept := "0"
+	if set.NoAccept && set.Priority != 255 {
+		noAccept = "1"
+	}
 	family := "ipv4"
 	if set.IPv6 {
 		family = "ipv6"
@@ -212,6 +219,7 @@ func commandEnv(action string, set vrrp.AddressSet) []string {
 		"VRRP_INTERFACE=" + set.Interface,
 		"VRRP_FAMILY=" + family,
 		"VRRP_PRIORITY=" + strconv.Itoa(int(set.Priority)),
+		"VRRP_NO_ACCEPT=" + noAccept,
 		"VRRP_VIP_COUNT=" + strconv.Itoa(len(set.VIPs)),
 	}
 	prefixes := make([]string, len(set.VIPs))

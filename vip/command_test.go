@@ -76,7 +76,7 @@ func helperCommand(t *testing.T, role string, extra ...string) (CommandConfig, s
 
 func testSet() vrrp.AddressSet {
 	return vrrp.AddressSet{
-		Router: "VI_1", VRID: 51, Interface: "eth0", Priority: 200,
+		Router: "VI_1", VRID: 51, Interface: "eth0", Priority: 200, NoAccept: true,
 		VIPs: []vrrp.VIP{
 			{Prefix: netip.MustParsePrefix("10.0.0.100/24"), Label: "eth0:1"},
 			{Prefix: netip.MustParsePrefix("10.0.1.100/32"), Interface: "eth1", Excluded: true},
@@ -125,6 +125,7 @@ func TestCommandEnvironmentDescribesTheRouter(t *testing.T) {
 			"VRRP_INTERFACE": "eth0",
 			"VRRP_FAMILY":    "ipv4",
 			"VRRP_PRIORITY":  "200",
+			"VRRP_NO_ACCEPT": "1",
 			"VRRP_VIPS":      "10.0.0.100/24 10.0.1.100/32",
 			"VRRP_VIP_COUNT": "2",
 			"VRRP_VIP_0":     "10.0.0.100/24 dev eth0 label eth0:1",

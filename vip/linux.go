@@ -55,6 +55,11 @@ type LinuxConfig struct {
 // unsolicited neighbor advertisements through one AF_PACKET socket,
 // restored when someone else deletes them while they are held.
 //
+// It does not enforce AddressSet.NoAccept (RFC 5798 Accept_Mode false):
+// keepalived does that with iptables or nftables rules, which are not
+// expressible through rtnetlink; it logs a warning instead. A Command
+// backend composed with Multi can add such rules (VRRP_NO_ACCEPT).
+//
 // It works in the network namespace of the thread that called NewLinux:
 // its netlink and packet sockets are opened there, and every later lookup
 // goes through them. One Linux serves any number of routers; calls for
@@ -76,10 +81,11 @@ type Linux struct {
 
 	watchDone chan struct{}
 
-	mu     sync.Mutex
-	sets   map[setKey]*heldSet
-	byAddr map[addrKey]*heldSet
-	closed bool
+	mu       sync.Mutex
+	sets     map[setKey]*heldSet
+	byAddr   map[addrKey]*heldSet
+	warnedNA map[setKey]bool // NoAccept warned about
+	closed   bool
 }
 
 var _ vrrp.Backend = (*Linux)(nil)
@@ -139,6 +145,7 @@ func NewLinux(cfg *LinuxConfig) (*Linux, error) {
 		frame:      make([]byte, 0, naLen),
 		sets:       make(map[setKey]*heldSet),
 		byAddr:     make(map[addrKey]*heldSet),
+		warnedNA:   make(map[setKey]bool),
 	}
 	if l.log == nil {
 		l.log = zap.NewNop()
@@ -362,6 +369,11 @@ func (l *Linux) acquire(ctx context.Context, set vrrp.AddressSet, sched Schedule
 		return fmt.Errorf("vip: acquire %s: %w", set.Router, net.ErrClosed)
 	}
 
+	if set.NoAccept && set.Priority != 255 && !l.warnedNA[keyOf(set)] {
+		l.warnedNA[keyOf(set)] = true
+		l.log.Warn("no_accept is not enforced by the Linux backend: the host accepts traffic to the VIPs",
+			zap.String("router", set.Router))
+	}
 	var errs []error
 	links := make(map[string]linkInfo)
 	var wanted, added []heldAddr
