@@ -1,0 +1,346 @@
+package kaconf
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
+
+// Format writes c back as a keepalived.conf with every default made
+// explicit where keepalived has a keyword for it: what the daemon will
+// actually run, in keepalived's own syntax (compare keepalived -d). Parse
+// reads it back into a Config equal to c (Equal), comments and
+// definitions aside.
+func (c *Config) Format() string {
+	w := &writer{}
+	c.formatGlobal(w)
+	for _, s := range c.Scripts {
+		w.line(0, "")
+		w.line(0, "vrrp_script %s {", quoteWord(s.Name))
+		w.line(1, "script %s", quoteEscaped(s.Command.String()))
+		w.line(1, "interval %s", seconds(s.Interval))
+		w.line(1, "timeout %s", seconds(s.Timeout))
+		w.line(1, "weight %d%s", s.Weight, reverse(s.Reverse))
+		w.line(1, "rise %d", s.Rise)
+		w.line(1, "fall %d", s.Fall)
+		if s.Command.User != "" {
+			w.line(1, "user %s%s", quoteWord(s.Command.User), optWord(s.Command.Group))
+		}
+		if s.InitFail {
+			w.line(1, "init_fail")
+		}
+		w.line(0, "}")
+	}
+	for _, t := range c.Processes {
+		w.line(0, "")
+		w.line(0, "vrrp_track_process %s {", quoteWord(t.Name))
+		proc := []string{quoteWord(t.Process)}
+		for _, a := range t.Params {
+			proc = append(proc, quoteWord(a))
+		}
+		w.line(1, "process %s", strings.Join(proc, " "))
+		switch {
+		case t.ParamMatch == MatchExact && len(t.Params) == 0:
+			w.line(1, "param_match")
+		case t.ParamMatch == MatchPartial || t.ParamMatch == MatchInitial:
+			w.line(1, "param_match %s", t.ParamMatch)
+		}
+		w.line(1, "weight %d%s", t.Weight, reverse(t.Reverse))
+		if t.QuorumMax == 0 {
+			w.line(1, "quorum_max 0")
+		} else {
+			w.line(1, "quorum %d", t.Quorum)
+			if t.QuorumMax != NoQuorumMax {
+				w.line(1, "quorum_max %d", t.QuorumMax)
+			}
+		}
+		if t.ForkDelay != 0 {
+			w.line(1, "fork_delay %s", seconds(t.ForkDelay))
+		}
+		if t.TerminateDelay != 0 {
+			w.line(1, "terminate_delay %s", seconds(t.TerminateDelay))
+		}
+		if t.FullCommand {
+			w.line(1, "full_command")
+		}
+		w.line(0, "}")
+	}
+	for _, f := range c.Files {
+		w.line(0, "")
+		w.line(0, "track_file %s {", quoteWord(f.Name))
+		w.line(1, "file %s", quoteWord(f.Path))
+		w.line(1, "weight %d%s", f.Weight, reverse(f.Reverse))
+		if f.Init {
+			over := ""
+			if f.InitOverwrite {
+				over = " overwrite"
+			}
+			w.line(1, "init_file %d%s", f.InitValue, over)
+		}
+		w.line(0, "}")
+	}
+	for _, in := range c.Instances {
+		c.formatInstance(w, in)
+	}
+	for _, g := range c.SyncGroups {
+		w.line(0, "")
+		w.line(0, "vrrp_sync_group %s {", quoteWord(g.Name))
+		w.line(1, "group {")
+		for _, m := range g.Members {
+			w.line(2, "%s", quoteWord(m))
+		}
+		w.line(1, "}")
+		formatTracks(w, g.TrackInterfaces, g.TrackScripts, g.TrackProcesses, g.TrackFiles)
+		formatNotify(w, g.Notify)
+		if g.TrackingWeight {
+			w.line(1, "sync_group_tracking_weight")
+		}
+		w.line(0, "}")
+	}
+	return w.b.String()
+}
+
+func (c *Config) formatGlobal(w *writer) {
+	g := &c.Global
+	w.line(0, "global_defs {")
+	if g.RouterID != "" {
+		w.line(1, "router_id %s", quoteWord(g.RouterID))
+	}
+	w.line(1, "vrrp_version %d", g.Version)
+	w.line(1, "vrrp_mcast_group4 %s", g.MulticastGroup4)
+	w.line(1, "vrrp_mcast_group6 %s", g.MulticastGroup6)
+	if g.GARP.RefreshRepeat == 0 {
+		// Only vrrp_min_garp sets it to 0; the keyword does not take 0.
+		w.line(1, "vrrp_min_garp")
+	}
+	w.line(1, "vrrp_garp_master_delay %s", seconds(g.GARP.Delay))
+	w.line(1, "vrrp_garp_master_repeat %d", g.GARP.Repeat)
+	w.line(1, "vrrp_garp_master_refresh %s", seconds(g.GARP.Refresh))
+	if g.GARP.RefreshRepeat != 0 {
+		w.line(1, "vrrp_garp_master_refresh_repeat %d", g.GARP.RefreshRepeat)
+	}
+	w.line(1, "vrrp_garp_lower_prio_delay %s", seconds(g.GARP.LowerPrioDelay))
+	w.line(1, "vrrp_garp_lower_prio_repeat %d", g.GARP.LowerPrioRepeat)
+	w.line(1, "vrrp_garp_interval %s", seconds(g.ARPInterval))
+	w.line(1, "vrrp_gna_interval %s", seconds(g.NAInterval))
+	if g.CheckUnicastSource {
+		w.line(1, "vrrp_check_unicast_src")
+	}
+	if g.StartupDelay != 0 {
+		w.line(1, "vrrp_startup_delay %s", seconds(g.StartupDelay))
+	}
+	if g.ScriptUser != "" {
+		w.line(1, "script_user %s%s", quoteWord(g.ScriptUser), optWord(g.ScriptGroup))
+	}
+	if g.ScriptSecurity {
+		w.line(1, "enable_script_security")
+	}
+	w.line(0, "}")
+}
+
+func (c *Config) formatInstance(w *writer, in *Instance) {
+	w.line(0, "")
+	w.line(0, "vrrp_instance %s {", quoteWord(in.Name))
+	w.line(1, "state %s", in.State)
+	w.line(1, "interface %s", quoteWord(in.Interface))
+	w.line(1, "virtual_router_id %d", in.VRID)
+	w.line(1, "version %d", in.Version)
+	w.line(1, "priority %d", in.Priority)
+	w.line(1, "advert_int %s", seconds(in.AdvertInterval))
+	if !in.Preempt {
+		w.line(1, "nopreempt")
+	}
+	if in.PreemptDelay != 0 {
+		w.line(1, "preempt_delay %s", seconds(in.PreemptDelay))
+	}
+	if !in.Accept {
+		w.line(1, "no_accept")
+	}
+	if in.DontTrackPrimary {
+		w.line(1, "dont_track_primary")
+	}
+	if in.SourceAddr.IsValid() {
+		w.line(1, "unicast_src_ip %s", in.SourceAddr)
+	}
+	ttlCheck := false
+	if len(in.Peers) > 0 {
+		w.line(1, "unicast_peer {")
+		for _, p := range in.Peers {
+			opts := ""
+			if p.MinTTL != 0 {
+				opts += " min_ttl " + strconv.Itoa(int(p.MinTTL))
+			}
+			if p.MaxTTL != 255 {
+				opts += " max_ttl " + strconv.Itoa(int(p.MaxTTL))
+			}
+			ttlCheck = ttlCheck || opts != ""
+			w.line(2, "%s%s", p.Addr, opts)
+		}
+		w.line(1, "}")
+	}
+	if in.CheckUnicastSource && !c.Global.CheckUnicastSource && !ttlCheck {
+		w.line(1, "check_unicast_src")
+	}
+	if in.Auth.Type != AuthNone {
+		w.line(1, "authentication {")
+		w.line(2, "auth_type %s", in.Auth.Type)
+		w.line(2, "auth_pass %s", quoteWord(in.Auth.Password))
+		w.line(1, "}")
+	}
+	// Runs of excluded and listed addresses keep their order.
+	for i := 0; i < len(in.VIPs); {
+		j := i
+		for j < len(in.VIPs) && in.VIPs[j].Excluded == in.VIPs[i].Excluded {
+			j++
+		}
+		kw := "virtual_ipaddress"
+		if in.VIPs[i].Excluded {
+			kw = "virtual_ipaddress_excluded"
+		}
+		w.line(1, "%s {", kw)
+		for _, v := range in.VIPs[i:j] {
+			w.line(2, "%s", formatVIP(v))
+		}
+		w.line(1, "}")
+		i = j
+	}
+	formatTracks(w, in.TrackInterfaces, in.TrackScripts, in.TrackProcesses, in.TrackFiles)
+	formatNotify(w, in.Notify)
+	g := c.Global.GARP
+	if in.GARP.Delay != g.Delay {
+		w.line(1, "garp_master_delay %s", seconds(in.GARP.Delay))
+	}
+	if in.GARP.Repeat != g.Repeat {
+		w.line(1, "garp_master_repeat %d", in.GARP.Repeat)
+	}
+	if in.GARP.Refresh != g.Refresh {
+		w.line(1, "garp_master_refresh %s", seconds(in.GARP.Refresh))
+	}
+	if in.GARP.RefreshRepeat != g.RefreshRepeat {
+		w.line(1, "garp_master_refresh_repeat %d", in.GARP.RefreshRepeat)
+	}
+	if in.GARP.LowerPrioDelay != g.LowerPrioDelay {
+		w.line(1, "garp_lower_prio_delay %s", seconds(in.GARP.LowerPrioDelay))
+	}
+	if in.GARP.LowerPrioRepeat != g.LowerPrioRepeat {
+		w.line(1, "garp_lower_prio_repeat %d", in.GARP.LowerPrioRepeat)
+	}
+	if in.V3ChecksumAsV2 {
+		w.line(1, "v3_checksum_as_v2")
+	}
+	w.line(0, "}")
+}
+
+func formatVIP(v VIP) string {
+	s := v.Prefix.String()
+	if v.Prefix.Bits() == v.Prefix.Addr().BitLen() {
+		s = v.Prefix.Addr().String()
+	}
+	if v.Broadcast.IsValid() {
+		s += " brd " + v.Broadcast.String()
+	}
+	if v.Interface != "" {
+		s += " dev " + quoteWord(v.Interface)
+	}
+	if v.Scope != "" {
+		s += " scope " + quoteWord(v.Scope)
+	}
+	if v.Label != "" {
+		s += " label " + quoteWord(v.Label)
+	}
+	return s
+}
+
+func formatTracks(w *writer, ifs, scripts, procs, files []Track) {
+	for i, ts := range [numTrackKinds][]Track{ifs, scripts, procs, files} {
+		if len(ts) == 0 {
+			continue
+		}
+		w.line(1, "%s {", trackKinds[i].keyword)
+		for _, t := range ts {
+			w.line(2, "%s weight %d%s", quoteWord(t.Name), t.Weight, reverse(t.Reverse))
+		}
+		w.line(1, "}")
+	}
+}
+
+func formatNotify(w *writer, n Notify) {
+	for _, s := range []struct {
+		kw string
+		c  *Command
+	}{{"notify_master", n.Master}, {"notify_backup", n.Backup}, {"notify_fault", n.Fault}, {"notify_stop", n.Stop}, {"notify", n.Any}} {
+		if s.c == nil {
+			continue
+		}
+		user := ""
+		if s.c.User != "" {
+			user = " " + quoteEscaped(s.c.User)
+			if s.c.Group != "" {
+				user += " " + quoteEscaped(s.c.Group)
+			}
+		}
+		w.line(1, "%s %s%s", s.kw, quoteEscaped(s.c.String()), user)
+	}
+}
+
+func reverse(r bool) string {
+	if r {
+		return " reverse"
+	}
+	return ""
+}
+
+func optWord(s string) string {
+	if s == "" {
+		return ""
+	}
+	return " " + quoteWord(s)
+}
+
+// quoteWord writes a word so that keepalived's first split (at blanks,
+// "..." grouping, no escapes) reads it back: in double quotes when it holds
+// anything a line's preprocessing would act on.
+func quoteWord(s string) string {
+	if s == "" {
+		return `""`
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"'\#!{}$@~;`, c) >= 0 {
+			return `"` + s + `"`
+		}
+	}
+	return s
+}
+
+// quoteEscaped writes s in double quotes for keepalived's escaping split
+// (script lines), every byte it or a line's preprocessing would act on
+// written as an octal escape.
+func quoteEscaped(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c < ' ' || c >= 0x7f || c == '\\' || c == '"' || c == '$' {
+			fmt.Fprintf(&b, `\%03o`, c)
+			continue
+		}
+		b.WriteByte(c)
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
+// writer indents lines with four spaces per level, as keepalived's own
+// samples do.
+type writer struct{ b strings.Builder }
+
+func (w *writer) line(level int, format string, args ...any) {
+	if format == "" {
+		w.b.WriteByte('\n')
+		return
+	}
+	w.b.WriteString(strings.Repeat("    ", level))
+	fmt.Fprintf(&w.b, format, args...)
+	w.b.WriteByte('\n')
+}

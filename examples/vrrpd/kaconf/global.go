@@ -1,0 +1,168 @@
+package kaconf
+
+import (
+	"math"
+	"net/netip"
+	"time"
+)
+
+// globalDraft remembers what resolve() needs beyond Global itself.
+type globalDraft struct {
+	lowerPrioDelaySet  bool
+	lowerPrioRepeatSet bool
+}
+
+// globalIgnored are global_defs keywords vrrpd accepts and ignores: e-mail
+// notification.
+var globalIgnored = words(`notification_email notification_email_from smtp_server
+	smtp_helo_name smtp_connect_timeout smtp_alert smtp_alert_vrrp smtp_alert_checker
+	no_email_faults`)
+
+// globalUnsupported are keepalived 2.2.7's other global_defs keywords.
+var globalUnsupported = words(`net_namespace net_namespace_ipvs namespace_with_ipsets
+	instance use_pid_dir linkbeat_use_polling child_wait_time tmp_config_directory
+	config_save_dir process_names process_name vrrp_process_name checker_process_name
+	bfd_process_name startup_script startup_script_timeout shutdown_script
+	shutdown_script_timeout checker_log_all_failures default_interface lvs_sync_daemon
+	lvs_timeouts lvs_flush lvs_flush_on_stop vrrp_down_timer_adverts vrrp_garp_extra_if
+	vrrp_lower_prio_no_advert vrrp_higher_prio_send_advert nftables nftables_priority
+	nftables_counters nftables_ifindex nftables_ipvs nftables_ipvs_priority
+	nftables_ipvs_start_fwmark vrrp_iptables vrrp_ipsets disable_local_igmp
+	vrrp_skip_check_adv_addr vrrp_strict vrrp_notify_priority_changes max_auto_priority
+	min_auto_priority_delay vrrp_priority checker_priority bfd_priority vrrp_no_swap
+	checker_no_swap bfd_no_swap vrrp_cpu_affinity checker_cpu_affinity bfd_cpu_affinity
+	vrrp_rt_priority checker_rt_priority bfd_rt_priority vrrp_rlimit_rttime
+	checker_rlimit_rttime bfd_rlimit_rttime snmp_socket enable_snmp_vrrp
+	enable_snmp_checker enable_snmp_rfc enable_snmp_rfcv2 enable_snmp_rfcv3 enable_traps
+	enable_dbus dbus_service_name notify_fifo notify_fifo_script vrrp_notify_fifo
+	vrrp_notify_fifo_script lvs_notify_fifo lvs_notify_fifo_script
+	fifo_write_vrrp_states_on_reload dynamic_interfaces vrrp_netlink_cmd_rcv_bufs
+	vrrp_netlink_cmd_rcv_bufs_force vrrp_netlink_monitor_rcv_bufs
+	vrrp_netlink_monitor_rcv_bufs_force lvs_netlink_cmd_rcv_bufs
+	lvs_netlink_cmd_rcv_bufs_force lvs_netlink_monitor_rcv_bufs
+	lvs_netlink_monitor_rcv_bufs_force process_monitor_rcv_bufs
+	process_monitor_rcv_bufs_force vrrp_rx_bufs_policy vrrp_rx_bufs_multiplier
+	rs_init_notifies no_checker_emails umask log_unknown_vrids vmac_prefix
+	vmac_addr_prefix random_seed reload_check_config include_check reload_time_file
+	reload_repeat reload_file data_use_instance script_security`)
+
+func (p *parser) globalDefs(block []*node) {
+	g := &p.cfg.Global
+	for _, n := range block {
+		kw := n.keyword()
+		switch kw {
+		case "router_id":
+			if p.args(n, 1, 1) {
+				g.RouterID = n.words[1]
+			}
+		case "vrrp_version":
+			if v, ok := p.intKeyword(n, 2, 3); ok {
+				g.Version = v
+			}
+		case "vrrp_mcast_group4", "vrrp_mcast_group6":
+			if !p.args(n, 1, 1) {
+				break
+			}
+			a, err := netip.ParseAddr(n.words[1])
+			want6 := kw == "vrrp_mcast_group6"
+			if err != nil || a.Zone() != "" || !a.IsMulticast() || a.Is6() != want6 {
+				fam := "IPv4"
+				if want6 {
+					fam = "IPv6"
+				}
+				p.d.errorf(n.pos, kw, "%q is not an %s multicast address", n.words[1], fam)
+				break
+			}
+			if want6 {
+				g.MulticastGroup6 = a
+			} else {
+				g.MulticastGroup4 = a
+			}
+		case "vrrp_garp_master_delay", "vrrp_garp_master_refresh", "vrrp_garp_lower_prio_delay":
+			v, ok := p.intKeyword(n, 0, math.MaxUint32/1000000)
+			if !ok {
+				break
+			}
+			d := time.Duration(v) * time.Second
+			switch kw {
+			case "vrrp_garp_master_delay":
+				g.GARP.Delay = d
+			case "vrrp_garp_master_refresh":
+				g.GARP.Refresh = d
+			default:
+				g.GARP.LowerPrioDelay = d
+				p.global.lowerPrioDelaySet = true
+			}
+		case "vrrp_garp_master_repeat", "vrrp_garp_master_refresh_repeat":
+			if v, ok := p.repeat(n); ok {
+				if kw == "vrrp_garp_master_repeat" {
+					g.GARP.Repeat = v
+				} else {
+					g.GARP.RefreshRepeat = v
+				}
+			}
+		case "vrrp_garp_lower_prio_repeat":
+			if v, ok := p.intKeyword(n, 0, math.MaxInt32); ok {
+				g.GARP.LowerPrioRepeat = v
+				p.global.lowerPrioRepeatSet = true
+			}
+		case "vrrp_min_garp":
+			if on, ok := p.boolKeyword(n); ok && on {
+				// keepalived 2.2.7's values, as its -d dump shows them.
+				g.GARP = GARP{Repeat: 1, LowerPrioRepeat: 1}
+				p.global.lowerPrioDelaySet = true
+				p.global.lowerPrioRepeatSet = true
+			}
+		case "vrrp_garp_interval", "vrrp_gna_interval":
+			v, ok := p.secondsKeyword(n, 0, math.MaxInt32*time.Microsecond)
+			if !ok {
+				break
+			}
+			if v >= time.Second {
+				p.d.warnf(n.pos, kw, "%s s is very large (keepalived warns too)", seconds(v))
+			}
+			if kw == "vrrp_garp_interval" {
+				g.ARPInterval = v
+			} else {
+				g.NAInterval = v
+			}
+		case "vrrp_check_unicast_src":
+			if p.flag(n) {
+				g.CheckUnicastSource = true
+			}
+		case "vrrp_startup_delay":
+			if v, ok := p.secondsKeyword(n, 0, math.MaxInt32*time.Microsecond); ok {
+				g.StartupDelay = v
+			}
+		case "script_user":
+			if p.args(n, 1, 2) {
+				g.ScriptUser = n.words[1]
+				g.ScriptGroup = ""
+				if len(n.words) > 2 {
+					g.ScriptGroup = n.words[2]
+				}
+			}
+		case "enable_script_security":
+			if p.flag(n) {
+				g.ScriptSecurity = true
+			}
+		default:
+			if globalIgnored[kw] {
+				p.d.warnf(n.pos, kw, "e-mail notification is not supported by vrrpd, ignored")
+				break
+			}
+			p.unknown(n, globalUnsupported)
+		}
+	}
+}
+
+// repeat parses a garp repeat count: keepalived turns 0 into 1 (with a
+// warning) for backward compatibility with versions before 2.0.7.
+func (p *parser) repeat(n *node) (int, bool) {
+	v, ok := p.intKeyword(n, 0, math.MaxInt32)
+	if ok && v == 0 {
+		p.d.warnf(n.pos, n.keyword(), "must be greater than 0: 1 is used, as keepalived does")
+		v = 1
+	}
+	return v, ok
+}

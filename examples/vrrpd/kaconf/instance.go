@@ -1,0 +1,358 @@
+package kaconf
+
+import (
+	"math"
+	"net/netip"
+	"time"
+)
+
+// instDraft is an instance being read, with what resolve() needs to apply
+// keepalived's defaults once global_defs is known.
+type instDraft struct {
+	in          *Instance
+	prioritySet bool
+	advert      time.Duration // advert_int as written; 0: not set
+	advertPos   Pos
+	versionSet  bool
+	versionPos  Pos
+	family      int // 4 or 6 once known
+	familyPos   Pos
+	srcPos      Pos // unicast_src_ip or mcast_src_ip
+	unicastKw   bool
+	nopreempt   Pos
+	delayPos    Pos
+	garp        garpDraft
+	authPos     Pos
+	tracks      [numTrackKinds][]trackEntry
+}
+
+// garpDraft holds an instance's own garp_* settings; nil means the global
+// one.
+type garpDraft struct {
+	repeat, refreshRepeat, lowerPrioRepeat *int
+	delay, refresh, lowerPrioDelay         *time.Duration
+}
+
+// instanceUnsupported are keepalived 2.2.7's other vrrp_instance keywords.
+var instanceUnsupported = words(`use_vmac use_vmac_addr vmac_xmit_base use_ipvlan vrf
+	track_bfd mcast_dst_ip track_src_ip unicast_ttl unicast_fault_no_peer
+	old_unicast_checksum skip_check_adv_addr strict_mode debug notify_deleted
+	notify_master_rx_lower_pri smtp_alert notify_priority_changes
+	lvs_sync_daemon_interface down_timer_adverts timer_expired_backup garp_extra_if
+	vmac_garp_intvl lower_prio_no_advert higher_prio_send_advert kernel_rx_buf_size
+	linkbeat_use_polling promote_secondaries virtual_routes virtual_rules`)
+
+// maxIfName is IFNAMSIZ - 1.
+const maxIfName = 15
+
+func (p *parser) instance(n *node, name string) {
+	for _, o := range p.insts {
+		if o.in.Name == name {
+			p.d.errorf(n.pos, n.keyword(), "instance %s is already defined at %s", name, o.in.Pos)
+			return
+		}
+	}
+	d := &instDraft{in: &Instance{Name: name, Pos: n.pos, Preempt: true, Accept: true}}
+	p.insts = append(p.insts, d)
+	for _, c := range n.block {
+		p.instanceKeyword(d, c)
+	}
+}
+
+func (p *parser) instanceKeyword(d *instDraft, n *node) {
+	in := d.in
+	kw := n.keyword()
+	switch kw {
+	case "state":
+		if !p.args(n, 1, 1) {
+			break
+		}
+		switch n.words[1] {
+		case "MASTER":
+			in.State = Master
+		case "BACKUP":
+			if in.State == Master {
+				p.d.warnf(n.pos, kw, "state was already set to MASTER: BACKUP is ignored, as keepalived does")
+			}
+		default:
+			p.d.errorf(n.pos, kw, "%q is not MASTER or BACKUP", n.words[1])
+		}
+	case "interface":
+		if p.args(n, 1, 1) {
+			if len(n.words[1]) > maxIfName {
+				p.d.errorf(n.pos, kw, "interface name %q is longer than %d bytes", n.words[1], maxIfName)
+				break
+			}
+			in.Interface = n.words[1]
+		}
+	case "virtual_router_id":
+		if v, ok := p.intKeyword(n, 1, 255); ok {
+			in.VRID = uint8(v)
+		}
+	case "priority":
+		if v, ok := p.intKeyword(n, 1, 255); ok {
+			in.Priority = uint8(v)
+			d.prioritySet = true
+		}
+	case "advert_int":
+		if v, ok := p.secondsKeyword(n, 10*time.Millisecond, 255*time.Second); ok {
+			d.advert = v
+			d.advertPos = n.pos
+		}
+	case "version":
+		if v, ok := p.intKeyword(n, 2, 3); ok {
+			in.Version = v
+			d.versionSet = true
+			d.versionPos = n.pos
+		}
+	case "nopreempt":
+		if p.flag(n) {
+			in.Preempt = false
+			d.nopreempt = n.pos
+		}
+	case "preempt":
+		if p.flag(n) {
+			in.Preempt = true
+			d.nopreempt = Pos{}
+		}
+	case "preempt_delay":
+		if v, ok := p.secondsKeyword(n, 0, 1000*time.Second); ok {
+			in.PreemptDelay = v
+			d.delayPos = n.pos
+		}
+	case "accept":
+		if p.flag(n) {
+			in.Accept = true
+		}
+	case "no_accept":
+		if p.flag(n) {
+			in.Accept = false
+		}
+	case "unicast_src_ip", "mcast_src_ip":
+		if !p.args(n, 1, 1) {
+			break
+		}
+		if kw == "unicast_src_ip" {
+			d.unicastKw = true
+		}
+		if a, ok := p.addrValue(n, n.words[1]); ok && p.setFamily(d, n, a) {
+			in.SourceAddr = a
+			d.srcPos = n.pos
+		}
+	case "unicast_peer":
+		if p.block(n) && p.count(n, 0, 0) {
+			d.unicastKw = true
+			for _, e := range n.block {
+				p.peer(d, e)
+			}
+		}
+	case "check_unicast_src":
+		if p.flag(n) {
+			d.unicastKw = true
+			in.CheckUnicastSource = true
+		}
+	case "native_ipv6":
+		if p.flag(n) {
+			p.d.warnf(n.pos, kw, "deprecated: the virtual addresses set the address family")
+			p.setFamily(d, n, netip.IPv6Unspecified())
+		}
+	case "authentication":
+		if p.block(n) && p.count(n, 0, 0) {
+			p.authentication(d, n)
+		}
+	case "virtual_ipaddress", "virtual_ipaddress_excluded":
+		if p.block(n) && p.count(n, 0, 0) {
+			for _, e := range n.block {
+				if v, ok := p.vip(e, kw == "virtual_ipaddress_excluded"); ok {
+					if !v.Excluded && !p.setFamily(d, e, v.Prefix.Addr()) {
+						continue
+					}
+					in.VIPs = append(in.VIPs, v)
+				}
+			}
+		}
+	case "track_interface":
+		p.trackBlock(n, trackInterface, &d.tracks[trackInterface])
+	case "track_script":
+		p.trackBlock(n, trackScript, &d.tracks[trackScript])
+	case "track_process":
+		p.trackBlock(n, trackProcess, &d.tracks[trackProcess])
+	case "track_file":
+		p.trackBlock(n, trackFile, &d.tracks[trackFile])
+	case "notify", "notify_master", "notify_backup", "notify_fault", "notify_stop":
+		p.notify(n, &in.Notify)
+	case "garp_master_delay", "garp_master_refresh", "garp_lower_prio_delay":
+		v, ok := p.intKeyword(n, 0, math.MaxUint32/1000000)
+		if !ok {
+			break
+		}
+		dur := time.Duration(v) * time.Second
+		switch kw {
+		case "garp_master_delay":
+			d.garp.delay = &dur
+		case "garp_master_refresh":
+			d.garp.refresh = &dur
+		default:
+			d.garp.lowerPrioDelay = &dur
+		}
+	case "garp_master_repeat", "garp_master_refresh_repeat":
+		if v, ok := p.repeat(n); ok {
+			if kw == "garp_master_repeat" {
+				d.garp.repeat = &v
+			} else {
+				d.garp.refreshRepeat = &v
+			}
+		}
+	case "garp_lower_prio_repeat":
+		if v, ok := p.intKeyword(n, 0, math.MaxInt32); ok {
+			d.garp.lowerPrioRepeat = &v
+		}
+	case "dont_track_primary":
+		if p.flag(n) {
+			in.DontTrackPrimary = true
+		}
+	case "v3_checksum_as_v2":
+		if v, ok := p.boolKeyword(n); ok {
+			in.V3ChecksumAsV2 = v
+			p.d.warnf(n.pos, kw, "keepalived 2.2.7 does not know this keyword (later versions do)")
+		}
+	default:
+		p.unknown(n, instanceUnsupported)
+	}
+}
+
+// setFamily records the instance's address family on its first address
+// and checks the later ones against it; keepalived ignores a mismatching
+// address with a warning, which leaves the instance other than written.
+func (p *parser) setFamily(d *instDraft, n *node, a netip.Addr) bool {
+	f := 4
+	if a.Is6() {
+		f = 6
+	}
+	if d.family == 0 {
+		d.family = f
+		d.familyPos = n.pos
+		return true
+	}
+	if d.family != f {
+		what := a.String()
+		if a.IsUnspecified() {
+			what = "native_ipv6"
+		}
+		p.d.errorf(n.pos, n.keyword(), "%s is IPv%d but the instance is IPv%d since line %d (all its addresses but virtual_ipaddress_excluded must be of one family)", what, f, d.family, d.familyPos.Line)
+		return false
+	}
+	return true
+}
+
+// peer parses a unicast_peer entry: "ADDRESS [min_ttl N] [max_ttl N]".
+func (p *parser) peer(d *instDraft, n *node) {
+	if n.hasBlock {
+		p.d.errorf(n.pos, n.keyword(), "takes no { } block")
+		return
+	}
+	a, ok := p.addrValue(n, n.words[0])
+	if !ok || !p.setFamily(d, n, a) {
+		return
+	}
+	peer := Peer{Addr: a, MinTTL: 0, MaxTTL: 255}
+	for i := 1; i < len(n.words); i += 2 {
+		opt := n.words[i]
+		if opt != "min_ttl" && opt != "max_ttl" {
+			p.d.errorf(n.pos, n.keyword(), "unknown unicast_peer option %q", opt)
+			return
+		}
+		v, ok := p.intValue(n, i+1, 0, 255)
+		if !ok {
+			return
+		}
+		if opt == "min_ttl" {
+			peer.MinTTL = uint8(v)
+		} else {
+			peer.MaxTTL = uint8(v)
+		}
+		// keepalived: min_ttl or max_ttl turns on check_unicast_src.
+		d.in.CheckUnicastSource = true
+	}
+	if peer.MinTTL > peer.MaxTTL {
+		p.d.errorf(n.pos, n.keyword(), "min_ttl %d is above max_ttl %d", peer.MinTTL, peer.MaxTTL)
+		return
+	}
+	for _, o := range d.in.Peers {
+		if o.Addr == a {
+			p.d.warnf(n.pos, n.keyword(), "duplicate unicast peer %s ignored", a)
+			return
+		}
+	}
+	d.in.Peers = append(d.in.Peers, peer)
+}
+
+// authentication parses "authentication { auth_type PASS|AH; auth_pass P }".
+func (p *parser) authentication(d *instDraft, n *node) {
+	a := &d.in.Auth
+	d.authPos = n.pos
+	typeSet, passSet := false, false
+	for _, c := range n.block {
+		switch c.keyword() {
+		case "auth_type":
+			if !p.args(c, 1, 1) {
+				break
+			}
+			switch c.words[1] {
+			case "PASS":
+				a.Type = AuthPass
+			case "AH":
+				a.Type = AuthAH
+			default:
+				p.d.errorf(c.pos, c.keyword(), "%q is not PASS or AH", c.words[1])
+				continue
+			}
+			typeSet = true
+		case "auth_pass":
+			if !p.args(c, 1, 1) {
+				break
+			}
+			pass := c.words[1]
+			if len(pass) > 8 {
+				p.d.warnf(c.pos, c.keyword(), "%q is cut to its first 8 characters %q, as keepalived does (\"Truncating auth_pass to 8 characters\")", pass, pass[:8])
+				pass = pass[:8]
+			}
+			a.Password = pass
+			passSet = true
+		default:
+			p.unknown(c, nil)
+		}
+	}
+	switch {
+	case !typeSet && !passSet:
+		p.d.errorf(n.pos, n.keyword(), "empty block: keepalived would not authenticate")
+	case !typeSet:
+		p.d.errorf(n.pos, n.keyword(), "auth_pass without auth_type: keepalived would not authenticate")
+	case !passSet:
+		p.d.errorf(n.pos, n.keyword(), "auth_type without auth_pass: keepalived would not authenticate")
+	}
+}
+
+// notify parses one of the notify* keywords into its slot of nt.
+func (p *parser) notify(n *node, nt *Notify) {
+	var slot **Command
+	switch n.keyword() {
+	case "notify":
+		slot = &nt.Any
+	case "notify_master":
+		slot = &nt.Master
+	case "notify_backup":
+		slot = &nt.Backup
+	case "notify_fault":
+		slot = &nt.Fault
+	case "notify_stop":
+		slot = &nt.Stop
+	}
+	if *slot != nil {
+		p.d.errorf(n.pos, n.keyword(), "set twice (keepalived would ignore this one)")
+		return
+	}
+	if c, ok := p.command(n, true); ok {
+		*slot = c
+	}
+}
