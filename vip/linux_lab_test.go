@@ -655,3 +655,47 @@ func TestLinuxRouterFlagFollowsForwardingAndAnnounceSendsMore(t *testing.T) {
 		t.Errorf("%d advertisements, want 1 + 1 at Acquire + 2 at Announce", len(got))
 	}
 }
+
+// keepalived's garp_* settings per vrrp_instance: two routers on one
+// backend, each with its own schedule.
+func TestLinuxWithScheduleGivesARouterItsOwnSchedule(t *testing.T) {
+	lab := netlab.New(t, 1)
+	h := lab.Host(1)
+	capture := lab.Capture()
+	l := newLabLinux(t, h, &LinuxConfig{Schedule: &Schedule{Repeat: 1}})
+	three, err := l.WithSchedule(Schedule{Repeat: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.WithSchedule(Schedule{Repeat: -1}); err == nil {
+		t.Error("negative Repeat accepted")
+	}
+	ctx := context.Background()
+	a := vrrp.AddressSet{Router: "A", VRID: 1, Interface: "eth0", VIPs: []vrrp.VIP{{Prefix: netip.MustParsePrefix("10.0.0.101/32")}}}
+	b := vrrp.AddressSet{Router: "B", VRID: 2, Interface: "eth0", VIPs: []vrrp.VIP{{Prefix: netip.MustParsePrefix("10.0.0.102/32")}}}
+	if err := three.Acquire(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Acquire(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	// A's single GARP is queued after B's three (same goroutine, same
+	// interface): once it is seen, all of B's are too.
+	waitFrames(t, capture, 1, func(f netlab.Frame) bool { return isGARP(f, netip.MustParseAddr("10.0.0.101")) })
+	var nb int
+	for _, f := range capture.Frames() {
+		if isGARP(f, netip.MustParseAddr("10.0.0.102")) {
+			nb++
+		}
+	}
+	if nb != 3 {
+		t.Errorf("router B sent %d gratuitous ARPs, want 3 (its own schedule)", nb)
+	}
+	// The view releases through the shared backend.
+	if err := three.Release(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	if got := find(addrs(t, h, "eth0"), "10.0.0.102/32"); len(got) != 0 {
+		t.Error("10.0.0.102/32 still there")
+	}
+}
