@@ -185,6 +185,9 @@ func (b *tailBuffer) Write(p []byte) (int, error) {
 func (b *tailBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	if b.limit <= 0 {
+		return ""
+	}
 	s := b.buf
 	truncated := b.truncated
 	if over := len(s) - b.limit; over > 0 {
