@@ -124,7 +124,7 @@ func Run(tb testing.TB, d Daemon, s Scenario) Result {
 		tb.Errorf("%s: h2 did not take over every VRID: %v", d.Name(), err)
 	}
 	capture.Stop()
-	r.Lags, r.Missing = Takeover(adverts(capture.Frames()), s.Routers, h1.IPv4, h2.IPv4, r.MasterDownInterval)
+	r.Lags, r.Missing = Takeover(Adverts(capture.Frames()), s.Routers, h1.IPv4, h2.IPv4, r.MasterDownInterval)
 	return r
 }
 
@@ -142,7 +142,8 @@ func (r Result) Report(b *testing.B) {
 	b.ReportMetric(float64(len(r.Missing)), "vrids-not-taken-over")
 }
 
-func adverts(frames []netlab.Frame) []Seen {
+// Adverts picks the VRRP adverts out of captured frames.
+func Adverts(frames []netlab.Frame) []Seen {
 	seen := make([]Seen, 0, len(frames))
 	for _, f := range frames {
 		if s, ok := parseAdvert(f.Time, f.Data); ok {
@@ -159,7 +160,7 @@ func converged(frames []netlab.Frame, n int, master, backup netip.Addr, quiet ti
 	now := frames[len(frames)-1].Time
 	fresh := make([]bool, n+1)
 	count := 0
-	for _, s := range adverts(frames) {
+	for _, s := range Adverts(frames) {
 		age := now.Sub(s.Time)
 		if s.Src == backup && age < quiet {
 			return false
@@ -175,7 +176,7 @@ func converged(frames []netlab.Frame, n int, master, backup netip.Addr, quiet ti
 func tookOver(frames []netlab.Frame, n int, newMaster netip.Addr, after time.Time) bool {
 	done := make([]bool, n+1)
 	count := 0
-	for _, s := range adverts(frames) {
+	for _, s := range Adverts(frames) {
 		if s.Src == newMaster && s.Priority > 0 && int(s.VRID) <= n && s.Time.After(after) && !done[s.VRID] {
 			done[s.VRID] = true
 			count++
