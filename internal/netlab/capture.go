@@ -2,10 +2,13 @@ package netlab
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
 	"sync"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/mdlayher/packet"
@@ -14,6 +17,9 @@ import (
 
 // Frame is one captured Ethernet frame.
 type Frame struct {
+	// Time is when the frame entered the bridge, stamped by the kernel
+	// (SO_TIMESTAMPNS): wire time, not when the capture's goroutine got to
+	// it, so intervals between frames stay right on a busy machine.
 	Time time.Time
 	Data []byte // the Ethernet frame
 }
@@ -21,6 +27,7 @@ type Frame struct {
 // Capture records every frame that crosses the lab's bridge.
 type Capture struct {
 	conn *packet.Conn
+	raw  syscall.RawConn
 	done chan struct{} // closed when the reader stops
 
 	mu     sync.Mutex
@@ -28,6 +35,8 @@ type Capture struct {
 	notify chan struct{} // closed and replaced at each new frame
 	err    error         // why the reader stopped, if not Stop
 	once   sync.Once
+
+	stopping atomic.Bool // Stop closed the socket: a read error is expected
 }
 
 // Capture starts capturing every frame that crosses the bridge (AF_PACKET on
@@ -40,6 +49,7 @@ type Capture struct {
 func (l *Lab) Capture() *Capture {
 	l.t.Helper()
 	var conn *packet.Conn
+	var raw syscall.RawConn
 	err := l.Do(func() error {
 		ifi, err := net.InterfaceByName(bridgeName)
 		if err != nil {
@@ -53,12 +63,23 @@ func (l *Lab) Capture() *Capture {
 			conn.Close()
 			return err
 		}
+		if raw, err = conn.SyscallConn(); err != nil {
+			conn.Close()
+			return err
+		}
+		var serr error
+		if err := raw.Control(func(fd uintptr) {
+			serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1)
+		}); err != nil || serr != nil {
+			conn.Close()
+			return errors.Join(err, serr)
+		}
 		return nil
 	})
 	if err != nil {
 		l.t.Fatalf("netlab: capture on %s in %s: %v", bridgeName, l.sw, err)
 	}
-	c := &Capture{conn: conn, done: make(chan struct{}), notify: make(chan struct{})}
+	c := &Capture{conn: conn, raw: raw, done: make(chan struct{}), notify: make(chan struct{})}
 	l.mu.Lock()
 	l.captures = append(l.captures, c)
 	l.mu.Unlock()
@@ -69,11 +90,12 @@ func (l *Lab) Capture() *Capture {
 func (c *Capture) read() {
 	defer close(c.done)
 	buf := make([]byte, 1<<16)
+	oob := make([]byte, unix.CmsgSpace(16)) // one struct timespec
 	for {
-		n, _, err := c.conn.ReadFrom(buf)
+		n, stamp, err := c.readFrame(buf, oob)
 		if err != nil {
 			c.mu.Lock()
-			if !errors.Is(err, net.ErrClosed) {
+			if !c.stopping.Load() && !errors.Is(err, net.ErrClosed) {
 				c.err = err
 			}
 			close(c.notify)
@@ -81,13 +103,39 @@ func (c *Capture) read() {
 			c.mu.Unlock()
 			return
 		}
-		f := Frame{Time: time.Now(), Data: append([]byte(nil), buf[:n]...)}
+		f := Frame{Time: stamp, Data: append([]byte(nil), buf[:n]...)}
 		c.mu.Lock()
 		c.frames = append(c.frames, f)
 		close(c.notify)
 		c.notify = make(chan struct{})
 		c.mu.Unlock()
 	}
+}
+
+// readFrame reads one frame and the kernel's receive time stamp (the
+// current time if the kernel gave none).
+func (c *Capture) readFrame(buf, oob []byte) (int, time.Time, error) {
+	var n, oobn int
+	var rerr error
+	err := c.raw.Read(func(fd uintptr) bool {
+		n, oobn, _, _, rerr = unix.Recvmsg(int(fd), buf, oob, unix.MSG_DONTWAIT)
+		return rerr != unix.EAGAIN && rerr != unix.EINTR
+	})
+	if err == nil {
+		err = rerr
+	}
+	if err != nil {
+		return 0, time.Time{}, err
+	}
+	msgs, _ := unix.ParseSocketControlMessage(oob[:oobn])
+	for _, m := range msgs {
+		if m.Header.Level == unix.SOL_SOCKET && m.Header.Type == unix.SCM_TIMESTAMPNS && len(m.Data) >= 16 {
+			sec := int64(binary.NativeEndian.Uint64(m.Data[0:8]))
+			nsec := int64(binary.NativeEndian.Uint64(m.Data[8:16]))
+			return n, time.Unix(sec, nsec), nil
+		}
+	}
+	return n, time.Now(), nil
 }
 
 // Frames returns a copy of what was captured so far.
@@ -128,6 +176,7 @@ func (c *Capture) WaitFor(ctx context.Context, match func(Frame) bool) (Frame, e
 // Stop stops capturing (idempotent).
 func (c *Capture) Stop() {
 	c.once.Do(func() {
+		c.stopping.Store(true)
 		c.conn.Close()
 		<-c.done
 	})

@@ -190,3 +190,83 @@ func TestStaleNamespaceOfSamePidIsReplaced(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestIsolateKeepsCarrierAndBlocksFrames(t *testing.T) {
+	l := New(t, 2)
+	h1, h2 := l.Host(1), l.Host(2)
+	capt := l.Capture()
+	if err := h2.Isolate(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h2.Run("ping", "-c", "1", "-W", "1", h1.IPv4.String()); err == nil {
+		t.Fatal("ping from an isolated host succeeded")
+	}
+	// Unlike LinkDown, the host's link is up and running all along.
+	if st, err := h2.ifState(); err != nil || st.operstate != "UP" {
+		t.Fatalf("isolated host's eth0: operstate %q (%v), want UP", st.operstate, err)
+	}
+	// Nothing the isolated host sent crossed the bridge.
+	for _, f := range capt.Frames() {
+		if bytes.Equal(f.Data[6:12], h2.MAC) {
+			t.Fatalf("frame from the isolated host captured on the bridge: % x", f.Data)
+		}
+	}
+	if err := h2.Rejoin(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h2.Run("ping", "-c", "1", "-W", "2", h1.IPv4.String()); err != nil {
+		t.Fatalf("ping after Rejoin: %v", err)
+	}
+}
+
+func TestCaptureTimesAreKernelStamps(t *testing.T) {
+	l := New(t, 2)
+	capt := l.Capture()
+	// Stall the capture's reader (it takes c.mu after each frame) while
+	// ping sends three echo requests 200 ms apart: frames wait in the
+	// socket, and only stamps taken by the kernel on arrival still show
+	// the sender's spacing.
+	capt.mu.Lock()
+	before := time.Now()
+	_, err := l.Host(1).Run("ping", "-c", "3", "-i", "0.2", "-W", "2", l.Host(2).IPv4.String())
+	after := time.Now()
+	capt.mu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	isRequest := func(f Frame) bool {
+		d := f.Data
+		return len(d) >= 14+20+1 && bytes.Equal(d[6:12], l.Host(1).MAC) &&
+			binary.BigEndian.Uint16(d[12:]) == 0x0800 && d[14+9] == 1 && d[14+20] == 8
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	seen := 0
+	if _, err := capt.WaitFor(ctx, func(f Frame) bool {
+		if isRequest(f) {
+			seen++
+		}
+		return seen == 3
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var stamps []time.Time
+	for _, f := range capt.Frames() {
+		if isRequest(f) {
+			stamps = append(stamps, f.Time)
+		}
+	}
+	if len(stamps) != 3 {
+		t.Fatalf("captured %d echo requests, want 3", len(stamps))
+	}
+	for i, s := range stamps {
+		if s.Before(before) || s.After(after) {
+			t.Errorf("stamp %d = %v, outside the ping run %v .. %v", i, s, before, after)
+		}
+		if i > 0 {
+			if gap := s.Sub(stamps[i-1]); gap < 190*time.Millisecond || gap > 400*time.Millisecond {
+				t.Errorf("gap %d = %v, want about 200ms (ping's interval)", i, gap)
+			}
+		}
+	}
+}
