@@ -2,8 +2,9 @@
 // switch namespace holding a bridge, and N host namespaces each joined to
 // the bridge by a veth pair, with IPv4 (10.0.0.i/24) and IPv6 (fd00::i/64
 // and link-local) addresses usable at once. It runs code and commands inside
-// a host, cuts and restores a host's link, and captures every frame that
-// crosses the bridge (and writes it as pcap).
+// a host, cuts and restores a host's link (or isolates it with its link up),
+// and captures every frame that crosses the bridge with the kernel's time
+// stamps (and writes it as pcap).
 //
 // Labs need root (CAP_NET_ADMIN, CAP_NET_RAW, CAP_SYS_ADMIN): without it New
 // skips the test with the reason, unless VRRPKIT_REQUIRE_NETNS=1, where it
