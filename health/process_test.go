@@ -222,4 +222,3 @@ func TestProcessIgnoresZombies(t *testing.T) {
 	}
 	cmd.Wait()
 }
-
