@@ -49,7 +49,8 @@ func (d Diagnostic) String() string {
 }
 
 // Error is what Load and Parse return when a configuration cannot run:
-// every error found, in file order, and the warnings seen on the way.
+// every error found — syntax and values in file order, then what the
+// checks across blocks found — and the warnings seen on the way.
 type Error struct {
 	Errors   []Diagnostic
 	Warnings []Diagnostic

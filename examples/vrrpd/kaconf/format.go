@@ -121,8 +121,12 @@ func (c *Config) formatGlobal(w *writer) {
 	}
 	w.line(1, "vrrp_garp_lower_prio_delay %s", seconds(g.GARP.LowerPrioDelay))
 	w.line(1, "vrrp_garp_lower_prio_repeat %d", g.GARP.LowerPrioRepeat)
-	w.line(1, "vrrp_garp_interval %s", seconds(g.ARPInterval))
-	w.line(1, "vrrp_gna_interval %s", seconds(g.NAInterval))
+	if g.ARPInterval != 0 {
+		w.line(1, "vrrp_garp_interval %s", seconds(g.ARPInterval))
+	}
+	if g.NAInterval != 0 {
+		w.line(1, "vrrp_gna_interval %s", seconds(g.NAInterval))
+	}
 	if g.CheckUnicastSource {
 		w.line(1, "vrrp_check_unicast_src")
 	}

@@ -114,24 +114,21 @@ func (p *parser) globalDefs(block []*node) {
 				p.global.lowerPrioRepeatSet = true
 			}
 		case "vrrp_garp_interval", "vrrp_gna_interval":
-			v, ok := p.secondsKeyword(n, 0, math.MaxInt32*time.Microsecond)
-			if !ok {
-				break
-			}
-			if v >= time.Second {
-				p.d.warnf(n.pos, kw, "%s s is very large (keepalived warns too)", seconds(v))
-			}
-			if kw == "vrrp_garp_interval" {
-				g.ARPInterval = v
-			} else {
-				g.NAInterval = v
+			// keepalived 2.2.7: "number '0' outside range [0.000001,
+			// 4294.967295]"; leaving the keyword out means no gap.
+			if v, ok := p.secondsKeyword(n, time.Microsecond, math.MaxUint32*time.Microsecond); ok {
+				if kw == "vrrp_garp_interval" {
+					g.ARPInterval = v
+				} else {
+					g.NAInterval = v
+				}
 			}
 		case "vrrp_check_unicast_src":
 			if p.flag(n) {
 				g.CheckUnicastSource = true
 			}
 		case "vrrp_startup_delay":
-			if v, ok := p.secondsKeyword(n, 0, math.MaxInt32*time.Microsecond); ok {
+			if v, ok := p.secondsKeyword(n, time.Millisecond, math.MaxUint32*time.Microsecond); ok {
 				g.StartupDelay = v
 			}
 		case "script_user":

@@ -135,7 +135,7 @@ func (p *parser) instanceKeyword(d *instDraft, n *node) {
 		if kw == "unicast_src_ip" {
 			d.unicastKw = true
 		}
-		if a, ok := p.addrValue(n, n.words[1]); ok && p.setFamily(d, n, a) {
+		if a, ok := p.addrValue(n, kw, n.words[1]); ok && p.setFamily(d, n, kw, a) {
 			in.SourceAddr = a
 			d.srcPos = n.pos
 		}
@@ -154,7 +154,7 @@ func (p *parser) instanceKeyword(d *instDraft, n *node) {
 	case "native_ipv6":
 		if p.flag(n) {
 			p.d.warnf(n.pos, kw, "deprecated: the virtual addresses set the address family")
-			p.setFamily(d, n, netip.IPv6Unspecified())
+			p.setFamily(d, n, kw, netip.IPv6Unspecified())
 		}
 	case "authentication":
 		if p.block(n) && p.count(n, 0, 0) {
@@ -164,7 +164,7 @@ func (p *parser) instanceKeyword(d *instDraft, n *node) {
 		if p.block(n) && p.count(n, 0, 0) {
 			for _, e := range n.block {
 				if v, ok := p.vip(e, kw == "virtual_ipaddress_excluded"); ok {
-					if !v.Excluded && !p.setFamily(d, e, v.Prefix.Addr()) {
+					if !v.Excluded && !p.setFamily(d, e, kw, v.Prefix.Addr()) {
 						continue
 					}
 					in.VIPs = append(in.VIPs, v)
@@ -224,7 +224,7 @@ func (p *parser) instanceKeyword(d *instDraft, n *node) {
 // setFamily records the instance's address family on its first address
 // and checks the later ones against it; keepalived ignores a mismatching
 // address with a warning, which leaves the instance other than written.
-func (p *parser) setFamily(d *instDraft, n *node, a netip.Addr) bool {
+func (p *parser) setFamily(d *instDraft, n *node, kw string, a netip.Addr) bool {
 	f := 4
 	if a.Is6() {
 		f = 6
@@ -239,7 +239,7 @@ func (p *parser) setFamily(d *instDraft, n *node, a netip.Addr) bool {
 		if a.IsUnspecified() {
 			what = "native_ipv6"
 		}
-		p.d.errorf(n.pos, n.keyword(), "%s is IPv%d but the instance is IPv%d since line %d (all its addresses but virtual_ipaddress_excluded must be of one family)", what, f, d.family, d.familyPos.Line)
+		p.d.errorf(n.pos, kw, "%s is IPv%d but the instance is IPv%d since line %d (all its addresses but virtual_ipaddress_excluded must be of one family)", what, f, d.family, d.familyPos.Line)
 		return false
 	}
 	return true
@@ -248,18 +248,19 @@ func (p *parser) setFamily(d *instDraft, n *node, a netip.Addr) bool {
 // peer parses a unicast_peer entry: "ADDRESS [min_ttl N] [max_ttl N]".
 func (p *parser) peer(d *instDraft, n *node) {
 	if n.hasBlock {
-		p.d.errorf(n.pos, n.keyword(), "takes no { } block")
+		p.d.errorf(n.pos, "unicast_peer", "entry %s takes no { } block", n.words[0])
 		return
 	}
-	a, ok := p.addrValue(n, n.words[0])
-	if !ok || !p.setFamily(d, n, a) {
+	const kw = "unicast_peer"
+	a, ok := p.addrValue(n, kw, n.words[0])
+	if !ok || !p.setFamily(d, n, kw, a) {
 		return
 	}
 	peer := Peer{Addr: a, MinTTL: 0, MaxTTL: 255}
 	for i := 1; i < len(n.words); i += 2 {
 		opt := n.words[i]
 		if opt != "min_ttl" && opt != "max_ttl" {
-			p.d.errorf(n.pos, n.keyword(), "unknown unicast_peer option %q", opt)
+			p.d.errorf(n.pos, kw, "%s: unknown option %q", n.words[0], opt)
 			return
 		}
 		v, ok := p.intValue(n, i+1, 0, 255)
@@ -275,12 +276,12 @@ func (p *parser) peer(d *instDraft, n *node) {
 		d.in.CheckUnicastSource = true
 	}
 	if peer.MinTTL > peer.MaxTTL {
-		p.d.errorf(n.pos, n.keyword(), "min_ttl %d is above max_ttl %d", peer.MinTTL, peer.MaxTTL)
+		p.d.errorf(n.pos, kw, "%s: min_ttl %d is above max_ttl %d", a, peer.MinTTL, peer.MaxTTL)
 		return
 	}
 	for _, o := range d.in.Peers {
 		if o.Addr == a {
-			p.d.warnf(n.pos, n.keyword(), "duplicate unicast peer %s ignored", a)
+			p.d.warnf(n.pos, kw, "%s is listed twice", a)
 			return
 		}
 	}

@@ -100,8 +100,9 @@ type Global struct {
 	// vrrp_min_garp).
 	GARP GARP
 	// ARPInterval is the minimum gap between two gratuitous ARPs sent on
-	// one interface (vrrp_garp_interval, seconds with µs resolution).
-	// Default 0. Maps to vip.Schedule.ARPInterval.
+	// one interface (vrrp_garp_interval, seconds with µs resolution,
+	// 0.000001 .. 4294.967295). Default 0: none. Maps to
+	// vip.Schedule.ARPInterval.
 	ARPInterval time.Duration
 	// NAInterval is the same for unsolicited neighbour advertisements
 	// (vrrp_gna_interval). Default 0. Maps to vip.Schedule.NAInterval.
@@ -111,7 +112,8 @@ type Global struct {
 	// Default false.
 	CheckUnicastSource bool
 	// StartupDelay delays the start of every instance
-	// (vrrp_startup_delay, seconds with µs resolution). Default 0.
+	// (vrrp_startup_delay, seconds with µs resolution, 0.001 ..
+	// 4294.967295). Default 0.
 	StartupDelay time.Duration
 	// ScriptUser and ScriptGroup run scripts that name no user of their own
 	// (script_user USER [GROUP]). Default empty: keepalived runs them as

@@ -256,14 +256,14 @@ func (p *parser) boolKeyword(n *node) (bool, bool) {
 
 // addrValue parses a unicast address (no zone, not multicast or
 // unspecified).
-func (p *parser) addrValue(n *node, s string) (netip.Addr, bool) {
+func (p *parser) addrValue(n *node, kw, s string) (netip.Addr, bool) {
 	a, err := netip.ParseAddr(s)
 	if err != nil || a.Zone() != "" {
-		p.d.errorf(n.pos, n.keyword(), "%q is not an IP address", s)
+		p.d.errorf(n.pos, kw, "%q is not an IP address", s)
 		return netip.Addr{}, false
 	}
 	if a.IsUnspecified() || a.IsMulticast() {
-		p.d.errorf(n.pos, n.keyword(), "%s is not a unicast address", a)
+		p.d.errorf(n.pos, kw, "%s is not a unicast address", a)
 		return netip.Addr{}, false
 	}
 	return a, true

@@ -117,14 +117,15 @@ func (p *parser) script(n *node, name string) {
 	}
 	s := &Script{Name: name, Pos: n.pos, Interval: time.Second, Rise: 1, Fall: 1}
 	var cmd *Command
-	timeoutSet := false
+	sawScript, timeoutSet := false, false
 	for _, c := range n.block {
 		switch c.keyword() {
 		case "script":
-			if cmd != nil {
+			if sawScript {
 				p.d.errorf(c.pos, c.keyword(), "set twice")
 				break
 			}
+			sawScript = true
 			cmd, _ = p.command(c, false)
 		case "interval", "timeout":
 			v, ok := p.intKeyword(c, 0, math.MaxUint32/1000000)
@@ -168,11 +169,16 @@ func (p *parser) script(n *node, name string) {
 			p.unknown(c, nil)
 		}
 	}
-	if cmd == nil {
+	switch {
+	case cmd != nil:
+		s.Command.Args = cmd.Args
+	case !sawScript:
 		p.d.errorf(n.pos, n.keyword(), "%s has no script", name)
 		return
 	}
-	s.Command.Args = cmd.Args
+	// A script whose line had an error is kept, without Args, so that its
+	// users do not report it as undefined; the configuration is refused
+	// anyway.
 	if !timeoutSet {
 		// keepalived runs a script with timeout 0 with its interval as
 		// the timeout.
