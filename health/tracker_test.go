@@ -282,7 +282,8 @@ func TestTrackerPanicIsDown(t *testing.T) {
 		f := Func(func(context.Context) error {
 			if n.Add(1) == 1 {
 				var m map[string]int
-				m["x"] = 1 // a runtime panic, not just panic()
+				//lint:ignore SA5000 a deliberate runtime panic, not just panic()
+				m["x"] = 1
 			}
 			return nil
 		})
