@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 )
 
 // ParamMatch is how a Process's Args are compared with a process's
@@ -59,7 +58,9 @@ func (m ParamMatch) String() string {
 // and terminate_delay become the tracker's Rise and Fall (delay / interval,
 // rounded up, plus one).
 type Process struct {
-	// Name is keepalived's "process" (the first word).
+	// Name is keepalived's "process" (the first word). A process name
+	// has at most 15 bytes, so a longer Name only ever matches with
+	// FullCommand.
 	Name string
 	// Args are the parameters after it ("process NAME ARG...").
 	Args []string
@@ -99,7 +100,18 @@ func (p *Process) Check(ctx context.Context) Result {
 		// keepalived ignores a quorum_max below quorum.
 		up, quorum = n >= lo, fmt.Sprintf("at least %d", lo)
 	}
-	return Result{Up: up, Reason: fmt.Sprintf("%d running, quorum %s", n, quorum)}
+	reason := fmt.Sprintf("%d running, quorum %s", n, quorum)
+	if n == 0 && len(p.Name) > maxComm && !p.fullCommand() {
+		reason += fmt.Sprintf(" (a process name has at most %d bytes: use FullCommand to match %q)", maxComm, p.Name)
+	}
+	return Result{Up: up, Reason: reason}
+}
+
+// maxComm is the longest process name the kernel keeps (TASK_COMM_LEN - 1).
+const maxComm = 15
+
+func (p *Process) fullCommand() bool {
+	return p.FullCommand || len(p.Args) > 0 || p.ParamMatch != ParamNone
 }
 
 // Count returns how many running processes match.
@@ -112,7 +124,7 @@ func (p *Process) Count(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("process %s: %w", p.Name, err)
 	}
-	full := p.FullCommand || len(p.Args) > 0 || p.ParamMatch != ParamNone
+	full := p.fullCommand()
 	mode := p.ParamMatch
 	if mode == ParamNone && len(p.Args) > 0 {
 		mode = ParamExact
@@ -123,7 +135,7 @@ func (p *Process) Count(ctx context.Context) (int, error) {
 		want = append(want, 0)
 	}
 	name := []byte(p.Name)
-	var buf []byte
+	var buf, path []byte
 	n := 0
 	for i, ent := range ents {
 		if i%256 == 0 && ctx.Err() != nil {
@@ -132,25 +144,29 @@ func (p *Process) Count(ctx context.Context) (int, error) {
 		if !isPID(ent.Name()) {
 			continue
 		}
-		dir := filepath.Join(proc, ent.Name())
-		// A process may exit between ReadDir and here: it just does not
-		// count.
-		stat, err := os.ReadFile(filepath.Join(dir, "stat"))
-		if err != nil {
-			continue
-		}
-		comm, state, ok := parseStat(stat)
-		if !ok || state == 'Z' || state == 'X' {
-			continue
-		}
+		// A process may exit at any point here: it just does not count.
+		path = append(append(append(path[:0], proc...), '/'), ent.Name()...)
+		dir := len(path)
 		if !full {
-			if bytes.Equal(comm, name) {
-				n++
+			// comm is cheap to read; stat (for the zombie check) only
+			// for the few that match.
+			buf, err = readInto(buf[:0], string(append(path, "/comm"...)))
+			if err != nil || !bytes.Equal(bytes.TrimSuffix(buf, []byte{'\n'}), name) {
+				continue
 			}
+			buf, err = readInto(buf[:0], string(append(path[:dir], "/stat"...)))
+			if err != nil {
+				continue
+			}
+			if _, state, ok := parseStat(buf); !ok || state == 'Z' || state == 'X' {
+				continue
+			}
+			n++
 			continue
 		}
-		buf, err = readInto(buf[:0], filepath.Join(dir, "cmdline"))
-		if err != nil {
+		// A zombie's (and a kernel thread's) cmdline is empty.
+		buf, err = readInto(buf[:0], string(append(path, "/cmdline"...)))
+		if err != nil || len(buf) == 0 {
 			continue
 		}
 		argv0, params, _ := bytes.Cut(buf, []byte{0})

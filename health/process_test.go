@@ -4,11 +4,13 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -221,4 +223,27 @@ func TestProcessIgnoresZombies(t *testing.T) {
 		t.Errorf("zombie counted: %d, %v", n, err)
 	}
 	cmd.Wait()
+}
+
+func TestProcessLongNameHint(t *testing.T) {
+	r := (&Process{Name: "haproxy-ingress-controller"}).Check(context.Background())
+	if r.Up || !strings.Contains(r.Reason, "use FullCommand") {
+		t.Errorf("got %+v, want a hint that names are at most 15 bytes", r)
+	}
+}
+
+// BenchmarkProcessCount measures one scan of /proc (keepalived reads
+// process events instead; this is the price of polling).
+func BenchmarkProcessCount(b *testing.B) {
+	for _, p := range []*Process{{Name: "sshd"}, {Name: "/usr/sbin/sshd", FullCommand: true}} {
+		b.Run(fmt.Sprintf("full=%v", p.FullCommand), func(b *testing.B) {
+			procs, _ := os.ReadDir("/proc")
+			b.ReportMetric(float64(len(procs)), "proc-entries")
+			for b.Loop() {
+				if _, err := p.Count(context.Background()); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }

@@ -304,3 +304,11 @@ func TestTrackerInitial(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkWeightStatus(b *testing.B) {
+	s := State{Name: "chk", Known: true, Reason: "exit status 1"}
+	w := Weight{Weight: -20}
+	for b.Loop() {
+		_ = w.Status(s)
+	}
+}
