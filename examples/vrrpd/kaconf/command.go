@@ -51,13 +51,13 @@ func (c Command) String() string {
 }
 
 // quoteArg quotes one argument for keepalived's second split: plain when
-// it needs nothing, else single-quoted with every byte that is special
-// there (backslash, quote, control or non-ASCII) as an octal escape.
+// it needs nothing, else in single quotes, inside which only a backslash
+// and a single quote need escaping.
 func quoteArg(a string) string {
 	plain := a != ""
 	for i := 0; i < len(a) && plain; i++ {
 		c := a[i]
-		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"'\#!{}$@~`, c) >= 0 {
+		if c <= ' ' || c == 0x7f || strings.IndexByte(`"'\#!{}$@~;`, c) >= 0 {
 			plain = false
 		}
 	}
@@ -67,15 +67,10 @@ func quoteArg(a string) string {
 	var b strings.Builder
 	b.WriteByte('\'')
 	for i := 0; i < len(a); i++ {
-		c := a[i]
-		if c < ' ' || c >= 0x7f || c == '\\' || c == '\'' || c == '"' {
+		if c := a[i]; c == '\\' || c == '\'' {
 			b.WriteByte('\\')
-			b.WriteByte('0' + c>>6)
-			b.WriteByte('0' + (c>>3)&7)
-			b.WriteByte('0' + c&7)
-			continue
 		}
-		b.WriteByte(c)
+		b.WriteByte(a[i])
 	}
 	b.WriteByte('\'')
 	return b.String()

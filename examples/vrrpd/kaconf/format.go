@@ -318,18 +318,25 @@ func quoteWord(s string) string {
 }
 
 // quoteEscaped writes s in double quotes for keepalived's escaping split
-// (script lines), every byte it or a line's preprocessing would act on
-// written as an octal escape.
+// (script lines), escaping what that split or a line's preprocessing would
+// act on: backslashes, line ends, and '"' and '$' (as octal: the first
+// split and substitution know no escapes).
 func quoteEscaped(s string) string {
 	var b strings.Builder
 	b.WriteByte('"')
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < ' ' || c >= 0x7f || c == '\\' || c == '"' || c == '$' {
+		switch c := s[i]; c {
+		case '\\':
+			b.WriteString(`\\`)
+		case '\n':
+			b.WriteString(`\n`)
+		case '\r':
+			b.WriteString(`\r`)
+		case '"', '$', 0:
 			fmt.Fprintf(&b, `\%03o`, c)
-			continue
+		default:
+			b.WriteByte(c)
 		}
-		b.WriteByte(c)
 	}
 	b.WriteByte('"')
 	return b.String()

@@ -258,3 +258,8 @@ func TestScenarios(t *testing.T) {
 		}
 	})
 }
+
+// fsGlobTestdata lists the testdata configurations without a *testing.T.
+func fsGlobTestdata() ([]string, error) {
+	return filepath.Glob(filepath.Join(testdataDir, "*", "*.conf"))
+}

@@ -52,6 +52,10 @@ type source struct {
 	open  []string    // fs paths of the files being read, outermost first
 	dir   string      // fs path of the current file's directory, for ${_PWD}
 	stmts []statement
+	// budget bounds the substitutions and multi-line expansion lines of
+	// one physical line: keepalived loops forever on $A=$A, and on a
+	// multi-line definition that uses itself.
+	budget int
 }
 
 func newSource(fsys fs.FS, configID string, d *diags) *source {
@@ -104,6 +108,7 @@ func (s *source) readFile(fsPath, display string, data []byte) {
 		if text == "" {
 			continue
 		}
+		s.budget = maxSubstitutions
 		s.line(text, cont, pos)
 	}
 	s.endDefinition()
@@ -257,6 +262,10 @@ func (s *source) line(text string, cont bool, pos Pos) {
 		}
 	}
 	for _, r := range rest {
+		if s.budget--; s.budget < 0 {
+			s.d.errorf(pos, "", "parameter substitution does not terminate")
+			return
+		}
 		s.line(r, false, pos)
 	}
 }
@@ -309,8 +318,7 @@ func parseDefinition(text string) (name, value string, multi, ok bool) {
 	return name, value, multi, true
 }
 
-// maxSubstitutions bounds the substitutions in one line: keepalived loops
-// forever on $A=$A.
+// maxSubstitutions bounds the substitutions made for one line.
 const maxSubstitutions = 1000
 
 // substitute replaces $NAME and ${NAME} by the definitions' values the way
@@ -340,10 +348,11 @@ func (s *source) substitute(text string, pos Pos) (out string, more []string, ch
 			i++
 			continue
 		}
-		if n++; n > maxSubstitutions {
+		if n++; n > maxSubstitutions || s.budget <= 0 {
 			s.d.errorf(pos, "$"+name, "parameter substitution does not terminate")
 			return "", nil, false, false
 		}
+		s.budget--
 		if multiline {
 			lines := strings.Split(value, "\n")
 			value = lines[0]

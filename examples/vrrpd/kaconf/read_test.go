@@ -285,3 +285,12 @@ func TestExpandBraces(t *testing.T) {
 		t.Error("1024 expansions accepted")
 	}
 }
+
+// A multi-line definition that uses itself would make keepalived loop
+// forever.
+func TestRecursiveMultilineDefinition(t *testing.T) {
+	_, d := statements(t, "$A=x \\\n$A\n\n$A\n", nil, "")
+	if len(d.errs) != 1 || d.errs[0].String() != "k.conf:4: $A: parameter substitution does not terminate" {
+		t.Errorf("errors = %v", d.errs)
+	}
+}
