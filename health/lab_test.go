@@ -25,7 +25,7 @@ import (
 // the way keepalived's track_script / track_interface do.
 
 const (
-	advertInterval = 100 * time.Millisecond
+	advertInterval = 200 * time.Millisecond
 	checkInterval  = 200 * time.Millisecond
 	fall           = 2
 	rise           = 2
@@ -113,6 +113,19 @@ func (lr *labRouter) waitState(s vrrp.State) {
 	waitFor(lr.t, lr.h.Name+" "+s.String(), func() bool { return lr.r.State() == s })
 }
 
+// priorityChanged returns when the router's effective priority last
+// changed to p after since.
+func (lr *labRouter) priorityChanged(since time.Time, p uint8) (time.Time, bool) {
+	lr.mu.Lock()
+	defer lr.mu.Unlock()
+	for i := len(lr.ev) - 1; i >= 0; i-- {
+		if e := lr.ev[i]; e.Kind == vrrp.EventPriority && e.Priority == p && e.Time.After(since) {
+			return e.Time, true
+		}
+	}
+	return time.Time{}, false
+}
+
 // becameMaster returns when the router last became master after since.
 func (lr *labRouter) becameMaster(since time.Time) (time.Time, bool) {
 	lr.mu.Lock()
@@ -193,20 +206,34 @@ func TestLabTrackedScriptFailureMovesMaster(t *testing.T) {
 			if p := r1.r.Priority(); p != 90 {
 				t.Errorf("failing master's priority %d, want 150 - 60 = 90", p)
 			}
+			dropped, ok := r1.priorityChanged(flipped, 90)
+			if !ok {
+				t.Fatal("no priority event on the master")
+			}
 			at, ok := r2.becameMaster(flipped)
 			if !ok {
 				t.Fatal("no Master event on the backup")
 			}
-			// The fall-th failing run starts at most fall × interval after
-			// the flip; the backup's down timer started at the last advert
-			// it accepted, no later than that. The allowance covers running
-			// the script and the scheduling of a loaded 2-core machine.
+			// The bound: the fall-th failing run starts at most
+			// fall × interval after the flip, and the backup's down timer
+			// started at the last advert it accepted, no later than the
+			// drop. It holds when running the script takes no time; on a
+			// loaded machine fork and exec do take time, so the two legs
+			// are checked apart: the protocol's (drop to takeover) against
+			// Master_Down_Interval, the tracker's (flip to drop) against
+			// the worst case of fall runs that each use their whole timeout
+			// (skipping the ticks they overrun).
+			const allowance = 300 * time.Millisecond
 			bound := masterDownInterval(100) + fall*checkInterval
-			const allowance = 500 * time.Millisecond
-			took := at.Sub(flipped)
-			t.Logf("backup took over %v after the script started failing (Master_Down_Interval + fall × interval = %v)", took, bound)
-			if took > bound+allowance {
-				t.Errorf("takeover after %v, want within %v (+%v allowance)", took, bound, allowance)
+			detect, takeover := dropped.Sub(flipped), at.Sub(dropped)
+			t.Logf("backup took over %v after the script started failing: detection %v, takeover %v (Master_Down_Interval + fall × interval = %v)",
+				at.Sub(flipped), detect, takeover, bound)
+			if takeover > masterDownInterval(100)+allowance {
+				t.Errorf("takeover %v after the priority dropped, want within Master_Down_Interval %v (+%v)", takeover, masterDownInterval(100), allowance)
+			}
+			runs := (chk.Timeout + checkInterval - 1) / checkInterval
+			if worst := fall*runs*checkInterval + chk.Timeout; detect > worst+allowance {
+				t.Errorf("detection took %v, want within %v (+%v)", detect, worst, allowance)
 			}
 			vipOn(t, r2, r1)
 
@@ -221,13 +248,13 @@ func TestLabTrackedScriptFailureMovesMaster(t *testing.T) {
 				return
 			}
 			// nopreempt: the recovered router keeps following the lower
-			// master. Watch it accept 10 more adverts (a second) and stay.
+			// master. Watch it accept 5 more adverts and stay.
 			seen := r1.r.Stats().AdvertsReceived
-			waitFor(t, "10 more adverts", func() bool {
+			waitFor(t, "5 more adverts", func() bool {
 				if s := r1.r.State(); s != vrrp.Backup {
 					t.Fatalf("nopreempt router went %v", s)
 				}
-				return r1.r.Stats().AdvertsReceived >= seen+10
+				return r1.r.Stats().AdvertsReceived >= seen+5
 			})
 			if r2.r.State() != vrrp.Master {
 				t.Errorf("lower master went %v", r2.r.State())
