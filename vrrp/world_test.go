@@ -35,7 +35,8 @@ type world struct {
 // nodeSpec is how a host runs its Node (kept to restart it the same way).
 type nodeSpec struct {
 	name    string
-	addr    netip.Addr
+	addr    netip.Addr // IPv4
+	addr6   netip.Addr // IPv6 global (unicast IPv6 sources and peers), optional
 	routers []routerSpec
 }
 
@@ -60,9 +61,9 @@ var simStart = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 func newWorld(tb testing.TB, seed uint64, level zapcore.Level) *world {
 	clock := vrrptest.NewManualClock(simStart)
 	return &world{
-		tb:     tb,
-		start:  simStart,
-		clock:  clock,
+		tb:    tb,
+		start: simStart,
+		clock: clock,
 		lan: vrrptest.NewLAN(vrrptest.LANConfig{Seed: seed, Clock: clock,
 			Link: vrrptest.LinkConfig{Delay: 500 * time.Microsecond, Jitter: 500 * time.Microsecond}}),
 		byName: make(map[string]*simNode),
@@ -79,7 +80,11 @@ func (w *world) addNode(spec nodeSpec) *simNode {
 	if w.byName[spec.name] != nil {
 		w.tb.Fatalf("node %s defined twice", spec.name)
 	}
-	h := w.lan.AddHost(vrrptest.HostConfig{Name: spec.name, Addrs: []netip.Addr{spec.addr}})
+	addrs := []netip.Addr{spec.addr}
+	if spec.addr6.IsValid() {
+		addrs = append(addrs, spec.addr6)
+	}
+	h := w.lan.AddHost(vrrptest.HostConfig{Name: spec.name, Addrs: addrs})
 	sn := &simNode{w: w, spec: spec, host: h}
 	w.nodes = append(w.nodes, sn)
 	w.byName[spec.name] = sn
@@ -158,9 +163,16 @@ func (sn *simNode) start() {
 		if rs.unicast {
 			cfg.Peers = nil
 			for _, o := range w.nodes {
-				if o != sn {
+				switch {
+				case o == sn:
+				case cfg.IPv6:
+					cfg.Peers = append(cfg.Peers, o.spec.addr6)
+				default:
 					cfg.Peers = append(cfg.Peers, o.spec.addr)
 				}
+			}
+			if cfg.IPv6 {
+				cfg.UnicastSrc = sn.spec.addr6
 			}
 		}
 		b := &vrrptest.Backend{}

@@ -1,6 +1,7 @@
 package vrrptest
 
 import (
+	"container/heap"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -40,6 +41,8 @@ type LinkConfig struct {
 	Duplicate float64       // probability that the link delivers a packet twice
 	// Reorder is the probability that a packet is held back by an extra
 	// 0..2×(Delay+Jitter)+1ms, so that later packets overtake it.
+	// Otherwise packets between two hosts arrive in the order they were
+	// sent, jitter or not.
 	Reorder float64
 }
 
@@ -60,13 +63,17 @@ type LANStats struct {
 // controlled here, every random choice from the seed.
 type LAN struct {
 	clock    vrrp.Clock
-	after    func(d time.Duration, f func())
 	mu       sync.Mutex
+	timer    vrrp.Timer   // fires at the earliest pending delivery
+	timerAt  time.Time    // when timer is set for; zero if not set
+	pending  deliveryHeap // packets in flight
+	seq      uint64       // orders deliveries due at the same time
 	rng      *rand.Rand
 	def      LinkConfig
 	hosts    []*Host
 	byName   map[string]*Host
-	groupOf  map[*Host]int // partition; absent = 0
+	groupOf  map[*Host]int          // partition; absent = 0
+	fifo     map[[2]*Host]time.Time // last arrival on each path
 	stats    LANStats
 	ipID     uint16
 	ifindexN int
@@ -83,14 +90,16 @@ func NewLAN(cfg LANConfig) *LAN {
 		def:     cfg.Link,
 		byName:  make(map[string]*Host),
 		groupOf: make(map[*Host]int),
+		fifo:    make(map[[2]*Host]time.Time),
 	}
 	if af, ok := cfg.Clock.(interface {
 		AfterFunc(time.Duration, func()) vrrp.Timer
 	}); ok {
-		l.after = func(d time.Duration, f func()) { af.AfterFunc(d, f) }
+		l.timer = af.AfterFunc(time.Hour, l.fire)
 	} else {
-		l.after = func(d time.Duration, f func()) { time.AfterFunc(d, f) }
+		l.timer = realTimer{time.AfterFunc(time.Hour, l.fire)}
 	}
+	l.timer.Stop()
 	return l
 }
 
@@ -373,6 +382,7 @@ type lanTransport struct {
 	deliver func(*advert.Packet)
 	fail    func(error)
 	changed func()
+	pkt     advert.Packet // reused for push deliveries
 }
 
 var (
@@ -482,14 +492,24 @@ func (t *lanTransport) Send(p *advert.Packet) error {
 			copies = 2
 			l.stats.Duplicated++
 		}
+		now := l.clock.Now()
+		path := [2]*Host{h, d}
 		for range copies {
 			delay := h.link.latency(l) + d.link.latency(l)
 			if l.chance(h.link.Reorder) || l.chance(d.link.Reorder) {
 				span := 2*(h.link.Delay+h.link.Jitter+d.link.Delay+d.link.Jitter) + time.Millisecond
 				delay += time.Duration(l.rng.Int64N(int64(span)))
+			} else {
+				// One path is FIFO, as an Ethernet segment is: jitter
+				// delays a packet but does not let it overtake.
+				at := now.Add(delay)
+				if last := l.fifo[path]; at.Before(last) {
+					at = last
+				}
+				l.fifo[path] = at
+				delay = at.Sub(now)
 			}
-			d := d
-			l.after(delay, func() { l.deliver(d, f) })
+			l.schedule(now.Add(delay), d, f)
 		}
 	}
 	return nil
@@ -524,6 +544,39 @@ func (c LinkConfig) latency(l *LAN) time.Duration {
 	return d
 }
 
+// schedule queues a delivery of f to d at time at; l.mu is held.
+func (l *LAN) schedule(at time.Time, d *Host, f *frame) {
+	l.seq++
+	heap.Push(&l.pending, delivery{at: at, seq: l.seq, to: d, f: f})
+	if l.timerAt.IsZero() || at.Before(l.timerAt) {
+		l.timerAt = at
+		l.timer.Reset(max(0, at.Sub(l.clock.Now())))
+	}
+}
+
+// fire delivers every packet due, in order.
+func (l *LAN) fire() {
+	for {
+		l.mu.Lock()
+		now := l.clock.Now()
+		if len(l.pending) == 0 {
+			l.timerAt = time.Time{}
+			l.mu.Unlock()
+			return
+		}
+		next := l.pending[0]
+		if next.at.After(now) {
+			l.timerAt = next.at
+			l.timer.Reset(next.at.Sub(now))
+			l.mu.Unlock()
+			return
+		}
+		heap.Pop(&l.pending)
+		l.mu.Unlock()
+		l.deliver(next.to, next.f)
+	}
+}
+
 // deliver hands f to the host's transports that take it.
 func (l *LAN) deliver(h *Host, f *frame) {
 	l.mu.Lock()
@@ -532,7 +585,8 @@ func (l *LAN) deliver(h *Host, f *frame) {
 		l.mu.Unlock()
 		return
 	}
-	var push []func(*advert.Packet)
+	var pushBuf [4]*lanTransport
+	push := pushBuf[:0]
 	for _, t := range h.trs {
 		if t.closed || t.ep.IPv6 != f.dst.Is6() {
 			continue
@@ -542,7 +596,7 @@ func (l *LAN) deliver(h *Host, f *frame) {
 		}
 		l.stats.Delivered++
 		if t.deliver != nil {
-			push = append(push, t.deliver)
+			push = append(push, t)
 			continue
 		}
 		t.queue = append(t.queue, f)
@@ -553,11 +607,45 @@ func (l *LAN) deliver(h *Host, f *frame) {
 	}
 	ifindex := h.ifindex
 	l.mu.Unlock()
-	for _, d := range push {
-		p := advert.Packet{Src: f.src, Dst: f.dst, HopLimit: f.hop, Ifindex: ifindex, Msg: f.msg, IPHeader: f.ip, AH: f.ah}
-		d(&p)
+	for _, t := range push {
+		// The receiver must not keep p: it is reused.
+		t.pkt = advert.Packet{Src: f.src, Dst: f.dst, HopLimit: f.hop, Ifindex: ifindex, Msg: f.msg, IPHeader: f.ip, AH: f.ah}
+		t.deliver(&t.pkt)
 	}
 }
+
+type delivery struct {
+	at  time.Time
+	seq uint64
+	to  *Host
+	f   *frame
+}
+
+type deliveryHeap []delivery
+
+func (h deliveryHeap) Len() int { return len(h) }
+func (h deliveryHeap) Less(i, j int) bool {
+	if !h[i].at.Equal(h[j].at) {
+		return h[i].at.Before(h[j].at)
+	}
+	return h[i].seq < h[j].seq
+}
+func (h deliveryHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *deliveryHeap) Push(x any)   { *h = append(*h, x.(delivery)) }
+func (h *deliveryHeap) Pop() any {
+	old := *h
+	d := old[len(old)-1]
+	old[len(old)-1] = delivery{}
+	*h = old[:len(old)-1]
+	return d
+}
+
+// realTimer adapts *time.Timer to vrrp.Timer.
+type realTimer struct{ t *time.Timer }
+
+func (t realTimer) C() <-chan time.Time        { return t.t.C }
+func (t realTimer) Reset(d time.Duration) bool { return t.t.Reset(d) }
+func (t realTimer) Stop() bool                 { return t.t.Stop() }
 
 // Receive waits for a packet and copies it into buf (IPv4 header and AH
 // first when there are any), pointing p's slices into buf.
