@@ -14,9 +14,6 @@ type node struct {
 // keyword is the node's first word.
 func (n *node) keyword() string { return n.words[0] }
 
-// args are the words after the keyword.
-func (n *node) args() []string { return n.words[1:] }
-
 // buildTree nests statements: a '{' opens a block belonging to the
 // statement just before it, at the same level. keepalived instead reads a
 // '{' after a keyword it does not know as a stray brace and goes on reading
