@@ -12,6 +12,9 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/vrrpkit/vrrpkit/vrrp"
 )
@@ -511,4 +514,39 @@ func TestTrackerRejectsBadConfig(t *testing.T) {
 			t.Errorf("%s: Run returned %v, want an error naming the tracker", tr.Name, err)
 		}
 	}
+}
+
+// TestTrackerLogsChanges: every change is logged at Info with the
+// tracker's name and the reason, in keepalived's words; failed runs that
+// change nothing are logged at Debug only.
+func TestTrackerLogsChanges(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		core, logs := observer.New(zapcore.DebugLevel)
+		s := &scripted{results: []bool{true, false, false}}
+		reports, stop := runTracker(t, &Tracker{
+			Name: "chk_haproxy", Check: Func(s.check), Interval: time.Second, Fall: 2, Logger: zap.New(core),
+		})
+		for range 3 {
+			<-reports
+		}
+		stop()
+		type line struct {
+			Level  zapcore.Level
+			Msg    string
+			Fields map[string]any
+		}
+		var got []line
+		for _, e := range logs.All() {
+			got = append(got, line{e.Level, e.Message, e.ContextMap()})
+		}
+		want := []line{
+			{zapcore.InfoLevel, "VRRP_Script(chk_haproxy) succeeded", map[string]any{"tracker": "chk_haproxy", "reason": "ok"}},
+			{zapcore.DebugLevel, "VRRP_Script(chk_haproxy) run failed", map[string]any{"tracker": "chk_haproxy", "reason": "exit status 1", "output": "", "score": "1/2 (rise 1, fall 2)"}},
+			{zapcore.DebugLevel, "VRRP_Script(chk_haproxy) run failed", map[string]any{"tracker": "chk_haproxy", "reason": "exit status 2", "output": "", "score": "0/2 (rise 1, fall 2)"}},
+			{zapcore.InfoLevel, "VRRP_Script(chk_haproxy) failed (exit status 2)", map[string]any{"tracker": "chk_haproxy", "reason": "exit status 2"}},
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("logs (-want +got):\n%s", diff)
+		}
+	})
 }
