@@ -194,6 +194,11 @@ func (r *runner) run(ctx context.Context) error {
 		}(runCtx, cancelRun)
 	}
 
+	defer func() {
+		if timeout != nil {
+			timeout.Stop()
+		}
+	}()
 	var tick vrrp.Timer
 	if r.interval > 0 {
 		tick = r.clock.NewTimer(r.interval)
