@@ -22,9 +22,11 @@ import (
 // A program that exits by itself may leave children running, as keepalived
 // allows.
 type Exec struct {
-	// Path is the program: a path, or a name looked up in $PATH.
+	// Path is the program: a path, or a name looked up in $PATH
+	// (keepalived's "script", its first word). Required.
 	Path string
-	// Args are its arguments, without the program name.
+	// Args are its arguments, without the program name (the rest of
+	// keepalived's "script").
 	Args []string
 	// Env is its environment; nil inherits this process's.
 	Env []string
