@@ -1,0 +1,620 @@
+package main
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/vrrpkit/vrrpkit/examples/vrrpd/kaconf"
+	"github.com/vrrpkit/vrrpkit/vip"
+	"github.com/vrrpkit/vrrpkit/vrrp"
+)
+
+// backendProvider is where routers' addresses go: vip.Linux, or a fake in
+// tests. WithSchedule gives an instance its own garp_* schedule.
+type backendProvider interface {
+	vrrp.Backend
+	WithSchedule(s vip.Schedule) (vrrp.Backend, error)
+}
+
+// daemonConfig is what a daemon runs on.
+type daemonConfig struct {
+	log           *zap.Logger
+	clock         vrrp.Clock
+	node          *vrrp.Node
+	backend       backendProvider // nil: routers run the protocol only
+	notifyTimeout time.Duration
+	// scriptEnv overrides the script environment built from global_defs
+	// (tests).
+	scriptEnv func(kaconf.Global) *scriptEnv
+}
+
+// daemon runs a translated configuration on a Node: one router per
+// vrrp_instance, the trackers they use, their notify scripts, and reloads.
+type daemon struct {
+	daemonConfig
+	trackers *trackers
+
+	// reloadMu serialises start, reload and stop.
+	reloadMu sync.Mutex
+
+	mu        sync.Mutex
+	plan      *plan
+	env       *scriptEnv
+	instances map[string]*instance
+	groups    map[string]*group
+	started   bool // routers added (vrrp_startup_delay over)
+	loadedAt  time.Time
+}
+
+// instance is one running vrrp_instance.
+type instance struct {
+	plan    *routerPlan
+	r       *vrrp.Router
+	scripts *notifyScripts
+	queue   *notifyQueue // nil without notify scripts
+	stop    chan struct{}
+	done    chan struct{}
+
+	mu         sync.Mutex
+	tracks     map[string]vrrp.TrackStatus
+	trackOrder []string
+	state      vrrp.State
+	since      time.Time
+}
+
+// group is one vrrp_sync_group, for its notify scripts: keepalived's group
+// state is MASTER when every member is, FAULT when any member is, and
+// BACKUP when any member is backup and none in fault.
+type group struct {
+	plan    *groupPlan
+	scripts *notifyScripts
+	queue   *notifyQueue
+	state   string
+}
+
+func newDaemon(cfg daemonConfig) *daemon {
+	if cfg.log == nil {
+		cfg.log = zap.NewNop()
+	}
+	if cfg.clock == nil {
+		cfg.clock = vrrp.SystemClock{}
+	}
+	if cfg.notifyTimeout <= 0 {
+		cfg.notifyTimeout = defaultNotifyTimeout
+	}
+	if cfg.scriptEnv == nil {
+		cfg.scriptEnv = newScriptEnv
+	}
+	return &daemon{
+		daemonConfig: cfg,
+		trackers:     newTrackers(cfg.log, cfg.clock),
+		instances:    make(map[string]*instance),
+		groups:       make(map[string]*group),
+	}
+}
+
+// load installs p as the configuration and starts its trackers; the
+// routers start with startRouters (after vrrp_startup_delay).
+func (d *daemon) load(p *plan) {
+	d.reloadMu.Lock()
+	defer d.reloadMu.Unlock()
+	d.mu.Lock()
+	d.plan = p
+	d.env = d.scriptEnv(p.conf.Global)
+	d.loadedAt = d.clock.Now()
+	d.mu.Unlock()
+	d.syncGroups(p)
+	d.reconcileTrackers(p)
+}
+
+// releaseStale removes addresses that a previous run left behind (a
+// daemon killed with SIGKILL keeps its VIPs on the interface), as
+// keepalived does at startup, so that a returning backup does not answer
+// for them. Address owners (priority 255) are left alone: their VIPs are
+// the host's own addresses.
+func (d *daemon) releaseStale(ctx context.Context) {
+	if d.backend == nil {
+		return
+	}
+	d.mu.Lock()
+	p := d.plan
+	d.mu.Unlock()
+	for _, rp := range p.routers {
+		if rp.cfg.Priority == vrrp.OwnerPriority {
+			continue
+		}
+		set := vrrp.AddressSet{Router: rp.cfg.Name, VRID: rp.cfg.VRID, Interface: rp.cfg.Interface,
+			IPv6: rp.cfg.IPv6, VIPs: rp.cfg.VIPs}
+		var b vrrp.Backend = d.backend
+		if len(rp.otherFamily) > 0 {
+			b = dualBackend{Backend: b, other: rp.otherFamily}
+		}
+		if err := b.Release(ctx, set); err != nil {
+			d.log.Warn("("+rp.cfg.Name+") removing addresses left from a previous run failed", zap.Error(err))
+		}
+	}
+}
+
+// startRouters adds a router for every instance of the configuration.
+func (d *daemon) startRouters() {
+	d.reloadMu.Lock()
+	defer d.reloadMu.Unlock()
+	d.mu.Lock()
+	if d.started {
+		d.mu.Unlock()
+		return
+	}
+	d.started = true
+	p := d.plan
+	d.mu.Unlock()
+	for _, rp := range p.routers {
+		d.addInstance(rp)
+	}
+	d.resubscribe()
+}
+
+// addInstance adds rp's router to the node.
+func (d *daemon) addInstance(rp *routerPlan) {
+	cfg := rp.cfg
+	if d.backend != nil {
+		cfg.Backend = d.backend
+		if rp.ownSchedule {
+			b, err := d.backend.WithSchedule(rp.schedule)
+			if err != nil {
+				d.log.Error(rp.inst.Pos.String() + ": (" + rp.inst.Name + ") garp schedule: " + err.Error() + "; using the global one")
+			} else {
+				cfg.Backend = b
+			}
+		}
+		if len(rp.otherFamily) > 0 {
+			cfg.Backend = dualBackend{Backend: cfg.Backend, other: rp.otherFamily}
+		}
+	}
+	r, err := d.node.Add(cfg)
+	if err != nil {
+		d.log.Error(rp.inst.Pos.String()+": ("+rp.inst.Name+") cannot start", zap.Error(err))
+		return
+	}
+	d.mu.Lock()
+	env := d.env
+	d.mu.Unlock()
+	in := &instance{plan: rp, r: r, stop: make(chan struct{}), done: make(chan struct{}),
+		tracks: make(map[string]vrrp.TrackStatus), since: d.clock.Now()}
+	in.scripts = newNotifyScripts("INSTANCE", rp.inst.Name, rp.notify, env, d.scriptWarner(rp.inst.Pos))
+	if !in.scripts.empty() {
+		in.queue = newNotifyQueue(d.log, d.notifyTimeout)
+	}
+	d.mu.Lock()
+	d.instances[rp.inst.Name] = in
+	d.mu.Unlock()
+	go d.watch(in)
+}
+
+func (d *daemon) scriptWarner(pos kaconf.Pos) func(keyword, msg string) {
+	return func(keyword, msg string) {
+		d.log.Warn(kaconf.Diagnostic{Pos: pos, Keyword: keyword, Msg: msg}.String())
+	}
+}
+
+// removeInstance stops in's router (a master sends priority 0 and releases
+// its addresses) and its event watcher; its STOP notify still runs.
+func (d *daemon) removeInstance(ctx context.Context, in *instance) {
+	if err := d.node.Remove(ctx, in.r); err != nil {
+		d.log.Error("("+in.plan.inst.Name+") stop", zap.Error(err))
+	}
+	close(in.stop)
+	<-in.done
+	d.mu.Lock()
+	delete(d.instances, in.plan.inst.Name)
+	d.mu.Unlock()
+	in.mu.Lock()
+	q := in.queue
+	in.mu.Unlock()
+	if q != nil {
+		go func() { _ = q.close(context.Background()) }()
+	}
+}
+
+// watch turns a router's events into notify scripts and sync group
+// states, until in.stop; then it drains what is left.
+func (d *daemon) watch(in *instance) {
+	defer close(in.done)
+	for {
+		select {
+		case e := <-in.r.Events():
+			d.onEvent(in, e)
+		case <-in.stop:
+			for {
+				select {
+				case e := <-in.r.Events():
+					d.onEvent(in, e)
+				default:
+					return
+				}
+			}
+		}
+	}
+}
+
+// notifyState is keepalived's name for a state in notify scripts.
+func notifyState(s vrrp.State) string {
+	if s == vrrp.Initialize {
+		return "STOP"
+	}
+	return s.String()
+}
+
+func (d *daemon) onEvent(in *instance, e vrrp.Event) {
+	if e.Lost > 0 {
+		d.log.Warn("(" + e.Router + ") " + itoa(int(e.Lost)) + " events lost: notify scripts may have missed transitions")
+	}
+	if e.Kind != vrrp.EventState {
+		return
+	}
+	state := notifyState(e.To)
+	in.mu.Lock()
+	in.state, in.since = e.To, e.Time
+	if in.queue != nil {
+		in.queue.push(notifyJob{what: "(" + e.Router + ") " + state, cmds: in.scripts.commands(state, int(e.Priority))})
+	}
+	in.mu.Unlock()
+	if g := in.plan.cfg.SyncGroup; g != "" {
+		d.updateGroup(g)
+	}
+}
+
+// groupState is keepalived's state of a sync group from its members'.
+func groupState(members []vrrp.State) string {
+	if len(members) == 0 {
+		return ""
+	}
+	all := true
+	backup := false
+	for _, s := range members {
+		switch s {
+		case vrrp.Fault:
+			return "FAULT"
+		case vrrp.Backup:
+			backup = true
+		}
+		if s != vrrp.Master {
+			all = false
+		}
+	}
+	switch {
+	case all:
+		return "MASTER"
+	case backup:
+		return "BACKUP"
+	}
+	return ""
+}
+
+func (d *daemon) updateGroup(name string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	g := d.groups[name]
+	if g == nil || g.state == "STOP" {
+		return
+	}
+	var states []vrrp.State
+	for _, m := range g.plan.group.Members {
+		if in := d.instances[m]; in != nil {
+			in.mu.Lock()
+			states = append(states, in.state)
+			in.mu.Unlock()
+		}
+	}
+	st := groupState(states)
+	if st == "" || st == g.state {
+		return
+	}
+	g.state = st
+	d.log.Info("(" + name + ") Sync group entering " + st + " STATE")
+	if g.queue != nil {
+		g.queue.push(notifyJob{what: "(" + name + ") " + st, cmds: g.scripts.commands(st, 0)})
+	}
+}
+
+// syncGroups makes d.groups those of p, keeping unchanged ones (and their
+// state and queue).
+func (d *daemon) syncGroups(p *plan) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	next := make(map[string]*group, len(p.groups))
+	for _, gp := range p.groups {
+		name := gp.group.Name
+		if old := d.groups[name]; old != nil && old.plan.group.Equal(gp.group) {
+			old.plan = gp
+			next[name] = old
+			delete(d.groups, name)
+			continue
+		}
+		g := &group{plan: gp}
+		g.scripts = newNotifyScripts("GROUP", name, gp.notify, d.env, d.scriptWarner(gp.group.Pos))
+		if !g.scripts.empty() {
+			g.queue = newNotifyQueue(d.log, d.notifyTimeout)
+		}
+		next[name] = g
+	}
+	for _, old := range d.groups {
+		d.stopGroupLocked(old)
+	}
+	d.groups = next
+}
+
+func (d *daemon) stopGroupLocked(g *group) {
+	if g.state != "" && g.state != "STOP" && g.queue != nil {
+		g.queue.push(notifyJob{what: "(" + g.plan.group.Name + ") STOP", cmds: g.scripts.commands("STOP", 0)})
+	}
+	g.state = "STOP"
+	if g.queue != nil {
+		q := g.queue
+		go func() { _ = q.close(context.Background()) }()
+	}
+}
+
+// trackKeys lists the objects p's routers track, in order, each once.
+func trackKeys(p *plan) []trackKey {
+	var keys []trackKey
+	seen := make(map[trackKey]bool)
+	for _, rp := range p.routers {
+		for _, t := range rp.tracks {
+			if !seen[t.key] {
+				seen[t.key] = true
+				keys = append(keys, t.key)
+			}
+		}
+	}
+	return keys
+}
+
+// reconcileTrackers starts and stops trackers for p, logging what cannot
+// be tracked.
+func (d *daemon) reconcileTrackers(p *plan) {
+	d.mu.Lock()
+	env := d.env
+	d.mu.Unlock()
+	failed, warnings := d.trackers.reconcile(p.conf, trackKeys(p), env)
+	for _, w := range warnings {
+		d.log.Warn(w)
+	}
+	for k, err := range failed {
+		d.log.Warn("Disabling tracked "+k.String()+": "+err.Error()+"; the instances tracking it ignore it",
+			zap.Strings("instances", trackedBy(p, k)))
+	}
+}
+
+func trackedBy(p *plan, k trackKey) []string {
+	var out []string
+	for _, rp := range p.routers {
+		for _, t := range rp.tracks {
+			if t.key == k {
+				out = append(out, rp.inst.Name)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// resubscribe points every tracker at the routers that use it.
+func (d *daemon) resubscribe() {
+	d.mu.Lock()
+	subs := make(map[trackKey][]subscriber)
+	for _, rp := range d.plan.routers {
+		in := d.instances[rp.inst.Name]
+		if in == nil {
+			continue
+		}
+		names := make(map[string]bool)
+		for _, t := range rp.tracks {
+			name := t.key.String()
+			for i := 2; names[name]; i++ {
+				name = t.key.String() + " #" + itoa(i)
+			}
+			names[name] = true
+			subs[t.key] = append(subs[t.key], subscriber{name: name, weight: t.weight, report: in.tracked})
+		}
+	}
+	d.mu.Unlock()
+	d.trackers.subscribe(subs)
+}
+
+// tracked records a tracked object's status (for the status endpoint)
+// and hands it to the router.
+func (in *instance) tracked(s vrrp.TrackStatus) {
+	in.mu.Lock()
+	if _, ok := in.tracks[s.Name]; !ok {
+		in.trackOrder = append(in.trackOrder, s.Name)
+	}
+	in.tracks[s.Name] = s
+	in.mu.Unlock()
+	in.r.Track(s)
+}
+
+// reload replaces the running configuration with p: instances that
+// changed (or whose tracked objects or sync group changed) restart,
+// removed ones stop, new ones start, and the others keep running without
+// a transition.
+func (d *daemon) reload(ctx context.Context, p *plan) {
+	d.reloadMu.Lock()
+	defer d.reloadMu.Unlock()
+	d.mu.Lock()
+	old := d.plan
+	oldEnv := d.env
+	started := d.started
+	d.mu.Unlock()
+	diff := old.conf.Diff(p.conf)
+	env := d.scriptEnv(p.conf.Global)
+	envChanged := oldEnv.user != env.user || oldEnv.group != env.group || oldEnv.security != env.security
+
+	restart := make(map[string]bool)
+	for _, n := range diff.Changed {
+		restart[n] = true
+	}
+	oldPlans := make(map[string]*routerPlan)
+	for _, rp := range old.routers {
+		oldPlans[rp.inst.Name] = rp
+	}
+	for _, rp := range p.routers {
+		// A global setting the instance inherits without holding it
+		// (vrrp_garp_interval) still changes what it runs.
+		if o := oldPlans[rp.inst.Name]; o != nil && o.schedule != rp.schedule {
+			restart[rp.inst.Name] = true
+		}
+	}
+	if envChanged {
+		d.log.Info("script_user or enable_script_security changed: restarting tracking scripts and re-checking notify scripts")
+	}
+	d.log.Info("Reload: " + itoa(len(diff.Added)) + " instances added, " + itoa(len(diff.Removed)) + " removed, " +
+		itoa(len(restart)) + " changed, " + itoa(len(diff.Unchanged)-countIn(diff.Unchanged, restart)) + " unchanged")
+
+	if started {
+		d.mu.Lock()
+		var stop []*instance
+		for _, n := range diff.Removed {
+			if in := d.instances[n]; in != nil {
+				stop = append(stop, in)
+			}
+		}
+		for n := range restart {
+			if in := d.instances[n]; in != nil {
+				stop = append(stop, in)
+			}
+		}
+		d.mu.Unlock()
+		for _, in := range stop {
+			d.log.Info("(" + in.plan.inst.Name + ") stopping for the new configuration")
+			d.removeInstance(ctx, in)
+		}
+	}
+
+	d.mu.Lock()
+	d.plan = p
+	d.env = env
+	d.loadedAt = d.clock.Now()
+	d.mu.Unlock()
+	d.syncGroups(p)
+	d.reconcileTrackers(p)
+	if !started {
+		return
+	}
+	for _, rp := range p.routers {
+		d.mu.Lock()
+		in := d.instances[rp.inst.Name]
+		d.mu.Unlock()
+		if in == nil {
+			d.addInstance(rp)
+			continue
+		}
+		// An unchanged instance keeps its plan (equal to rp); only its
+		// notify scripts may run as another user now.
+		if envChanged {
+			scripts := newNotifyScripts("INSTANCE", rp.inst.Name, rp.notify, env, d.scriptWarner(rp.inst.Pos))
+			in.mu.Lock()
+			in.scripts = scripts
+			if in.queue == nil && !scripts.empty() {
+				in.queue = newNotifyQueue(d.log, d.notifyTimeout)
+			}
+			in.mu.Unlock()
+		}
+	}
+	d.resubscribe()
+	if diff.Global {
+		d.log.Info("global_defs changed: router_id and vrrp_startup_delay take effect at the next start")
+	}
+}
+
+func countIn(names []string, set map[string]bool) int {
+	n := 0
+	for _, s := range names {
+		if set[s] {
+			n++
+		}
+	}
+	return n
+}
+
+// stop finishes after the node has stopped (every master sent priority 0
+// and released its addresses): the routers' last events are turned into
+// STOP notifies, the groups' too, and the notify queues drained until
+// ctx ends.
+func (d *daemon) stop(ctx context.Context) {
+	d.reloadMu.Lock()
+	defer d.reloadMu.Unlock()
+	d.trackers.stopAll()
+	d.mu.Lock()
+	ins := make([]*instance, 0, len(d.instances))
+	for _, in := range d.instances {
+		ins = append(ins, in)
+	}
+	d.mu.Unlock()
+	for _, in := range ins {
+		close(in.stop)
+		<-in.done
+	}
+	d.mu.Lock()
+	for _, g := range d.groups {
+		d.stopGroupLocked(g)
+	}
+	d.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, in := range ins {
+		in.mu.Lock()
+		q := in.queue
+		in.mu.Unlock()
+		if q == nil {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := q.close(ctx); err != nil {
+				d.log.Warn("(" + in.plan.inst.Name + ") notify scripts still running at exit")
+			}
+		}()
+	}
+	d.mu.Lock()
+	for _, g := range d.groups {
+		if g.queue == nil {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = g.queue.close(ctx)
+		}()
+	}
+	d.mu.Unlock()
+	wg.Wait()
+}
+
+// instanceNames returns the running instances in configuration order.
+func (d *daemon) instanceList() []*instance {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := make([]*instance, 0, len(d.instances))
+	for _, rp := range d.plan.routers {
+		if in := d.instances[rp.inst.Name]; in != nil {
+			out = append(out, in)
+		}
+	}
+	return out
+}
+
+func (d *daemon) groupList() []*group {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := make([]*group, 0, len(d.groups))
+	for _, g := range d.groups {
+		out = append(out, g)
+	}
+	slices.SortFunc(out, func(a, b *group) int { return strings.Compare(a.plan.group.Name, b.plan.group.Name) })
+	return out
+}

@@ -1,0 +1,298 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"go.uber.org/zap"
+	"golang.org/x/sys/unix"
+
+	"github.com/vrrpkit/vrrpkit/examples/vrrpd/kaconf"
+	"github.com/vrrpkit/vrrpkit/vip"
+	"github.com/vrrpkit/vrrpkit/vrrp"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// run is the whole program, for tests: it returns the exit status.
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "status" {
+		return runStatus(args[1:], stdout, stderr)
+	}
+	opts, err := parseOptions(args)
+	if err != nil {
+		fmt.Fprintf(stderr, "vrrpd: %v\nTry 'vrrpd --help'.\n", strings.TrimPrefix(err.Error(), "usage: "))
+		return 2
+	}
+	switch {
+	case opts.help:
+		fmt.Fprint(stdout, usageText)
+		return 0
+	case opts.version:
+		fmt.Fprintln(stdout, versionString())
+		return 0
+	case opts.signum != "":
+		n, err := signalNumber(opts.signum)
+		if err != nil {
+			fmt.Fprintln(stderr, "vrrpd:", err)
+			return 2
+		}
+		fmt.Fprintln(stdout, n)
+		return 0
+	case opts.check:
+		return checkConfig(opts, stderr)
+	}
+	return serve(opts, stderr)
+}
+
+func versionString() string {
+	v := "(devel)"
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		v = bi.Main.Version
+	}
+	return "vrrpd " + v + " (vrrpkit), keepalived.conf as keepalived v2.2.7 reads it"
+}
+
+// loadConfig reads and translates the configuration, returning every
+// problem as a line naming file and line, and the warnings.
+func loadConfig(opts *options) (*plan, []string, error) {
+	conf, err := kaconf.Load(opts.configFile, &kaconf.Options{ConfigID: opts.configID})
+	var warnings []string
+	if err != nil {
+		var ke *kaconf.Error
+		if errors.As(err, &ke) {
+			for _, w := range ke.Warnings {
+				warnings = append(warnings, w.String())
+			}
+			lines := make([]string, len(ke.Errors))
+			for i, e := range ke.Errors {
+				lines[i] = e.String()
+			}
+			return nil, warnings, errors.New(strings.Join(lines, "\n"))
+		}
+		return nil, nil, err
+	}
+	for _, w := range conf.Warnings {
+		warnings = append(warnings, w.String())
+	}
+	p, err := buildPlan(conf)
+	if err != nil {
+		return nil, warnings, err
+	}
+	for _, w := range p.warnings {
+		warnings = append(warnings, w.String())
+	}
+	return p, warnings, nil
+}
+
+// checkConfig is --check / -t: validate, report, exit.
+func checkConfig(opts *options, stderr io.Writer) int {
+	out := stderr
+	if opts.checkLog != "" {
+		f, err := os.Create(opts.checkLog)
+		if err != nil {
+			fmt.Fprintln(stderr, "vrrpd:", err)
+			return 1
+		}
+		defer f.Close()
+		out = f
+	}
+	p, warnings, err := loadConfig(opts)
+	for _, w := range warnings {
+		fmt.Fprintln(out, "warning:", w)
+	}
+	if err != nil {
+		for _, line := range strings.Split(err.Error(), "\n") {
+			fmt.Fprintln(out, "error:", line)
+		}
+		fmt.Fprintf(out, "%s: configuration has errors\n", opts.configFile)
+		return 1
+	}
+	// What would be disabled at run time: scripts not found or unsafe.
+	env := newScriptEnv(p.conf.Global)
+	for _, s := range p.conf.Scripts {
+		if _, ws, err := env.exec(s.Command); err != nil {
+			fmt.Fprintf(out, "warning: %s: vrrp_script %s: %v\n", s.Pos, s.Name, err)
+		} else {
+			for _, w := range ws {
+				fmt.Fprintf(out, "warning: %s: vrrp_script %s: %s\n", s.Pos, s.Name, w)
+			}
+		}
+	}
+	for _, rp := range p.routers {
+		newNotifyScripts("INSTANCE", rp.inst.Name, rp.notify, env, func(keyword, msg string) {
+			fmt.Fprintln(out, "warning:", kaconf.Diagnostic{Pos: rp.inst.Pos, Keyword: keyword, Msg: msg})
+		})
+	}
+	fmt.Fprintf(out, "%s: configuration OK: %d instances, %d sync groups, %d scripts\n",
+		opts.configFile, len(p.routers), len(p.groups), len(p.conf.Scripts))
+	return 0
+}
+
+// serve runs the daemon until SIGTERM or SIGINT.
+func serve(opts *options, logOut io.Writer) int {
+	log := newLogger(logOut, opts.logDetail)
+	defer log.Sync()
+	log.Info("Starting " + versionString())
+	log.Info("Command line: '" + strings.Join(os.Args, "' '") + "'")
+	for _, ig := range opts.ignored {
+		log.Info("Option " + ig + ": accepted and ignored")
+	}
+	if opts.umask >= 0 {
+		unix.Umask(opts.umask)
+	}
+
+	// Signals first: a SIGTERM during startup must not kill us with the
+	// VIPs held.
+	sigs := make(chan os.Signal, 8)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+
+	log.Info("Configuration file " + opts.configFile)
+	p, warnings, err := loadConfig(opts)
+	for _, w := range warnings {
+		log.Warn(w)
+	}
+	if err != nil {
+		for _, line := range strings.Split(err.Error(), "\n") {
+			log.Error(line)
+		}
+		log.Error("Stopping: the configuration has errors")
+		return 1
+	}
+	if opts.dumpConfig {
+		for _, line := range strings.Split(strings.TrimRight(p.conf.Format(), "\n"), "\n") {
+			log.Info(line)
+		}
+	}
+	for _, f := range []string{opts.pidFile, opts.vrrpPidFile} {
+		if f == "" {
+			continue
+		}
+		if err := os.WriteFile(f, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
+			log.Error("pid file", zap.Error(err))
+			return 1
+		}
+		defer os.Remove(f)
+	}
+
+	var network vrrp.Network
+	sn, err := vrrp.NewSocketNetwork()
+	if err != nil {
+		log.Error(err.Error())
+		return 1
+	}
+	defer sn.Close()
+	network = sn
+	if opts.logDetail {
+		network = packetLogNetwork{Network: sn, log: log}
+	}
+	sched := schedule(p.conf.Global.GARP, p.conf.Global)
+	linux, err := vip.NewLinux(&vip.LinuxConfig{Logger: log, Schedule: &sched})
+	if err != nil {
+		log.Error(err.Error())
+		return 1
+	}
+	defer linux.Close()
+	node, err := vrrp.NewNode(vrrp.NodeConfig{Network: network, Logger: log, EventBuffer: 64})
+	if err != nil {
+		log.Error(err.Error())
+		return 1
+	}
+	d := newDaemon(daemonConfig{log: log, node: node, backend: linux, notifyTimeout: opts.notifyTTL})
+	d.load(p)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	d.releaseStale(ctx)
+	if opts.status != "" {
+		l, err := listenStatus(opts.status)
+		if err != nil {
+			log.Error(err.Error())
+			return 1
+		}
+		log.Info("Status endpoint on " + opts.status)
+		go serveStatus(ctx, l, func() Status { return d.status(opts.configFile) }, log)
+	}
+
+	nodeCtx, stopNode := context.WithCancel(context.Background())
+	defer stopNode()
+	nodeDone := make(chan error, 1)
+	go func() { nodeDone <- node.Run(nodeCtx) }()
+
+	var startup <-chan time.Time
+	if delay := p.conf.Global.StartupDelay; delay > 0 {
+		log.Info("Delaying startup for " + delay.String() + " (vrrp_startup_delay)")
+		t := time.NewTimer(delay)
+		defer t.Stop()
+		startup = t.C
+	} else {
+		d.startRouters()
+	}
+
+	status := 0
+loop:
+	for {
+		select {
+		case <-startup:
+			log.Info("Startup delay over: starting the instances")
+			d.startRouters()
+		case sig := <-sigs:
+			if sig == syscall.SIGHUP {
+				reload(ctx, d, opts, log)
+				continue
+			}
+			log.Info("Stopping (" + sig.String() + ")")
+			break loop
+		case err := <-nodeDone:
+			log.Error("VRRP node stopped unexpectedly", zap.Error(err))
+			nodeDone <- err
+			status = 1
+			break loop
+		}
+	}
+	stopNode()
+	if err := <-nodeDone; err != nil && !errors.Is(err, vrrp.ErrNodeStopped) {
+		log.Error("shutdown", zap.Error(err))
+		status = 1
+	}
+	sctx, scancel := context.WithTimeout(context.Background(), opts.notifyTTL+time.Second)
+	d.stop(sctx)
+	scancel()
+	cancel()
+	log.Info("Stopped")
+	return status
+}
+
+// reload is SIGHUP: a configuration with errors leaves the running one
+// alone.
+func reload(ctx context.Context, d *daemon, opts *options, log *zap.Logger) {
+	log.Info("Reloading")
+	log.Info("Configuration file " + opts.configFile)
+	p, warnings, err := loadConfig(opts)
+	for _, w := range warnings {
+		log.Warn(w)
+	}
+	if err != nil {
+		for _, line := range strings.Split(err.Error(), "\n") {
+			log.Error(line)
+		}
+		log.Error("Reload failed: the new configuration has errors; keeping the running one")
+		return
+	}
+	d.reload(ctx, p)
+	log.Info("Reload finished")
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }

@@ -1,0 +1,243 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/vrrpkit/vrrpkit/vrrp"
+)
+
+// defaultStatusAddr is where "vrrpd status" looks without --status.
+const defaultStatusAddr = "unix:/run/vrrpd.sock"
+
+// statusPath is the endpoint's one URL.
+const statusPath = "/status"
+
+// Status is the document the status endpoint serves: who owns which VIPs.
+type Status struct {
+	RouterID   string           `json:"router_id,omitempty"`
+	PID        int              `json:"pid"`
+	ConfigFile string           `json:"config_file"`
+	LoadedAt   time.Time        `json:"loaded_at"`
+	Started    bool             `json:"started"` // false during vrrp_startup_delay
+	Instances  []InstanceStatus `json:"instances"`
+	SyncGroups []GroupStatus    `json:"sync_groups,omitempty"`
+}
+
+// InstanceStatus is one vrrp_instance.
+type InstanceStatus struct {
+	Name         string          `json:"name"`
+	VRID         uint8           `json:"vrid"`
+	Interface    string          `json:"interface"`
+	Family       string          `json:"family"` // "ipv4" or "ipv6"
+	Version      uint8           `json:"version"`
+	State        string          `json:"state"` // INIT, BACKUP, MASTER, FAULT
+	Since        time.Time       `json:"since"`
+	Priority     uint8           `json:"priority"`      // effective
+	BasePriority uint8           `json:"base_priority"` // configured
+	Master       string          `json:"master,omitempty"`
+	VIPs         []string        `json:"vips"`
+	ExcludedVIPs []string        `json:"excluded_vips,omitempty"`
+	AdvertInt    string          `json:"advert_int"`
+	Preempt      bool            `json:"preempt"`
+	Unicast      bool            `json:"unicast"`
+	SyncGroup    string          `json:"sync_group,omitempty"`
+	Trackers     []TrackerStatus `json:"trackers,omitempty"`
+	Counters     Counters        `json:"counters"`
+	Position     string          `json:"position"` // file:line of the vrrp_instance
+}
+
+// TrackerStatus is one tracked object as one instance sees it.
+type TrackerStatus struct {
+	Name   string `json:"name"` // "script chk_haproxy", "interface eth1", ...
+	Up     bool   `json:"up"`
+	Delta  int    `json:"delta"`
+	Fault  bool   `json:"fault"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// Counters are vrrp.Stats.
+type Counters struct {
+	AdvertsReceived      uint64            `json:"adverts_received"`
+	AdvertsSent          uint64            `json:"adverts_sent"`
+	PriorityZeroReceived uint64            `json:"priority_zero_received"`
+	PriorityZeroSent     uint64            `json:"priority_zero_sent"`
+	BecameMaster         uint64            `json:"became_master"`
+	LeftMaster           uint64            `json:"left_master"`
+	AddressListMismatch  uint64            `json:"address_list_mismatch"`
+	SendErrors           uint64            `json:"send_errors"`
+	BackendErrors        uint64            `json:"backend_errors"`
+	EventsLost           uint64            `json:"events_lost"`
+	Drops                map[string]uint64 `json:"drops,omitempty"` // by reason, only those not zero
+}
+
+// GroupStatus is one vrrp_sync_group.
+type GroupStatus struct {
+	Name    string   `json:"name"`
+	State   string   `json:"state,omitempty"`
+	Members []string `json:"members"`
+}
+
+func counters(s vrrp.Stats) Counters {
+	c := Counters{
+		AdvertsReceived: s.AdvertsReceived, AdvertsSent: s.AdvertsSent,
+		PriorityZeroReceived: s.PriorityZeroReceived, PriorityZeroSent: s.PriorityZeroSent,
+		BecameMaster: s.BecameMaster, LeftMaster: s.LeftMaster, AddressListMismatch: s.AddressListMismatch,
+		SendErrors: s.SendErrors, BackendErrors: s.BackendErrors, EventsLost: s.EventsLost,
+	}
+	for i, n := range s.Drops {
+		if n == 0 {
+			continue
+		}
+		if c.Drops == nil {
+			c.Drops = make(map[string]uint64)
+		}
+		c.Drops[vrrp.DropReason(i).String()] = n
+	}
+	return c
+}
+
+// status takes a snapshot of the daemon.
+func (d *daemon) status(configFile string) Status {
+	d.mu.Lock()
+	st := Status{RouterID: d.plan.conf.Global.RouterID, PID: os.Getpid(), ConfigFile: configFile,
+		LoadedAt: d.loadedAt, Started: d.started}
+	d.mu.Unlock()
+	st.Instances = []InstanceStatus{}
+	for _, in := range d.instanceList() {
+		st.Instances = append(st.Instances, in.status())
+	}
+	for _, g := range d.groupList() {
+		d.mu.Lock()
+		state := g.state
+		d.mu.Unlock()
+		st.SyncGroups = append(st.SyncGroups, GroupStatus{Name: g.plan.group.Name, State: state, Members: g.plan.group.Members})
+	}
+	return st
+}
+
+func (in *instance) status() InstanceStatus {
+	cfg := in.r.Config()
+	fam := "ipv4"
+	if cfg.IPv6 {
+		fam = "ipv6"
+	}
+	s := InstanceStatus{
+		Name: cfg.Name, VRID: cfg.VRID, Interface: cfg.Interface, Family: fam, Version: cfg.Version,
+		State: in.r.State().String(), Priority: in.r.Priority(), BasePriority: cfg.Priority,
+		VIPs: []string{}, AdvertInt: cfg.Interval.String(), Preempt: !cfg.NoPreempt, Unicast: len(cfg.Peers) > 0,
+		SyncGroup: cfg.SyncGroup, Counters: counters(in.r.Stats()), Position: in.plan.inst.Pos.String(),
+	}
+	if m := in.r.Master(); m.IsValid() {
+		s.Master = m.String()
+	}
+	for _, v := range cfg.VIPs {
+		text := v.Prefix.String()
+		if v.Interface != "" && v.Interface != cfg.Interface {
+			text += " dev " + v.Interface
+		}
+		if v.Excluded {
+			s.ExcludedVIPs = append(s.ExcludedVIPs, text)
+		} else {
+			s.VIPs = append(s.VIPs, text)
+		}
+	}
+	in.mu.Lock()
+	s.Since = in.since
+	for _, name := range in.trackOrder {
+		t := in.tracks[name]
+		s.Trackers = append(s.Trackers, TrackerStatus{Name: t.Name, Up: t.Up, Delta: t.Delta, Fault: t.Fault, Reason: t.Reason})
+	}
+	in.mu.Unlock()
+	return s
+}
+
+// listenStatus opens the status endpoint's listener: "unix:/path" (or a
+// path starting with '/') is a unix socket, replaced if one is left from a
+// previous run; anything else is a TCP host:port.
+func listenStatus(addr string) (net.Listener, error) {
+	network, address := statusNetwork(addr)
+	if network == "unix" {
+		if fi, err := os.Lstat(address); err == nil && fi.Mode()&os.ModeSocket != 0 {
+			os.Remove(address)
+		}
+	}
+	l, err := net.Listen(network, address)
+	if err != nil {
+		return nil, fmt.Errorf("status endpoint: %w", err)
+	}
+	return l, nil
+}
+
+func statusNetwork(addr string) (network, address string) {
+	if p, ok := strings.CutPrefix(addr, "unix:"); ok {
+		return "unix", p
+	}
+	if strings.HasPrefix(addr, "/") {
+		return "unix", addr
+	}
+	return "tcp", addr
+}
+
+// serveStatus serves GET /status on l until ctx ends.
+func serveStatus(ctx context.Context, l net.Listener, snapshot func() Status, log *zap.Logger) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET "+statusPath, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(snapshot()); err != nil {
+			log.Debug("status: write", zap.Error(err))
+		}
+	})
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		<-ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}()
+	if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		log.Error("status endpoint stopped", zap.Error(err))
+	}
+}
+
+// fetchStatus is the client: one GET of addr's status.
+func fetchStatus(ctx context.Context, addr string) (*Status, error) {
+	network, address := statusNetwork(addr)
+	tr := &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, network, address)
+	}}
+	defer tr.CloseIdleConnections()
+	host := "vrrpd"
+	if network == "tcp" {
+		host = address
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+host+statusPath, nil)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := (&http.Client{Transport: tr}).Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("vrrpd status %s: %w", addr, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("vrrpd status %s: %s", addr, resp.Status)
+	}
+	var st Status
+	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
+		return nil, fmt.Errorf("vrrpd status %s: %w", addr, err)
+	}
+	return &st, nil
+}

@@ -1,0 +1,287 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+
+	"github.com/vrrpkit/vrrpkit/advert"
+	"github.com/vrrpkit/vrrpkit/examples/vrrpd/kaconf"
+	"github.com/vrrpkit/vrrpkit/health"
+	"github.com/vrrpkit/vrrpkit/vip"
+	"github.com/vrrpkit/vrrpkit/vrrp"
+)
+
+// The translation from keepalived.conf (kaconf's model, keepalived's
+// defaults already applied) to the library: one small function per
+// concept, each table-tested. Settings the library has no field for are
+// warned about with the file and line of their vrrp_instance.
+
+// plan is a configuration translated: what the daemon runs.
+type plan struct {
+	conf     *kaconf.Config
+	routers  []*routerPlan // in file order
+	groups   []*groupPlan
+	warnings []kaconf.Diagnostic // translation warnings (kaconf's own are in conf.Warnings)
+}
+
+// routerPlan is one vrrp_instance.
+type routerPlan struct {
+	inst *kaconf.Instance
+	// cfg is the router's configuration without its Backend.
+	cfg vrrp.Config
+	// schedule is the instance's announcement schedule; ownSchedule says
+	// whether it differs from the global one (and needs WithSchedule).
+	schedule    vip.Schedule
+	ownSchedule bool
+	tracks      []trackRef
+	notify      kaconf.Notify
+	// otherFamily are virtual_ipaddress_excluded entries of the other
+	// address family (keepalived allows them; a vrrp.Config is one
+	// family): the backend handles them beside the router's own.
+	otherFamily []vrrp.VIP
+}
+
+// groupPlan is one vrrp_sync_group.
+type groupPlan struct {
+	group  *kaconf.SyncGroup
+	notify kaconf.Notify
+}
+
+// trackKind is what kind of object a tracker watches.
+type trackKind uint8
+
+const (
+	trackScript trackKind = iota + 1
+	trackProcess
+	trackFile
+	trackInterface
+)
+
+func (k trackKind) String() string {
+	switch k {
+	case trackScript:
+		return "script"
+	case trackProcess:
+		return "process"
+	case trackFile:
+		return "file"
+	case trackInterface:
+		return "interface"
+	}
+	return "unknown"
+}
+
+// trackKey names one tracked object of the configuration.
+type trackKey struct {
+	kind trackKind
+	name string
+}
+
+func (k trackKey) String() string { return k.kind.String() + " " + k.name }
+
+// trackRef is one instance's use of a tracked object, with its weight.
+type trackRef struct {
+	key    trackKey
+	weight health.Weight
+}
+
+// buildPlan translates a loaded configuration. The error lists every
+// instance the library refuses (with its file and line); warnings are
+// settings vrrpd accepts but does not carry out.
+func buildPlan(conf *kaconf.Config) (*plan, error) {
+	p := &plan{conf: conf}
+	global := conf.Global
+	defaultSched := schedule(global.GARP, global)
+	var errs []string
+	for _, in := range conf.Instances {
+		warn := func(keyword, format string, args ...any) {
+			p.warnings = append(p.warnings, kaconf.Diagnostic{Pos: in.Pos, Keyword: keyword,
+				Msg: "(" + in.Name + ") " + fmt.Sprintf(format, args...)})
+		}
+		rp := &routerPlan{inst: in, cfg: routerConfig(in, warn), notify: in.Notify}
+		rp.cfg.VIPs, rp.otherFamily = splitFamily(rp.cfg.VIPs, rp.cfg.IPv6)
+		rp.schedule = schedule(in.GARP, global)
+		rp.ownSchedule = rp.schedule != defaultSched
+		rp.tracks = trackRefs(in, conf.SyncGroup(in.SyncGroup))
+		if err := rp.cfg.Validate(); err != nil {
+			var ce *vrrp.ConfigError
+			msg := err.Error()
+			if errors.As(err, &ce) {
+				msg = ce.Field + ": " + ce.Err.Error()
+			}
+			errs = append(errs, kaconf.Diagnostic{Pos: in.Pos, Keyword: "vrrp_instance",
+				Msg: "(" + in.Name + ") not supported by vrrpd: " + msg}.String())
+			continue
+		}
+		p.routers = append(p.routers, rp)
+	}
+	for _, g := range conf.SyncGroups {
+		p.groups = append(p.groups, &groupPlan{group: g, notify: g.Notify})
+	}
+	if len(errs) > 0 {
+		return nil, errors.New(strings.Join(errs, "\n"))
+	}
+	return p, nil
+}
+
+// routerConfig maps a vrrp_instance onto vrrp.Config (without Backend).
+func routerConfig(in *kaconf.Instance, warn func(keyword, format string, args ...any)) vrrp.Config {
+	c := vrrp.Config{
+		Name:      in.Name,
+		VRID:      in.VRID,
+		Interface: in.Interface,
+		IPv6:      in.IPv6,
+		Version:   uint8(in.Version),
+		Priority:  in.Priority,
+		Interval:  in.AdvertInterval,
+		NoPreempt: !in.Preempt,
+		// keepalived 2.2.7 ignores "state MASTER" for a non-owner beyond
+		// its default priority: it waits Master_Down_Interval like any
+		// backup. vrrp's StartAsMaster would wait less, so it stays off.
+		StartAsMaster:      false,
+		PreemptDelay:       in.PreemptDelay,
+		NoAccept:           !in.Accept,
+		VIPs:               vips(in, warn),
+		UnicastSrc:         in.SourceAddr,
+		Peers:              peers(in, warn),
+		CheckUnicastSource: in.CheckUnicastSource,
+		Group:              multicastGroup(in),
+		Checksum:           checksum(in),
+		SyncGroup:          in.SyncGroup,
+	}
+	c.AuthType, c.AuthPass = authentication(in)
+	if c.NoPreempt && c.PreemptDelay > 0 {
+		// keepalived accepts both and nopreempt wins.
+		warn("preempt_delay", "has no effect with nopreempt, ignored")
+		c.PreemptDelay = 0
+	}
+	if in.DontTrackPrimary {
+		warn("dont_track_primary", "not supported by vrrpd (the instance's interface is always tracked), ignored")
+	}
+	if len(c.Peers) == 0 {
+		c.CheckUnicastSource = false
+	}
+	return c
+}
+
+// vips maps virtual_ipaddress and virtual_ipaddress_excluded. kaconf's VIP
+// has vrrp.VIP's fields plus brd and scope, which the Linux backend does
+// not set.
+func vips(in *kaconf.Instance, warn func(keyword, format string, args ...any)) []vrrp.VIP {
+	out := make([]vrrp.VIP, 0, len(in.VIPs))
+	for _, v := range in.VIPs {
+		kw := "virtual_ipaddress"
+		if v.Excluded {
+			kw = "virtual_ipaddress_excluded"
+		}
+		if v.Broadcast.IsValid() {
+			warn(kw, "%s brd %s: not supported by vrrpd, ignored", v.Prefix, v.Broadcast)
+		}
+		if v.Scope != "" {
+			warn(kw, "%s scope %s: not supported by vrrpd, ignored", v.Prefix, v.Scope)
+		}
+		out = append(out, vrrp.VIP{Prefix: v.Prefix, Interface: v.Interface, Label: v.Label, Excluded: v.Excluded})
+	}
+	return out
+}
+
+// splitFamily separates the excluded addresses of the other family from
+// the router's own.
+func splitFamily(vs []vrrp.VIP, ipv6 bool) (own, other []vrrp.VIP) {
+	for _, v := range vs {
+		if v.Excluded && v.Prefix.Addr().Is6() != ipv6 {
+			other = append(other, v)
+			continue
+		}
+		own = append(own, v)
+	}
+	return own, other
+}
+
+// peers maps unicast_peer. Per-peer TTL bounds have no counterpart.
+func peers(in *kaconf.Instance, warn func(keyword, format string, args ...any)) []netip.Addr {
+	if len(in.Peers) == 0 {
+		return nil
+	}
+	out := make([]netip.Addr, 0, len(in.Peers))
+	for _, p := range in.Peers {
+		if p.MinTTL != 0 || p.MaxTTL != 255 {
+			warn("unicast_peer", "%s min_ttl/max_ttl: not supported by vrrpd, ignored", p.Addr)
+		}
+		out = append(out, p.Addr)
+	}
+	return out
+}
+
+// multicastGroup maps vrrp_mcast_group4/6; the RFC's group is left zero so
+// that routers configured either way share one socket.
+func multicastGroup(in *kaconf.Instance) netip.Addr {
+	g := in.MulticastGroup
+	if g == advert.GroupIPv4 || g == advert.GroupIPv6 {
+		return netip.Addr{}
+	}
+	return g
+}
+
+// authentication maps the authentication block (VRRPv2 only: kaconf
+// already warned that VRRPv3 ignores it).
+func authentication(in *kaconf.Instance) (advert.AuthType, string) {
+	if in.Version != 2 {
+		return advert.AuthNone, ""
+	}
+	switch in.Auth.Type {
+	case kaconf.AuthPass:
+		return advert.AuthPass, in.Auth.Password
+	case kaconf.AuthAH:
+		return advert.AuthAH, in.Auth.Password
+	}
+	return advert.AuthNone, ""
+}
+
+// checksum maps v3_checksum_as_v2.
+func checksum(in *kaconf.Instance) advert.ChecksumMode {
+	if in.V3ChecksumAsV2 && in.Version == 3 && !in.IPv6 {
+		return advert.ChecksumNoPseudoHeader
+	}
+	return advert.ChecksumStandard
+}
+
+// schedule maps an instance's garp_* settings (kaconf resolved them over
+// the global vrrp_garp_* ones, lower_prio included) and the global
+// vrrp_garp_interval / vrrp_gna_interval onto vip.Schedule.
+func schedule(g kaconf.GARP, global kaconf.Global) vip.Schedule {
+	return vip.Schedule{
+		Repeat:          g.Repeat,
+		Delay:           g.Delay,
+		Refresh:         g.Refresh,
+		RefreshRepeat:   g.RefreshRepeat,
+		LowerPrioRepeat: g.LowerPrioRepeat,
+		LowerPrioDelay:  g.LowerPrioDelay,
+		ARPInterval:     global.ARPInterval,
+		NAInterval:      global.NAInterval,
+	}
+}
+
+// trackRefs lists what an instance tracks — its own track_* entries, then
+// its sync group's, which apply to every member.
+func trackRefs(in *kaconf.Instance, g *kaconf.SyncGroup) []trackRef {
+	var out []trackRef
+	add := func(kind trackKind, ts []kaconf.Track) {
+		for _, t := range ts {
+			out = append(out, trackRef{key: trackKey{kind, t.Name}, weight: health.Weight{Weight: t.Weight, Reverse: t.Reverse}})
+		}
+	}
+	add(trackInterface, in.TrackInterfaces)
+	add(trackScript, in.TrackScripts)
+	add(trackProcess, in.TrackProcesses)
+	add(trackFile, in.TrackFiles)
+	if g != nil {
+		add(trackInterface, g.TrackInterfaces)
+		add(trackScript, g.TrackScripts)
+		add(trackProcess, g.TrackProcesses)
+		add(trackFile, g.TrackFiles)
+	}
+	return out
+}
