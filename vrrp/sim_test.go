@@ -322,13 +322,13 @@ func (s *scenario) pick(f func(*simNode) bool) *simNode {
 	return c[s.rng.IntN(len(c))]
 }
 
-func running(sn *simNode) bool { return sn.running }
+func isUp(sn *simNode) bool { return sn.running }
 
 func (s *scenario) disrupt() {
 	r := s.rng
 	switch r.IntN(12) {
 	case 0:
-		if sn := s.pick(running); sn != nil {
+		if sn := s.pick(isUp); sn != nil {
 			s.note("crash %s", sn.spec.name)
 			sn.crash()
 		}
@@ -340,7 +340,7 @@ func (s *scenario) disrupt() {
 			delete(s.resigned, sn)
 		}
 	case 2:
-		if sn := s.pick(running); sn != nil {
+		if sn := s.pick(isUp); sn != nil {
 			s.note("stop %s", sn.spec.name)
 			sn.stop()
 		}
@@ -367,7 +367,7 @@ func (s *scenario) disrupt() {
 		}
 		s.note("loss, duplication, reordering on")
 	case 6:
-		if sn := s.pick(running); sn != nil {
+		if sn := s.pick(isUp); sn != nil {
 			rt := sn.routers[0]
 			if rt.Config().Priority != vrrp.OwnerPriority {
 				p := uint8(1 + r.IntN(254))
@@ -383,26 +383,26 @@ func (s *scenario) disrupt() {
 			s.resigned[sn] = true
 		}
 	case 8:
-		if sn := s.pick(running); sn != nil {
+		if sn := s.pick(isUp); sn != nil {
 			up := s.chance(0.3)
 			s.note("link %s up=%v", sn.spec.name, up)
 			sn.host.SetLinkUp(up)
 		}
 	case 9:
-		if sn := s.pick(running); sn != nil {
+		if sn := s.pick(isUp); sn != nil {
 			fault := !s.tracked[sn]
 			s.tracked[sn] = fault
 			s.note("track %s fault=%v", sn.spec.name, fault)
 			sn.routers[0].Track(vrrp.TrackStatus{Name: "chk", Up: !fault, Fault: fault})
 		}
 	case 10:
-		if sn := s.pick(running); sn != nil {
+		if sn := s.pick(isUp); sn != nil {
 			s.note("socket error on %s", sn.spec.name)
 			s.socketErrors = true
 			sn.host.FailReceive(errors.New("simulated socket error"))
 		}
 	case 11:
-		if sn := s.pick(running); sn != nil {
+		if sn := s.pick(isUp); sn != nil {
 			d := r.IntN(61) - 30
 			s.note("track %s delta=%d", sn.spec.name, d)
 			sn.routers[0].Track(vrrp.TrackStatus{Name: "weight", Up: d >= 0, Delta: d})
@@ -485,7 +485,7 @@ func (s *scenario) cleanAction() {
 		bound := vrrp.SkewTime(s.version, best, im) + 2*time.Millisecond
 		s.awaitNewMaster(m, bound, fmt.Sprintf("graceful leave of %s: no new master within %%v (Skew_Time(%d) + 2ms)", m.spec.name, best))
 	case 2:
-		sn := s.pick(running)
+		sn := s.pick(isUp)
 		if rt := sn.routers[0]; rt.Config().Priority != vrrp.OwnerPriority {
 			p := uint8(1 + s.rng.IntN(254))
 			s.note("prio %s %d (clean)", sn.spec.name, p)

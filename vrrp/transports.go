@@ -228,6 +228,31 @@ func (n *Node) watchLink(t *transport, gen int, lm LinkMonitor, stop chan struct
 		case <-stop:
 			return
 		}
+		// A closed transport hands out closed channels: do not spin on
+		// them until the loop notices and stops us.
+		select {
+		case <-stop:
+			return
+		default:
+		}
+		if _, next := lm.Link(); isClosed(next) {
+			pause := n.clock.NewTimer(50 * time.Millisecond)
+			select {
+			case <-pause.C():
+			case <-stop:
+				pause.Stop()
+				return
+			}
+		}
+	}
+}
+
+func isClosed(c <-chan struct{}) bool {
+	select {
+	case <-c:
+		return true
+	default:
+		return false
 	}
 }
 

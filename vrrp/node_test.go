@@ -1,0 +1,391 @@
+package vrrp_test
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/vrrpkit/vrrpkit/vrrp"
+	"github.com/vrrpkit/vrrpkit/vrrp/vrrptest"
+)
+
+// Tests of Node and Router running for real — goroutines, timers, the
+// receive goroutines and backend workers — inside a testing/synctest
+// bubble, where time is fake and advances when every goroutine waits.
+
+func newLAN(t *testing.T) *vrrptest.LAN {
+	t.Helper()
+	return vrrptest.NewLAN(vrrptest.LANConfig{Seed: 1, Link: vrrptest.LinkConfig{Delay: 200 * time.Microsecond}})
+}
+
+func addHost(lan *vrrptest.LAN, name, addr string) *vrrptest.Host {
+	return lan.AddHost(vrrptest.HostConfig{Name: name, Addrs: []netip.Addr{netip.MustParseAddr(addr)}})
+}
+
+func cfg(name string, vrid, prio uint8) vrrp.Config {
+	return vrrp.Config{Name: name, VRID: vrid, Interface: "eth0", Priority: prio,
+		VIPs: []vrrp.VIP{{Prefix: netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 0, vrid, 100}), 24)}}}
+}
+
+// running is a Node (or router's own Node) running in a goroutine.
+type running struct {
+	cancel context.CancelFunc
+	done   chan error
+}
+
+func run(f func(context.Context) error) *running {
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &running{cancel: cancel, done: make(chan error, 1)}
+	go func() { r.done <- f(ctx) }()
+	return r
+}
+
+// stop cancels and waits for Run to return.
+func (r *running) stop(t *testing.T) error {
+	t.Helper()
+	r.cancel()
+	return <-r.done
+}
+
+// waitState reads r's events until it enters want, failing after d of
+// (fake) time.
+func waitState(t *testing.T, r *vrrp.Router, want vrrp.State, d time.Duration) vrrp.Event {
+	t.Helper()
+	timeout := time.After(d)
+	for {
+		select {
+		case ev := <-r.Events():
+			if ev.Kind == vrrp.EventState && ev.To == want {
+				return ev
+			}
+		case <-timeout:
+			t.Fatalf("%s: not %v within %v (state %v)", r.Name(), want, d, r.State())
+		}
+	}
+}
+
+// pass lets d of fake time go by.
+func pass(d time.Duration) {
+	<-time.After(d)
+	synctest.Wait()
+}
+
+func TestRouterRunElectsFailsOverAndShutsDownCleanly(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		lan := newLAN(t)
+		b1, b2 := &vrrptest.Backend{}, &vrrptest.Backend{}
+		c1, c2 := cfg("VI_1", 51, 200), cfg("VI_1", 51, 100)
+		c1.Backend, c2.Backend = b1, b2
+		r1, err := vrrp.NewRouter(c1, vrrp.NodeConfig{Network: addHost(lan, "a", "10.0.0.1")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r2, err := vrrp.NewRouter(c2, vrrp.NodeConfig{Network: addHost(lan, "b", "10.0.0.2")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		run1, run2 := run(r1.Run), run(r2.Run)
+		// RFC 5798 §6.4.2: the higher priority's down timer runs out first.
+		ev := waitState(t, r1, vrrp.Master, 5*time.Second)
+		if got, want := ev.Time.Sub(start), vrrp.MasterDownInterval(3, 200, time.Second); got != want {
+			t.Errorf("master after %v, want Master_Down_Interval %v", got, want)
+		}
+		pass(time.Second)
+		if r2.State() != vrrp.Backup || r2.Master() != netip.MustParseAddr("10.0.0.1") {
+			t.Fatalf("r2: %v, master %v", r2.State(), r2.Master())
+		}
+		if !b1.Held() || b2.Held() {
+			t.Fatalf("VIPs: a=%v b=%v", b1.Held(), b2.Held())
+		}
+		// A clean stop: priority 0, release, and Run returns nil.
+		stopped := time.Now()
+		if err := run1.stop(t); err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+		if got := b1.Calls(); !slices.Equal(got, []string{"acquire", "release"}) {
+			t.Errorf("backend calls %v", got)
+		}
+		if r1.State() != vrrp.Initialize {
+			t.Errorf("r1 after Run: %v", r1.State())
+		}
+		// RFC 5798 §6.4.2: the backup takes over after Skew_Time.
+		ev = waitState(t, r2, vrrp.Master, 5*time.Second)
+		if got, max := ev.Time.Sub(stopped), vrrp.SkewTime(3, 100, time.Second)+time.Millisecond; got > max {
+			t.Errorf("takeover %v after the stop, want at most Skew_Time %v", got, max)
+		}
+		if s := r1.Stats(); s.PriorityZeroSent != 1 {
+			t.Errorf("r1 stats: %+v", s)
+		}
+		if s := r2.Stats(); s.PriorityZeroReceived != 1 {
+			t.Errorf("r2 stats: %+v", s)
+		}
+		if err := run2.stop(t); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+func TestNodeSharesOneTransportAcrossRoutersAndRemovesOne(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		lan := newLAN(t)
+		na, _ := vrrp.NewNode(vrrp.NodeConfig{Network: addHost(lan, "a", "10.0.0.1")})
+		nb, _ := vrrp.NewNode(vrrp.NodeConfig{Network: addHost(lan, "b", "10.0.0.2")})
+		var ra, rb []*vrrp.Router
+		for vrid := uint8(1); vrid <= 3; vrid++ {
+			r, err := na.Add(cfg("A"+string('0'+vrid), vrid, 200))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ra = append(ra, r)
+			r, err = nb.Add(cfg("B"+string('0'+vrid), vrid, 100))
+			if err != nil {
+				t.Fatal(err)
+			}
+			rb = append(rb, r)
+		}
+		if _, err := na.Add(cfg("dup", 2, 100)); err == nil || !strings.Contains(err.Error(), "VRID") {
+			t.Fatalf("duplicate VRID: %v", err)
+		}
+		runA, runB := run(na.Run), run(nb.Run)
+		for _, r := range ra {
+			waitState(t, r, vrrp.Master, 5*time.Second)
+		}
+		pass(2 * time.Second)
+		for _, r := range rb {
+			if r.State() != vrrp.Backup {
+				t.Fatalf("%s: %v", r.Name(), r.State())
+			}
+		}
+		// A reload removes A2: it leaves cleanly and B2 takes over; the
+		// others do not notice.
+		if err := na.Remove(context.Background(), ra[1]); err != nil {
+			t.Fatal(err)
+		}
+		waitState(t, rb[1], vrrp.Master, time.Second)
+		pass(5 * time.Second)
+		for _, i := range []int{0, 2} {
+			if ra[i].State() != vrrp.Master || rb[i].State() != vrrp.Backup {
+				t.Fatalf("VRID %d: a=%v b=%v", i+1, ra[i].State(), rb[i].State())
+			}
+			if s := ra[i].Stats(); s.BecameMaster != 1 {
+				t.Fatalf("%s became master %d times", ra[i].Name(), s.BecameMaster)
+			}
+		}
+		if got := len(na.Routers()); got != 2 {
+			t.Fatalf("Routers: %d", got)
+		}
+		// And a reload adds one while running.
+		r4, err := na.Add(cfg("A4", 4, 200))
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitState(t, r4, vrrp.Master, 5*time.Second)
+		runA.stop(t)
+		runB.stop(t)
+	})
+}
+
+func TestSlowBackendDoesNotDelayAdverts(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		lan := newLAN(t)
+		slow := &vrrptest.Backend{Gate: make(chan struct{})}
+		c1 := cfg("VI_1", 1, 200)
+		c1.Backend = slow
+		na, _ := vrrp.NewNode(vrrp.NodeConfig{Network: addHost(lan, "a", "10.0.0.1"), ShutdownTimeout: 2 * time.Second})
+		r1, _ := na.Add(c1)
+		r2, _ := vrrp.NewRouter(cfg("VI_1", 1, 100), vrrp.NodeConfig{Network: addHost(lan, "b", "10.0.0.2")})
+		runA, runB := run(na.Run), run(r2.Run)
+		waitState(t, r1, vrrp.Master, 5*time.Second)
+		// Acquire hangs, yet the master keeps advertising: the backup
+		// never times out.
+		pass(30 * time.Second)
+		if r2.State() != vrrp.Backup {
+			t.Fatalf("backup %v while the master's backend hangs", r2.State())
+		}
+		if s := r1.Stats(); s.AdvertsSent < 30 {
+			t.Fatalf("master sent %d adverts in 30 s", s.AdvertsSent)
+		}
+		// Shutdown waits for the backend at most ShutdownTimeout.
+		start := time.Now()
+		err := runA.stop(t)
+		if err == nil || !strings.Contains(err.Error(), "did not finish") {
+			t.Fatalf("Run: %v", err)
+		}
+		if waited := time.Since(start); waited != 2*time.Second {
+			t.Errorf("waited %v for the backend, want ShutdownTimeout 2s", waited)
+		}
+		runB.stop(t)
+	})
+}
+
+func TestEventsDropOldestNeverBlock(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		lan := newLAN(t)
+		r, _ := vrrp.NewRouter(cfg("VI_1", 1, 100), vrrp.NodeConfig{Network: addHost(lan, "a", "10.0.0.1"), EventBuffer: 4})
+		runner := run(r.Run)
+		pass(5 * time.Second)
+		// Nobody reads events; 50 priority changes must not block.
+		for p := uint8(1); p <= 50; p++ {
+			if err := r.SetPriority(p); err != nil {
+				t.Fatal(err)
+			}
+		}
+		pass(time.Millisecond)
+		if r.Priority() != 50 {
+			t.Fatalf("priority %d", r.Priority())
+		}
+		var last vrrp.Event
+		n := 0
+	drain:
+		for {
+			select {
+			case ev := <-r.Events():
+				last = ev
+				n++
+			default:
+				break drain
+			}
+		}
+		if n != 4 || last.Kind != vrrp.EventPriority || last.Priority != 50 {
+			t.Fatalf("%d events, last %+v", n, last)
+		}
+		if s := r.Stats(); s.EventsLost == 0 {
+			t.Fatal("no events counted lost")
+		}
+		runner.stop(t)
+	})
+}
+
+func TestReceiveErrorFaultsAndReopens(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		lan := newLAN(t)
+		host := addHost(lan, "a", "10.0.0.1")
+		r, _ := vrrp.NewRouter(cfg("VI_1", 1, 100), vrrp.NodeConfig{Network: host, ReopenBackoff: 500 * time.Millisecond})
+		runner := run(r.Run)
+		waitState(t, r, vrrp.Master, 5*time.Second)
+		host.FailReceive(errors.New("socket exploded"))
+		ev := waitState(t, r, vrrp.Fault, time.Second)
+		if !strings.Contains(ev.Detail, "socket exploded") {
+			t.Fatalf("fault detail %q", ev.Detail)
+		}
+		start := time.Now()
+		ev = waitState(t, r, vrrp.Backup, 5*time.Second)
+		if d := ev.Time.Sub(start); d != 500*time.Millisecond {
+			t.Errorf("reopened after %v, want the backoff 500ms", d)
+		}
+		waitState(t, r, vrrp.Master, 5*time.Second)
+		runner.stop(t)
+	})
+}
+
+func TestLinkDownFaultsAndRecovers(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		lan := newLAN(t)
+		host := addHost(lan, "a", "10.0.0.1")
+		b := &vrrptest.Backend{}
+		c := cfg("VI_1", 1, 255)
+		c.Backend = b
+		r, _ := vrrp.NewRouter(c, vrrp.NodeConfig{Network: host})
+		runner := run(r.Run)
+		waitState(t, r, vrrp.Master, time.Second)
+		host.SetLinkUp(false)
+		ev := waitState(t, r, vrrp.Fault, time.Second)
+		if ev.Detail != "link down on eth0" {
+			t.Fatalf("detail %q", ev.Detail)
+		}
+		pass(time.Second)
+		if b.Held() {
+			t.Fatal("VIPs held in Fault")
+		}
+		host.SetLinkUp(true)
+		// An owner leaves Fault straight to Master.
+		waitState(t, r, vrrp.Master, time.Second)
+		runner.stop(t)
+	})
+}
+
+func TestNoSourceAddressFaultsUntilOneAppears(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		lan := newLAN(t)
+		host := lan.AddHost(vrrptest.HostConfig{Name: "a"}) // no IPv4 address
+		r, _ := vrrp.NewRouter(cfg("VI_1", 1, 100), vrrp.NodeConfig{Network: host})
+		runner := run(r.Run)
+		ev := waitState(t, r, vrrp.Fault, time.Second)
+		if !strings.Contains(ev.Detail, "no usable source address") {
+			t.Fatalf("detail %q", ev.Detail)
+		}
+		host.SetAddrs(netip.MustParseAddr("10.0.0.1"))
+		waitState(t, r, vrrp.Backup, 2*time.Second)
+		waitState(t, r, vrrp.Master, 5*time.Second)
+		if r.Master() != netip.MustParseAddr("10.0.0.1") {
+			t.Fatalf("master %v", r.Master())
+		}
+		runner.stop(t)
+	})
+}
+
+func TestControlFromManyGoroutines(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		lan := newLAN(t)
+		r1, _ := vrrp.NewRouter(cfg("VI_1", 1, 200), vrrp.NodeConfig{Network: addHost(lan, "a", "10.0.0.1")})
+		r2, _ := vrrp.NewRouter(cfg("VI_1", 1, 150), vrrp.NodeConfig{Network: addHost(lan, "b", "10.0.0.2")})
+		run1, run2 := run(r1.Run), run(r2.Run)
+		waitState(t, r1, vrrp.Master, 5*time.Second)
+		var wg sync.WaitGroup
+		for i := range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for j := range 20 {
+					r1.Track(vrrp.TrackStatus{Name: "chk" + string('a'+rune(i)), Up: j%2 == 0, Delta: -(j % 3)})
+					_ = r1.State()
+					_ = r1.Master()
+					_ = r1.Stats()
+				}
+			}()
+		}
+		wg.Wait()
+		for i := range 8 {
+			r1.Untrack("chk" + string('a'+rune(i)))
+		}
+		pass(5 * time.Second)
+		if r1.Priority() != 200 || r1.State() != vrrp.Master {
+			t.Fatalf("after untracking: %v prio %d", r1.State(), r1.Priority())
+		}
+		// Resign from another goroutine: r2 takes over, r1 does not preempt back.
+		go r1.Resign()
+		waitState(t, r2, vrrp.Master, 2*time.Second)
+		pass(10 * time.Second)
+		if r1.State() != vrrp.Backup || r2.State() != vrrp.Master {
+			t.Fatalf("after resign: r1 %v, r2 %v", r1.State(), r2.State())
+		}
+		run1.stop(t)
+		run2.stop(t)
+	})
+}
+
+func TestNodeRunsOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		lan := newLAN(t)
+		n, _ := vrrp.NewNode(vrrp.NodeConfig{Network: addHost(lan, "a", "10.0.0.1")})
+		runner := run(n.Run)
+		pass(time.Second)
+		if err := n.Run(context.Background()); err == nil {
+			t.Fatal("second Run succeeded")
+		}
+		runner.stop(t)
+		if _, err := n.Add(cfg("late", 1, 100)); !errors.Is(err, vrrp.ErrNodeStopped) {
+			t.Fatalf("Add after stop: %v", err)
+		}
+	})
+	if _, err := vrrp.NewNode(vrrp.NodeConfig{}); err == nil {
+		t.Fatal("NewNode without Network succeeded")
+	}
+}
