@@ -1,0 +1,85 @@
+package vrrp
+
+import (
+	"errors"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/vrrpkit/vrrpkit/advert"
+)
+
+func validConfig() Config {
+	return Config{Name: "VI_1", VRID: 51, Interface: "eth0",
+		VIPs: []VIP{{Prefix: netip.MustParsePrefix("10.0.0.100/24")}}}
+}
+
+func TestConfigDefaults(t *testing.T) {
+	c := Config{VRID: 7, Interface: "eth1", IPv6: true}.withDefaults()
+	if c.Version != 3 || c.Priority != 100 || c.Interval != time.Second || c.Name != "eth1/7/v6" {
+		t.Fatalf("defaults: %+v", c)
+	}
+	if err := validConfig().Validate(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestConfigErrorsNameTheField(t *testing.T) {
+	v4 := func(s string) netip.Addr { return netip.MustParseAddr(s) }
+	for _, tc := range []struct {
+		field string
+		edit  func(c *Config)
+	}{
+		{"VRID", func(c *Config) { c.VRID = 0 }},
+		{"Interface", func(c *Config) { c.Interface = "" }},
+		{"Version", func(c *Config) { c.Version = 4 }},
+		{"Version", func(c *Config) { c.Version = 2; c.IPv6 = true; c.VIPs[0].Prefix = netip.MustParsePrefix("fd00::1/64") }},
+		{"Interval", func(c *Config) { c.Version = 2; c.Interval = 1500 * time.Millisecond }},
+		{"Interval", func(c *Config) { c.Version = 2; c.Interval = 256 * time.Second }},
+		{"Interval", func(c *Config) { c.Interval = 15 * time.Millisecond }},
+		{"Interval", func(c *Config) { c.Interval = 41 * time.Second }},
+		{"NoPreempt", func(c *Config) { c.Priority = 255; c.NoPreempt = true }},
+		{"PreemptDelay", func(c *Config) { c.PreemptDelay = 1001 * time.Second }},
+		{"PreemptDelay", func(c *Config) { c.PreemptDelay = time.Second; c.NoPreempt = true }},
+		{"VIPs", func(c *Config) { c.VIPs = nil }},
+		{"VIPs[1]", func(c *Config) { c.VIPs = append(c.VIPs, VIP{Prefix: netip.MustParsePrefix("fd00::1/64")}) }},
+		{"VIPs[1]", func(c *Config) { c.VIPs = append(c.VIPs, c.VIPs[0]) }},
+		{"UnicastSrc", func(c *Config) { c.UnicastSrc = netip.MustParseAddr("fd00::1") }},
+		{"Peers[0]", func(c *Config) { c.Peers = []netip.Addr{v4("224.0.0.1")} }},
+		{"Peers[1]", func(c *Config) { c.Peers = []netip.Addr{v4("10.0.0.2"), v4("10.0.0.2")} }},
+		{"CheckUnicastSource", func(c *Config) { c.CheckUnicastSource = true }},
+		{"Group", func(c *Config) { c.Group = v4("10.0.0.1") }},
+		{"AuthType", func(c *Config) { c.AuthType = advert.AuthPass; c.AuthPass = "x" }},
+		{"AuthType", func(c *Config) { c.AuthType = 7 }},
+		{"AuthPass", func(c *Config) { c.Version = 2; c.AuthType = advert.AuthAH; c.AuthPass = "123456789" }},
+		{"AuthPass", func(c *Config) { c.AuthPass = "x" }},
+		{"Checksum", func(c *Config) { c.Checksum = advert.ChecksumEither }},
+		{"Checksum", func(c *Config) {
+			c.IPv6 = true
+			c.VIPs[0].Prefix = netip.MustParsePrefix("fd00::1/64")
+			c.Checksum = advert.ChecksumNoPseudoHeader
+		}},
+	} {
+		c := validConfig()
+		c.VIPs = append([]VIP(nil), c.VIPs...)
+		tc.edit(&c)
+		err := c.Validate()
+		var ce *ConfigError
+		if !errors.As(err, &ce) || ce.Field != tc.field || ce.Router != "VI_1" {
+			t.Errorf("%s: got %v", tc.field, err)
+		}
+	}
+}
+
+func TestEffectivePriority(t *testing.T) {
+	// keepalived: base + weights, clamped to 1..254; an owner stays 255.
+	for _, tc := range []struct {
+		base uint8
+		sum  int
+		want uint8
+	}{{100, 0, 100}, {100, -20, 80}, {100, -200, 1}, {200, 100, 254}, {255, -100, 255}, {1, 0, 1}} {
+		if got := EffectivePriority(tc.base, tc.sum); got != tc.want {
+			t.Errorf("EffectivePriority(%d, %d) = %d, want %d", tc.base, tc.sum, got, tc.want)
+		}
+	}
+}
