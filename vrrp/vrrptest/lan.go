@@ -1,7 +1,6 @@
 package vrrptest
 
 import (
-	"container/heap"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -547,7 +546,7 @@ func (c LinkConfig) latency(l *LAN) time.Duration {
 // schedule queues a delivery of f to d at time at; l.mu is held.
 func (l *LAN) schedule(at time.Time, d *Host, f *frame) {
 	l.seq++
-	heap.Push(&l.pending, delivery{at: at, seq: l.seq, to: d, f: f})
+	l.pending.push(delivery{at: at, seq: l.seq, to: d, f: f})
 	if l.timerAt.IsZero() || at.Before(l.timerAt) {
 		l.timerAt = at
 		l.timer.Reset(max(0, at.Sub(l.clock.Now())))
@@ -571,7 +570,7 @@ func (l *LAN) fire() {
 			l.mu.Unlock()
 			return
 		}
-		heap.Pop(&l.pending)
+		l.pending.pop()
 		l.mu.Unlock()
 		l.deliver(next.to, next.f)
 	}
@@ -621,23 +620,53 @@ type delivery struct {
 	f   *frame
 }
 
+// deliveryHeap is a min-heap by (at, seq), without container/heap's
+// boxing: the simulation pushes one entry per packet.
 type deliveryHeap []delivery
 
-func (h deliveryHeap) Len() int { return len(h) }
-func (h deliveryHeap) Less(i, j int) bool {
+func (h deliveryHeap) less(i, j int) bool {
 	if !h[i].at.Equal(h[j].at) {
 		return h[i].at.Before(h[j].at)
 	}
 	return h[i].seq < h[j].seq
 }
-func (h deliveryHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *deliveryHeap) Push(x any)   { *h = append(*h, x.(delivery)) }
-func (h *deliveryHeap) Pop() any {
-	old := *h
-	d := old[len(old)-1]
-	old[len(old)-1] = delivery{}
-	*h = old[:len(old)-1]
-	return d
+
+func (h *deliveryHeap) push(d delivery) {
+	*h = append(*h, d)
+	s := *h
+	for i := len(s) - 1; i > 0; {
+		p := (i - 1) / 2
+		if !s.less(i, p) {
+			break
+		}
+		s[i], s[p] = s[p], s[i]
+		i = p
+	}
+}
+
+func (h *deliveryHeap) pop() delivery {
+	s := *h
+	top := s[0]
+	last := len(s) - 1
+	s[0] = s[last]
+	s[last] = delivery{}
+	s = s[:last]
+	for i := 0; ; {
+		l, r, m := 2*i+1, 2*i+2, i
+		if l < len(s) && s.less(l, m) {
+			m = l
+		}
+		if r < len(s) && s.less(r, m) {
+			m = r
+		}
+		if m == i {
+			break
+		}
+		s[i], s[m] = s[m], s[i]
+		i = m
+	}
+	*h = s
+	return top
 }
 
 // realTimer adapts *time.Timer to vrrp.Timer.

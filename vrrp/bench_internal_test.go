@@ -1,0 +1,123 @@
+package vrrp
+
+import (
+	"context"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/vrrpkit/vrrpkit/advert"
+)
+
+// Benchmarks of the hot paths: one advert received and one timer event,
+// through the pure Machine and through the whole Node (receive checks,
+// decode, encode, send), with fakes that cost nothing.
+
+func BenchmarkMachineReceive(b *testing.B) {
+	m := NewMachine(MachineConfig{Version: 3, Priority: 100, Interval: time.Second})
+	m.SetAddr(netip.MustParseAddr("10.0.0.2"), nil)
+	now := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+	acts := m.Start(now, make([]Action, 0, 8))
+	a := advert.Advert{Version: 3, Type: advert.TypeAdvertisement, VRID: 1, Priority: 200, Interval: time.Second}
+	src := netip.MustParseAddr("10.0.0.1")
+	b.ReportAllocs()
+	for b.Loop() {
+		now = now.Add(time.Second)
+		acts = m.Receive(now, src, &a, acts[:0])
+	}
+}
+
+func BenchmarkMachineTimer(b *testing.B) {
+	m := NewMachine(MachineConfig{Version: 3, Priority: 255, Interval: time.Second})
+	m.SetAddr(netip.MustParseAddr("10.0.0.1"), nil)
+	acts := m.Start(time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC), make([]Action, 0, 8))
+	b.ReportAllocs()
+	for b.Loop() {
+		acts = m.TimerDue(m.Deadline(), acts[:0])
+	}
+}
+
+// Fakes for the Node benchmarks: a clock whose AfterFunc never fires (the
+// benchmark calls the node itself) and a push transport that drops sends.
+type benchClock struct{ now time.Time }
+
+func (c *benchClock) Now() time.Time                                     { return c.now }
+func (c *benchClock) NewTimer(time.Duration) Timer                       { return benchTimer{} }
+func (c *benchClock) AfterFunc(time.Duration, func()) Timer              { return benchTimer{} }
+func (benchTimer) C() <-chan time.Time                                   { return nil }
+func (benchTimer) Reset(time.Duration) bool                              { return true }
+func (benchTimer) Stop() bool                                            { return true }
+func (n benchNetwork) Open(context.Context, Endpoint) (Transport, error) { return n.t, nil }
+
+type benchTimer struct{}
+type benchNetwork struct{ t *benchTransport }
+
+type benchTransport struct {
+	deliver func(*advert.Packet)
+	sent    int
+}
+
+func (t *benchTransport) Send(p *advert.Packet) error                          { t.sent++; return nil }
+func (t *benchTransport) Receive(*advert.Packet, []byte) error                 { select {} }
+func (t *benchTransport) LocalAddr() netip.Addr                                { return netip.MustParseAddr("10.0.0.2") }
+func (t *benchTransport) Close() error                                         { return nil }
+func (t *benchTransport) Push(d func(*advert.Packet), _ func(error), _ func()) { t.deliver = d }
+
+func benchNode(b *testing.B, prio uint8) (*Node, *Router, *benchClock, *benchTransport) {
+	clock := &benchClock{now: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)}
+	tr := &benchTransport{}
+	n, err := NewNode(NodeConfig{Clock: clock, Network: benchNetwork{tr}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	r, err := n.Add(Config{Name: "VI_1", VRID: 1, Interface: "eth0", Priority: prio,
+		VIPs: []VIP{{Prefix: netip.MustParsePrefix("10.0.0.100/24")}, {Prefix: netip.MustParsePrefix("10.0.0.101/24")}}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := n.stepStart(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	return n, r, clock, tr
+}
+
+// BenchmarkNodeReceive: one advert from the master through the receive
+// path of a backup: VRID demultiplexing, TTL, decode with checksum, the
+// §7.1 checks, the state machine, the timer heap.
+func BenchmarkNodeReceive(b *testing.B) {
+	_, r, clock, tr := benchNode(b, 100)
+	src := netip.MustParseAddr("10.0.0.1")
+	a := advert.Advert{Version: 3, VRID: 1, Priority: 200, Interval: time.Second,
+		Addrs: []netip.Addr{netip.MustParseAddr("10.0.0.100"), netip.MustParseAddr("10.0.0.101")}}
+	msg, err := a.Append(nil, src, advert.GroupIPv4, advert.ChecksumStandard)
+	if err != nil {
+		b.Fatal(err)
+	}
+	p := advert.Packet{Src: src, Dst: advert.GroupIPv4, HopLimit: 255, Msg: msg}
+	tr.deliver(&p)
+	if r.State() != Backup || r.Stats().AdvertsReceived != 1 {
+		b.Fatalf("not a backup following the master: %v %+v", r.State(), r.Stats())
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		clock.now = clock.now.Add(time.Second)
+		tr.deliver(&p)
+	}
+}
+
+// BenchmarkNodeTimer: one Adver_Timer event of a master: the timer heap,
+// the state machine, encoding with checksum, Transport.Send.
+func BenchmarkNodeTimer(b *testing.B) {
+	n, r, clock, tr := benchNode(b, 255)
+	if r.State() != Master {
+		b.Fatalf("state %v", r.State())
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		clock.now = r.m.Deadline()
+		n.stepFire()
+	}
+	if tr.sent < b.N {
+		b.Fatalf("%d adverts sent for %d timer events", tr.sent, b.N)
+	}
+}
