@@ -68,7 +68,10 @@
 // without peers (multicast), a VRRPv2 instance without addresses, an
 // unused vrrp_script, and keepalived's tracking rules below.
 //
-// # Defaults (keepalived 2.2.7, checked against its -d dump by TestDefaultsMatchKeepalivedDump)
+// # Defaults
+//
+// keepalived 2.2.7's, as its -d dump shows them (TestDefaultsMatchKeepalivedDump
+// compares):
 //
 //	priority            100; 255 with state MASTER and no priority
 //	advert_int          1 s

@@ -167,8 +167,9 @@ const (
 	Backup State = iota
 	// Master: keepalived's "state MASTER". With priority 255 the instance
 	// becomes master at once; otherwise it only changes the default
-	// priority to 255 — keepalived 2.2.7 still waits for
-	// Master_Down_Interval as a backup does.
+	// priority to 255: keepalived 2.2.7 starts the instance as a backup
+	// all the same, and starts the members of a sync group as backups
+	// unless all of them are address owners.
 	Master
 )
 
