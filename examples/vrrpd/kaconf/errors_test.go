@@ -2,8 +2,10 @@ package kaconf
 
 import (
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
+	"testing/fstest"
 )
 
 // vi is a valid instance VI_1 with extra lines before its closing brace;
@@ -164,5 +166,28 @@ func TestLoadMissingFile(t *testing.T) {
 	_, err := Load("testdata/does-not-exist.conf", nil)
 	if err == nil || err.Error() != "testdata/does-not-exist.conf: no such file or directory" {
 		t.Errorf("err = %v", err)
+	}
+}
+
+func TestLoadThroughFS(t *testing.T) {
+	fsys := fstest.MapFS{
+		"etc/keepalived/keepalived.conf": {Data: []byte("global_defs {\n    router_id r1\n}\ninclude conf.d/*.conf\n")},
+		"etc/keepalived/conf.d/vi1.conf": {Data: []byte(vi("    no_such_option 1\n"))},
+		"etc/keepalived/bad.conf":        {Data: []byte("vrrp_instance X {\n}\n"), Mode: 0o755},
+	}
+	cfg, err := Load("/etc/keepalived/keepalived.conf", &Options{FS: fsys, ConfigID: "n"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Instances) != 1 || cfg.Global.RouterID != "r1" {
+		t.Errorf("config %+v", cfg)
+	}
+	want := []string{"/etc/keepalived/conf.d/vi1.conf:7: no_such_option: unknown keyword, ignored"}
+	if got := warnings(cfg); !reflect.DeepEqual(got, want) {
+		t.Errorf("warnings %q, want %q", got, want)
+	}
+	_, err = Load("/etc/keepalived/bad.conf", &Options{FS: fsys})
+	if err == nil || err.Error() != "/etc/keepalived/bad.conf: not a regular non-executable file (keepalived refuses it)" {
+		t.Errorf("executable file: %v", err)
 	}
 }
