@@ -313,7 +313,7 @@ func (g *group) advertToLive(i, gone int) func(netlab.Frame) bool {
 		if !ok || !bytes.Equal(a.EthSrc, g.mac(i)) || a.Priority == 0 {
 			return false
 		}
-		return !g.m.unicast || !slices.Contains(g.peers(i), a.IP.Dst) || a.IP.Dst != g.peerAddr(gone)
+		return !g.m.unicast || a.IP.Dst != g.peerAddr(gone)
 	}
 }
 
