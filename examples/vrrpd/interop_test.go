@@ -243,7 +243,9 @@ func testInterop(t *testing.T, m mode) {
 	notify := notifyLines(t, vdir)
 	vconf := func(prio int) string { return m.instanceConf(h1, []*netlab.Host{h2}, prio, notify) }
 	kconf := func(prio int) string { return m.instanceConf(h2, []*netlab.Host{h1}, prio, "") }
-	mdi := func(prio int) time.Duration { return vrrp.MasterDownInterval(uint8(m.version), uint8(prio), m.interval) }
+	mdi := func(prio int) time.Duration {
+		return vrrp.MasterDownInterval(uint8(m.version), uint8(prio), m.interval)
+	}
 	skew := func(prio int) time.Duration { return vrrp.SkewTime(uint8(m.version), uint8(prio), m.interval) }
 	const slack = 100 * time.Millisecond
 	vips := m.vips()
