@@ -140,8 +140,13 @@ func (d *daemon) releaseStale(ctx context.Context) {
 	}
 }
 
-// startRouters adds a router for every instance of the configuration.
+// startRouters adds a router for every instance of the configuration,
+// once their tracked objects know their state.
 func (d *daemon) startRouters() {
+	d.mu.Lock()
+	p := d.plan
+	d.mu.Unlock()
+	d.awaitTrackers(trackKeys(p), p.conf)
 	d.reloadMu.Lock()
 	defer d.reloadMu.Unlock()
 	d.mu.Lock()
@@ -150,7 +155,7 @@ func (d *daemon) startRouters() {
 		return
 	}
 	d.started = true
-	p := d.plan
+	p = d.plan
 	d.mu.Unlock()
 	for _, rp := range p.routers {
 		d.addInstance(rp)
@@ -403,6 +408,12 @@ func trackedBy(p *plan, k trackKey) []string {
 	return out
 }
 
+func (d *daemon) awaitTrackers(keys []trackKey, conf *kaconf.Config) {
+	ctx, cancel := context.WithTimeout(context.Background(), knownWait(conf))
+	defer cancel()
+	d.trackers.awaitKnown(ctx, keys)
+}
+
 // resubscribe points every tracker at the routers that use it.
 func (d *daemon) resubscribe() {
 	d.mu.Lock()
@@ -505,6 +516,17 @@ func (d *daemon) reload(ctx context.Context, p *plan) {
 	if !started {
 		return
 	}
+	var newKeys []trackKey
+	d.mu.Lock()
+	for _, rp := range p.routers {
+		if d.instances[rp.inst.Name] == nil {
+			for _, t := range rp.tracks {
+				newKeys = append(newKeys, t.key)
+			}
+		}
+	}
+	d.mu.Unlock()
+	d.awaitTrackers(newKeys, p.conf)
 	for _, rp := range p.routers {
 		d.mu.Lock()
 		in := d.instances[rp.inst.Name]

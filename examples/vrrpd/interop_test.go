@@ -138,6 +138,9 @@ func checkNoDrops(t *testing.T, p *proc) {
 	t.Helper()
 	st := p.status()
 	for _, in := range st.Instances {
+		// Adverts that arrive while an instance is in FAULT are not
+		// looked at: no complaint about them.
+		delete(in.Counters.Drops, vrrp.DropNotRunning.String())
 		if len(in.Counters.Drops) > 0 {
 			t.Errorf("%s: %s dropped packets: %v", p.name, in.Name, in.Counters.Drops)
 		}

@@ -48,6 +48,9 @@ type tracker struct {
 	// replace it.
 	carried bool
 	subs    []subscriber
+	// known is closed at the first state known (a result, or init_fail).
+	known     chan struct{}
+	knownOnce sync.Once
 }
 
 // scriptIdentity is what of the script environment a script tracker
@@ -221,9 +224,12 @@ func (ts *trackers) reconcile(conf *kaconf.Config, keys []trackKey, env *scriptE
 			continue
 		}
 		t := &tracker{key: k, def: def, closer: closer, done: make(chan struct{}), env: identityOf(env),
-			state: health.State{Name: k.name, Known: ht.InitFail}}
+			state: health.State{Name: k.name, Known: ht.InitFail}, known: make(chan struct{})}
 		if st, ok := carry[k]; ok {
 			t.state, t.carried = st, true
+		}
+		if t.state.Known {
+			t.knownOnce.Do(func() { close(t.known) })
 		}
 		ctx, cancel := context.WithCancel(context.Background())
 		t.cancel = cancel
@@ -270,9 +276,44 @@ func (t *tracker) update(st health.State) {
 	}
 	t.carried = false
 	t.state = st
+	if st.Known {
+		t.knownOnce.Do(func() { close(t.known) })
+	}
 	for _, s := range t.subs {
 		s.send(st)
 	}
+}
+
+// awaitKnown waits until every running tracker among keys knows its
+// object's state, or ctx ends: keepalived keeps an instance in INIT until
+// its scripts have returned once, rather than starting it and faulting it
+// a moment later.
+func (ts *trackers) awaitKnown(ctx context.Context, keys []trackKey) {
+	ts.mu.Lock()
+	var wait []chan struct{}
+	for _, k := range keys {
+		if t := ts.running[k]; t != nil {
+			wait = append(wait, t.known)
+		}
+	}
+	ts.mu.Unlock()
+	for _, ch := range wait {
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// knownWait bounds awaitKnown for a configuration: a script that does not
+// return counts as failed after its timeout.
+func knownWait(conf *kaconf.Config) time.Duration {
+	w := 2 * time.Second
+	for _, s := range conf.Scripts {
+		w = max(w, s.Timeout+time.Second)
+	}
+	return min(w, 30*time.Second)
 }
 
 func (t *tracker) stop() {
