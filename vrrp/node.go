@@ -143,7 +143,7 @@ func (n *Node) Add(cfg Config) (*Router, error) {
 		events: newEventQueue(n.cfg.EventBuffer), tracks: make(map[string]TrackStatus)}
 	r.key = routerKey{iface: cfg.Interface, ipv6: cfg.IPv6, vrid: cfg.VRID}
 	r.m.Init(cfg.machineConfig())
-	r.snap = routerSnapshot{state: Initialize, priority: cfg.Priority}
+	r.priority.Store(uint32(cfg.Priority))
 	if err := r.prepare(n.clock.Now()); err != nil {
 		return nil, err
 	}
@@ -539,7 +539,7 @@ func (n *Node) apply(r *Router, acts []Action, now time.Time) {
 }
 
 func (n *Node) stateChanged(r *Router, a *Action, now time.Time) {
-	r.setSnapshot(func(s *routerSnapshot) { s.state = a.To })
+	r.state.Store(uint32(a.To))
 	switch {
 	case a.To == Master:
 		r.stats.becameMaster.Add(1)
@@ -555,7 +555,9 @@ func (n *Node) stateChanged(r *Router, a *Action, now time.Time) {
 }
 
 func (n *Node) masterChanged(r *Router, addr netip.Addr, now time.Time) {
-	r.setSnapshot(func(s *routerSnapshot) { s.master = addr })
+	r.masterMu.Lock()
+	r.master = addr
+	r.masterMu.Unlock()
 	r.events.push(Event{Kind: EventMaster, Time: now, Router: r.cfg.Name, Master: addr, Priority: r.m.Priority()})
 }
 
@@ -639,7 +641,7 @@ func (n *Node) recompute(r *Router, now time.Time, cause string) {
 	n.log.Info("("+r.cfg.Name+") Changing effective priority from "+strconv.Itoa(int(old))+" to "+strconv.Itoa(int(eff)),
 		zap.String("cause", cause))
 	n.apply(r, r.m.SetPriority(now, eff, r.acts[:0]), now)
-	r.setSnapshot(func(s *routerSnapshot) { s.priority = eff })
+	r.priority.Store(uint32(eff))
 	r.events.push(Event{Kind: EventPriority, Time: now, Router: r.cfg.Name, Priority: eff, OldPriority: old, Detail: cause})
 }
 

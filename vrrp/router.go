@@ -1,6 +1,7 @@
 package vrrp
 
 import (
+	"sync/atomic"
 	"context"
 	"errors"
 	"net/netip"
@@ -24,8 +25,11 @@ type Router struct {
 	events *eventQueue
 	stats  routerStats
 
-	snapMu sync.Mutex
-	snap   routerSnapshot
+	// What readers see, updated by the loop.
+	state    atomic.Uint32 // State
+	priority atomic.Uint32 // effective priority
+	masterMu sync.Mutex
+	master   netip.Addr
 
 	// Owned by the loop.
 	m          Machine
@@ -63,12 +67,6 @@ type Router struct {
 	work worker
 }
 
-type routerSnapshot struct {
-	state    State
-	master   netip.Addr
-	priority uint8
-}
-
 type routerKey struct {
 	iface string
 	ipv6  bool
@@ -83,26 +81,22 @@ func (r *Router) Config() Config { return r.cfg }
 
 // State returns the current state.
 func (r *Router) State() State {
-	r.snapMu.Lock()
-	defer r.snapMu.Unlock()
-	return r.snap.state
+	return State(r.state.Load())
 }
 
 // Master returns the current master's address: ours when we are master,
 // the source of the adverts we follow when backup, the zero Addr when
 // unknown (starting, after a priority-0 advert, in Fault).
 func (r *Router) Master() netip.Addr {
-	r.snapMu.Lock()
-	defer r.snapMu.Unlock()
-	return r.snap.master
+	r.masterMu.Lock()
+	defer r.masterMu.Unlock()
+	return r.master
 }
 
 // Priority returns the effective priority: the base priority plus the
 // deltas of tracked objects, clamped to 1..254 (an owner stays at 255).
 func (r *Router) Priority() uint8 {
-	r.snapMu.Lock()
-	defer r.snapMu.Unlock()
-	return r.snap.priority
+	return uint8(r.priority.Load())
 }
 
 // Events returns the router's event stream. It never blocks the protocol:
@@ -181,12 +175,6 @@ func NewRouter(cfg Config, nc NodeConfig) (*Router, error) {
 	}
 	r.own = true
 	return r, nil
-}
-
-func (r *Router) setSnapshot(f func(s *routerSnapshot)) {
-	r.snapMu.Lock()
-	f(&r.snap)
-	r.snapMu.Unlock()
 }
 
 // rateLimit lets one log line through per period and counts the rest.

@@ -124,7 +124,7 @@ type scenario struct {
 	lastChange, longestDual time.Duration
 	dualSince               time.Duration
 	prevStates              [5]vrrp.State
-	prevMasters             []*simNode
+	prevMasters             []int // indexes in s.w.nodes
 	// socketErrors: a transport failed since the last settle.
 	socketErrors bool
 }
@@ -558,16 +558,22 @@ func (s *scenario) settle() {
 // (they are no longer resigned) and, while settling, measures dual
 // masters and checks how they resolve.
 func (s *scenario) observe() {
-	for _, sn := range s.w.nodes {
-		if sn.running && sn.routers[0].State() == vrrp.Master {
-			delete(s.resigned, sn)
+	// One read of every router's state per timer: this runs often.
+	var states [5]vrrp.State
+	masters := 0
+	for i, sn := range s.w.nodes {
+		if sn.running {
+			states[i] = sn.routers[0].State()
+			if states[i] == vrrp.Master {
+				masters++
+				delete(s.resigned, sn)
+			}
 		}
 	}
 	if !s.settling {
 		return
 	}
 	now := s.w.elapsed()
-	masters := s.countMasters()
 	if masters > 1 {
 		if s.dualSince < 0 {
 			s.dualSince = now
@@ -576,8 +582,7 @@ func (s *scenario) observe() {
 	} else {
 		s.dualSince = -1
 	}
-	if cur := s.snapshot(); cur != s.prevStates {
-		s.prevStates = cur
+	if states != s.prevStates {
 		s.lastChange = now
 	}
 	// RFC 5798 §6.4.3: when masters meet, the highest priority wins, and
@@ -585,8 +590,9 @@ func (s *scenario) observe() {
 	if masters == 1 && len(s.prevMasters) > 1 {
 		var survivor *simNode
 		clean := true
-		for _, sn := range s.prevMasters {
-			switch st := sn.routers[0].State(); {
+		for _, i := range s.prevMasters {
+			sn := s.w.nodes[i]
+			switch st := states[i]; {
 			case !sn.running:
 				clean = false
 			case st == vrrp.Master:
@@ -596,20 +602,23 @@ func (s *scenario) observe() {
 			}
 		}
 		if clean && survivor != nil {
-			for _, sn := range s.prevMasters {
-				if sn != survivor && beats(sn, survivor) {
+			for _, i := range s.prevMasters {
+				if sn := s.w.nodes[i]; sn != survivor && beats(sn, survivor) {
 					s.fail("masters %s met; %s survived, but %s has the higher (priority, address)",
-						names(s.prevMasters), survivor.spec.name, sn.spec.name)
+						s.names(s.prevMasters), survivor.spec.name, sn.spec.name)
 				}
 			}
 		}
 	}
-	s.prevMasters = s.prevMasters[:0]
-	for _, sn := range s.w.nodes {
-		if sn.running && sn.routers[0].State() == vrrp.Master {
-			s.prevMasters = append(s.prevMasters, sn)
+	if states != s.prevStates || masters > 1 || len(s.prevMasters) > 1 {
+		s.prevMasters = s.prevMasters[:0]
+		for i, st := range states {
+			if st == vrrp.Master && s.w.nodes[i].running {
+				s.prevMasters = append(s.prevMasters, i)
+			}
 		}
 	}
+	s.prevStates = states
 }
 
 // beats: a outranks b by (priority, primary address).
@@ -630,10 +639,10 @@ func (sn *simNode) primary() netip.Addr {
 	return sn.host.Addr(cfg.IPv6)
 }
 
-func names(ns []*simNode) string {
+func (s *scenario) names(idx []int) string {
 	var out []string
-	for _, n := range ns {
-		out = append(out, n.spec.name)
+	for _, i := range idx {
+		out = append(out, s.w.nodes[i].spec.name)
 	}
 	return strings.Join(out, ",")
 }

@@ -225,12 +225,7 @@ func (sn *simNode) router(name string) *vrrp.Router {
 // advance moves time forward by d, timer by timer.
 func (w *world) advance(d time.Duration) {
 	target := w.clock.Now().Add(d)
-	for {
-		next, ok := w.clock.Next()
-		if !ok || next.After(target) {
-			break
-		}
-		w.clock.Step()
+	for w.clock.StepUntil(target) {
 		if w.observe != nil {
 			w.observe()
 		}

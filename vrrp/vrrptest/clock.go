@@ -93,6 +93,10 @@ func (c *ManualClock) Step() bool {
 	return c.fireNext(next)
 }
 
+// StepUntil fires the next timer if it is due by limit (moving the clock
+// to its time), reporting whether it did: Step with a horizon.
+func (c *ManualClock) StepUntil(limit time.Time) bool { return c.fireNext(limit) }
+
 // Pending returns the number of timers set.
 func (c *ManualClock) Pending() int {
 	c.mu.Lock()
