@@ -1,11 +1,11 @@
 package vrrp
 
 import (
-	"sync/atomic"
 	"context"
 	"errors"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/vrrpkit/vrrpkit/advert"
