@@ -658,16 +658,6 @@ func (s *scenario) snapshot() (out [5]vrrp.State) {
 	return out
 }
 
-func (s *scenario) countMasters() int {
-	n := 0
-	for _, sn := range s.w.nodes {
-		if sn.running && sn.routers[0].State() == vrrp.Master {
-			n++
-		}
-	}
-	return n
-}
-
 func (s *scenario) check(longestDual, lastChange time.Duration) {
 	now := s.w.elapsed()
 	var master *simNode
