@@ -162,7 +162,9 @@ func newLabDaemon(t *testing.T, lab *netlab.Lab) *labDaemon {
 		ld.mu.Lock()
 		defer ld.mu.Unlock()
 		for _, p := range ld.logs {
-			if p.cmd.ProcessState == nil {
+			select {
+			case <-p.exited:
+			default:
 				_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
 				<-p.exited
 			}
