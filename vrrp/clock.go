@@ -4,6 +4,8 @@ import "time"
 
 // Clock is the only way time reaches the protocol. SystemClock is the real
 // one; vrrptest.ManualClock lets tests and simulations move time by hand.
+// A Clock must be safe for concurrent use: a Node's loop, its backend
+// workers and its link watchers all read it.
 type Clock interface {
 	Now() time.Time
 	// NewTimer returns a timer that sends the time on its channel once d

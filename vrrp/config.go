@@ -99,7 +99,9 @@ type Config struct {
 
 	// Peers, when not empty, makes adverts go by unicast to each of them
 	// instead of to the multicast group (keepalived's unicast_peer).
-	// Default: multicast.
+	// Default: multicast. In unicast mode the received TTL / hop limit is
+	// not checked, as keepalived does not (it sends IPv6 unicast adverts
+	// with hop limit 64).
 	Peers []netip.Addr
 
 	// CheckUnicastSource drops adverts whose source is not one of Peers

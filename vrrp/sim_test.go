@@ -119,11 +119,12 @@ type scenario struct {
 	// cleanResign: resigned on a whole network with backups listening: it
 	// must still be a backup after the next settle.
 	cleanResign *simNode
+	sync        bool // every node runs VRIDs 1 and 2 in a sync group
 	// Settling: dual-master measurement and change detection.
 	settling                bool
 	lastChange, longestDual time.Duration
 	dualSince               time.Duration
-	prevStates              [5]vrrp.State
+	prevStates              [5][2]vrrp.State
 	prevMasters             []int // indexes in s.w.nodes
 	// socketErrors: a transport failed since the last settle.
 	socketErrors bool
@@ -221,7 +222,11 @@ func (s *scenario) setup() {
 	if mixed {
 		s.maxInterval = 2 * s.interval
 	}
-	s.note("%d routers, v%d, interval %v (mixed=%v), ipv6=%v unicast=%v auth=%d", n, s.version, s.interval, mixed, s.ipv6, unicast, authType)
+	// Sync groups: every node runs VRIDs 1 and 2 in one group
+	// (keepalived's vrrp_sync_group), with equal priorities, so that the
+	// group's choice is the RFC's for each VRID.
+	s.sync = s.chance(0.2)
+	s.note("%d routers, v%d, interval %v (mixed=%v), ipv6=%v unicast=%v auth=%d sync=%v", n, s.version, s.interval, mixed, s.ipv6, unicast, authType, s.sync)
 	for i := range n {
 		rs := defaultRouter(s.vrid)
 		rs.Version = s.version
@@ -256,10 +261,30 @@ func (s *scenario) setup() {
 		name := fmt.Sprintf("n%d", i+1)
 		spec := nodeSpec{name: name, addr: netip.AddrFrom4([4]byte{10, 0, 0, byte(i + 1)}),
 			addr6: netip.AddrFrom16([16]byte{0: 0xfd, 15: byte(i + 1)}), routers: []routerSpec{rs}}
+		if s.sync {
+			rs2 := rs
+			d := defaultRouter(2)
+			rs2.Name, rs2.VRID, rs2.VIPs = d.Name, d.VRID, d.VIPs
+			if s.ipv6 {
+				rs2.VIPs = []vrrp.VIP{{Prefix: netip.MustParsePrefix("fd00::2:100/64")}}
+			}
+			rs.SyncGroup, rs2.SyncGroup = "G", "G"
+			spec.routers = []routerSpec{rs, rs2}
+		}
 		s.w.addNode(spec)
 		s.note("%s prio=%d interval=%v nopreempt=%v delay=%v startmaster=%v", name, rs.Priority, rs.Interval, rs.NoPreempt, rs.PreemptDelay, rs.StartAsMaster)
 	}
 	s.cleanLinks()
+}
+
+// margin is what the LAN's latency may add to a takeover: the packet's
+// trip (≤ 1 ms), and with a sync group the wait for the member whose
+// packet arrived last (≤ 1 ms more).
+func (s *scenario) margin() time.Duration {
+	if s.sync {
+		return 3 * time.Millisecond
+	}
+	return 2 * time.Millisecond
 }
 
 // mdi is the longest Master_Down_Interval in the group.
@@ -368,11 +393,12 @@ func (s *scenario) disrupt() {
 		s.note("loss, duplication, reordering on")
 	case 6:
 		if sn := s.pick(isUp); sn != nil {
-			rt := sn.routers[0]
-			if rt.Config().Priority != vrrp.OwnerPriority {
+			if sn.routers[0].Config().Priority != vrrp.OwnerPriority {
 				p := uint8(1 + r.IntN(254))
 				s.note("prio %s %d", sn.spec.name, p)
-				rt.SetPriority(p)
+				for _, rt := range sn.routers {
+					rt.SetPriority(p)
+				}
 			}
 		}
 	case 7:
@@ -393,7 +419,14 @@ func (s *scenario) disrupt() {
 			fault := !s.tracked[sn]
 			s.tracked[sn] = fault
 			s.note("track %s fault=%v", sn.spec.name, fault)
-			sn.routers[0].Track(vrrp.TrackStatus{Name: "chk", Up: !fault, Fault: fault})
+			if !fault {
+				for _, rt := range sn.routers {
+					rt.Track(vrrp.TrackStatus{Name: "chk", Up: true})
+				}
+				return
+			}
+			k := r.IntN(len(sn.routers))
+			sn.routers[k].Track(vrrp.TrackStatus{Name: "chk", Up: !fault, Fault: fault})
 		}
 	case 10:
 		if sn := s.pick(isUp); sn != nil {
@@ -405,7 +438,9 @@ func (s *scenario) disrupt() {
 		if sn := s.pick(isUp); sn != nil {
 			d := r.IntN(61) - 30
 			s.note("track %s delta=%d", sn.spec.name, d)
-			sn.routers[0].Track(vrrp.TrackStatus{Name: "weight", Up: d >= 0, Delta: d})
+			for _, rt := range sn.routers {
+				rt.Track(vrrp.TrackStatus{Name: "weight", Up: d >= 0, Delta: d})
+			}
 		}
 	}
 }
@@ -437,7 +472,7 @@ func (s *scenario) cleanAction() {
 			return
 		}
 		im := m.routers[0].Config().Interval
-		bound := vrrp.MasterDownInterval(s.version, best, im) + 2*time.Millisecond
+		bound := vrrp.MasterDownInterval(s.version, best, im) + s.margin()
 		s.awaitNewMaster(m, bound, fmt.Sprintf("crash of %s: no new master within %%v (Master_Down_Interval(%d))", m.spec.name, best))
 	case 4:
 		// An owner (priority 255) that restarts is master at once (RFC 5798 §6.4.1).
@@ -449,8 +484,10 @@ func (s *scenario) cleanAction() {
 		o.stop()
 		o.start()
 		delete(s.resigned, o)
-		if st := o.routers[0].State(); st != vrrp.Master {
-			s.fail("owner %s restarted in %v, not MASTER", o.spec.name, st)
+		for _, rt := range o.routers {
+			if st := rt.State(); st != vrrp.Master {
+				s.fail("owner %s restarted with %s in %v, not MASTER", o.spec.name, rt.Name(), st)
+			}
 		}
 	case 0, 1:
 		// Backups that will answer the priority 0.
@@ -482,14 +519,16 @@ func (s *scenario) cleanAction() {
 		// for Skew_Time + one interval; the LAN's latency (≤ 1 ms) is all
 		// the margin needed.
 		im := m.routers[0].Config().Interval
-		bound := vrrp.SkewTime(s.version, best, im) + 2*time.Millisecond
+		bound := vrrp.SkewTime(s.version, best, im) + s.margin()
 		s.awaitNewMaster(m, bound, fmt.Sprintf("graceful leave of %s: no new master within %%v (Skew_Time(%d) + 2ms)", m.spec.name, best))
 	case 2:
 		sn := s.pick(isUp)
 		if rt := sn.routers[0]; rt.Config().Priority != vrrp.OwnerPriority {
 			p := uint8(1 + s.rng.IntN(254))
 			s.note("prio %s %d (clean)", sn.spec.name, p)
-			rt.SetPriority(p)
+			for _, rt := range sn.routers {
+				rt.SetPriority(p)
+			}
 		}
 	}
 }
@@ -526,7 +565,9 @@ func (s *scenario) settle() {
 			sn.host.SetLinkUp(true)
 			if s.tracked[sn] {
 				s.tracked[sn] = false
-				sn.routers[0].Track(vrrp.TrackStatus{Name: "chk", Up: true})
+				for _, rt := range sn.routers {
+					rt.Track(vrrp.TrackStatus{Name: "chk", Up: true})
+				}
 			}
 		}
 	}
@@ -559,13 +600,16 @@ func (s *scenario) settle() {
 // masters and checks how they resolve.
 func (s *scenario) observe() {
 	// One read of every router's state per timer: this runs often.
-	var states [5]vrrp.State
-	masters := 0
+	var states [5][2]vrrp.State
+	var masters [2]int
 	for i, sn := range s.w.nodes {
-		if sn.running {
-			states[i] = sn.routers[0].State()
-			if states[i] == vrrp.Master {
-				masters++
+		if !sn.running {
+			continue
+		}
+		for k, r := range sn.routers {
+			states[i][k] = r.State()
+			if states[i][k] == vrrp.Master {
+				masters[k]++
 				delete(s.resigned, sn)
 			}
 		}
@@ -574,7 +618,7 @@ func (s *scenario) observe() {
 		return
 	}
 	now := s.w.elapsed()
-	if masters > 1 {
+	if masters[0] > 1 || masters[1] > 1 {
 		if s.dualSince < 0 {
 			s.dualSince = now
 		}
@@ -586,13 +630,13 @@ func (s *scenario) observe() {
 		s.lastChange = now
 	}
 	// RFC 5798 §6.4.3: when masters meet, the highest priority wins, and
-	// on equal priority the highest primary address.
-	if masters == 1 && len(s.prevMasters) > 1 {
+	// on equal priority the highest primary address (checked on VRID 1).
+	if masters[0] == 1 && len(s.prevMasters) > 1 {
 		var survivor *simNode
 		clean := true
 		for _, i := range s.prevMasters {
 			sn := s.w.nodes[i]
-			switch st := states[i]; {
+			switch st := states[i][0]; {
 			case !sn.running:
 				clean = false
 			case st == vrrp.Master:
@@ -610,10 +654,10 @@ func (s *scenario) observe() {
 			}
 		}
 	}
-	if states != s.prevStates || masters > 1 || len(s.prevMasters) > 1 {
+	if states != s.prevStates || masters[0] > 1 || len(s.prevMasters) > 1 {
 		s.prevMasters = s.prevMasters[:0]
-		for i, st := range states {
-			if st == vrrp.Master && s.w.nodes[i].running {
+		for i := range s.w.nodes {
+			if states[i][0] == vrrp.Master && s.w.nodes[i].running {
 				s.prevMasters = append(s.prevMasters, i)
 			}
 		}
@@ -648,11 +692,13 @@ func (s *scenario) names(idx []int) string {
 }
 
 // snapshot is every router's state, for change detection (at most 5
-// routers; a stopped one counts as Initialize).
-func (s *scenario) snapshot() (out [5]vrrp.State) {
+// nodes of 2 routers; a stopped one counts as Initialize).
+func (s *scenario) snapshot() (out [5][2]vrrp.State) {
 	for i, sn := range s.w.nodes {
 		if sn.running {
-			out[i] = sn.routers[0].State()
+			for k, r := range sn.routers {
+				out[i][k] = r.State()
+			}
 		}
 	}
 	return out
@@ -660,38 +706,48 @@ func (s *scenario) snapshot() (out [5]vrrp.State) {
 
 func (s *scenario) check(longestDual, lastChange time.Duration) {
 	now := s.w.elapsed()
-	var master *simNode
+	// Each VRID (1, or 1 and 2 in sync mode) on its own.
+	var masters [2]*simNode
 	live := 0
 	for _, sn := range s.w.nodes {
 		if !sn.running {
-			if !sn.crashed && sn.backends[0].Held() {
-				s.fail("%s stopped cleanly but still holds the VIPs", sn.spec.name)
+			for k, b := range sn.backends {
+				if !sn.crashed && b.Held() {
+					s.fail("%s stopped cleanly but still holds the VIPs of %s", sn.spec.name, sn.routers[k].Name())
+				}
 			}
 			continue
 		}
 		live++
-		r := sn.routers[0]
-		switch st := r.State(); st {
-		case vrrp.Master:
-			if master != nil {
-				s.fail("two masters after settling: %s and %s", master.spec.name, sn.spec.name)
+		for k, r := range sn.routers {
+			switch st := r.State(); st {
+			case vrrp.Master:
+				if masters[k] != nil {
+					s.fail("two masters of %s after settling: %s and %s", r.Name(), masters[k].spec.name, sn.spec.name)
+					return
+				}
+				masters[k] = sn
+			case vrrp.Backup:
+			default:
+				s.fail("%s %s in %v after settling", sn.spec.name, r.Name(), st)
 				return
 			}
-			master = sn
-		case vrrp.Backup:
-		default:
-			s.fail("%s in %v after settling", sn.spec.name, st)
-			return
-		}
-		if held := sn.backends[0].Held(); held != (r.State() == vrrp.Master) {
-			s.fail("%s is %v but holds VIPs=%v", sn.spec.name, r.State(), held)
+			if held := sn.backends[k].Held(); held != (r.State() == vrrp.Master) {
+				s.fail("%s %s is %v but holds VIPs=%v", sn.spec.name, r.Name(), r.State(), held)
+			}
 		}
 	}
 	if live == 0 {
 		return
 	}
+	master := masters[0]
 	if master == nil {
 		s.fail("no master among %d running routers", live)
+		return
+	}
+	// keepalived's vrrp_sync_group: the members change state together.
+	if s.sync && masters[1] != master {
+		s.fail("sync group split: VI_1 master on %s, VI_2 master on %v", master.spec.name, masters[1])
 		return
 	}
 	mp := master.routers[0].Priority()
