@@ -46,8 +46,8 @@ func runStatus(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// printStatus writes st as a table: one line per instance, its trackers
-// indented below it.
+// printStatus writes st as a table, one line per instance, then what the
+// instances track and the sync groups.
 func printStatus(w io.Writer, st *Status) {
 	fmt.Fprintf(w, "vrrpd pid %d, %s, loaded %s", st.PID, st.ConfigFile, st.LoadedAt.Format(time.RFC3339))
 	if st.RouterID != "" {
@@ -69,6 +69,9 @@ func printStatus(w io.Writer, st *Status) {
 			master = "-"
 		}
 		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\n", in.Name, in.VRID, in.Interface, in.State, prio, master, strings.Join(in.VIPs, " "))
+	}
+	tw.Flush()
+	for _, in := range st.Instances {
 		for _, t := range in.Trackers {
 			state := "up"
 			if !t.Up {
@@ -78,14 +81,13 @@ func printStatus(w io.Writer, st *Status) {
 			if t.Fault {
 				effect = "FAULT"
 			}
-			line := "  " + t.Name + " " + state + " " + effect
+			line := in.Name + " tracks " + t.Name + ": " + state + ", " + effect
 			if t.Reason != "" {
 				line += " (" + t.Reason + ")"
 			}
-			fmt.Fprintf(tw, "%s\t\t\t\t\t\t\n", line)
+			fmt.Fprintln(w, line)
 		}
 	}
-	tw.Flush()
 	for _, g := range st.SyncGroups {
 		state := g.State
 		if state == "" {

@@ -1,0 +1,134 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestParseOptionsTakesKeepalivedCommandLines(t *testing.T) {
+	base := func(f func(o *options)) *options {
+		o := &options{configFile: defaultConfigFile, umask: -1, notifyTTL: defaultNotifyTimeout}
+		f(o)
+		return o
+	}
+	for _, c := range []struct {
+		name string
+		args []string
+		want *options
+	}{
+		{"none", nil, base(func(o *options) {})},
+		{"systemd unit", []string{"--dont-fork", "--log-console", "--no-syslog", "--vrrp", "-f", "/k.conf", "-p", "/k.pid", "-r", "/v.pid"},
+			base(func(o *options) {
+				o.configFile, o.pidFile, o.vrrpPidFile, o.logConsole = "/k.conf", "/k.pid", "/v.pid", true
+				o.ignored = []string{"--dont-fork (vrrpd always runs in the foreground)", "--no-syslog (vrrpd logs to the console only)", "--vrrp (vrrpd is VRRP only)"}
+			})},
+		{"kolla's -nld", []string{"-nld", "-p", "/run/keepalived.pid"}, base(func(o *options) {
+			o.logConsole, o.dumpConfig, o.pidFile = true, true, "/run/keepalived.pid"
+			o.ignored = []string{"-n (vrrpd always runs in the foreground)"}
+		})},
+		{"clustered with a value", []string{"-nlDf/etc/k.conf"}, base(func(o *options) {
+			o.logConsole, o.logDetail, o.configFile = true, true, "/etc/k.conf"
+			o.ignored = []string{"-n (vrrpd always runs in the foreground)"}
+		})},
+		{"clustered, value next", []string{"-lDf", "/etc/k.conf"}, base(func(o *options) {
+			o.logConsole, o.logDetail, o.configFile = true, true, "/etc/k.conf"
+		})},
+		{"long with =", []string{"--use-file=/a", "--pid=/b", "--vrrp_pid", "/c", "--log-detail"}, base(func(o *options) {
+			o.configFile, o.pidFile, o.vrrpPidFile, o.logDetail = "/a", "/b", "/c", true
+		})},
+		{"config test", []string{"-t"}, base(func(o *options) { o.check = true })},
+		{"config test to a file", []string{"-t/tmp/out"}, base(func(o *options) { o.check, o.checkLog = true, "/tmp/out" })},
+		{"config test long", []string{"--config-test=/tmp/out"}, base(func(o *options) { o.check, o.checkLog = true, "/tmp/out" })},
+		{"--check", []string{"--check", "-f", "x"}, base(func(o *options) { o.check, o.configFile = true, "x" })},
+		{"status and timeout", []string{"--status", "unix:/s", "--notify-timeout=5s"}, base(func(o *options) {
+			o.status, o.notifyTTL = "unix:/s", 5*time.Second
+		})},
+		{"umask octal", []string{"-u", "022"}, base(func(o *options) { o.umask = 0o22 })},
+		{"config id", []string{"-i", "lb1"}, base(func(o *options) { o.configID = "lb1" })},
+		{"ignored with values", []string{"-S", "local0", "--checkers_pid=/x", "-G"}, base(func(o *options) {
+			o.ignored = []string{"-S (vrrpd logs to the console only)", "--checkers_pid (vrrpd has no health-checker process)", "-G (vrrpd logs to the console only)"}
+		})},
+		{"end of options", []string{"-l", "--"}, base(func(o *options) { o.logConsole = true })},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := parseOptions(c.args)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d := cmp.Diff(c.want, got, cmp.AllowUnexported(options{})); d != "" {
+				t.Errorf("parseOptions(%q) (-want +got):\n%s", c.args, d)
+			}
+		})
+	}
+}
+
+func TestParseOptionsRefusesWhatItCannotDo(t *testing.T) {
+	for _, args := range [][]string{
+		{"-C"},                 // keepalived's checker-only: vrrpd has none
+		{"--bogus"},            // unknown
+		{"-q"},                 // unknown short
+		{"-f"},                 // missing value
+		{"--use-file"},         // missing value
+		{"config.conf"},        // operands
+		{"--dont-fork=yes"},    // a flag with a value
+		{"--notify-timeout=x"}, // bad duration
+		{"-u", "999"},          // bad umask
+		{"--", "x"},            // operand after --
+	} {
+		if _, err := parseOptions(args); !errors.Is(err, errUsage) {
+			t.Errorf("parseOptions(%q) = %v, want a usage error", args, err)
+		}
+	}
+}
+
+func TestRunAnswersSignumVersionAndHelp(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		code int
+		out  string
+	}{
+		{[]string{"--signum=RELOAD"}, 0, "1\n"},
+		{[]string{"--signum", "STOP"}, 0, "15\n"},
+		{[]string{"--signum=DATA"}, 2, ""},
+		{[]string{"-v"}, 0, "vrrpd "},
+		{[]string{"--help"}, 0, "Usage: vrrpd"},
+		{[]string{"-C"}, 2, ""},
+	} {
+		var out, errOut bytes.Buffer
+		code := run(c.args, &out, &errOut)
+		if code != c.code || !strings.HasPrefix(out.String(), c.out) {
+			t.Errorf("run(%q) = %d, %q (stderr %q); want %d, %q...", c.args, code, out.String(), errOut.String(), c.code, c.out)
+		}
+	}
+}
+
+func TestCheckReportsErrorsWithFileAndLine(t *testing.T) {
+	dir := t.TempDir()
+	cfg := writeConf(t, dir, "k.conf", "vrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 300\n  virtual_ipaddress {\n    10.0.0.1\n  }\n}\n")
+	var out bytes.Buffer
+	if code := run([]string{"--check", "-f", cfg}, &out, &out); code != 1 {
+		t.Errorf("--check of a bad file: exit %d, want 1", code)
+	}
+	if !strings.Contains(out.String(), cfg+":3: virtual_router_id") {
+		t.Errorf("--check said:\n%s\nwant the error at %s:3", out.String(), cfg)
+	}
+	log := dir + "/report"
+	if code := run([]string{"-t" + log, "-f", cfg}, &out, &out); code != 1 {
+		t.Errorf("-t of a bad file: exit %d, want 1", code)
+	}
+	b, err := readFile(log)
+	if err != nil || !strings.Contains(b, "configuration has errors") {
+		t.Errorf("-tFILE wrote %q, %v", b, err)
+	}
+}
+
+func readFile(name string) (string, error) {
+	b, err := os.ReadFile(name)
+	return string(b), err
+}

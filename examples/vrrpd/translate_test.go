@@ -1,0 +1,199 @@
+package main
+
+import (
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/vrrpkit/vrrpkit/advert"
+	"github.com/vrrpkit/vrrpkit/examples/vrrpd/kaconf"
+	"github.com/vrrpkit/vrrpkit/health"
+	"github.com/vrrpkit/vrrpkit/vip"
+	"github.com/vrrpkit/vrrpkit/vrrp"
+)
+
+func mustPlan(t *testing.T, src string) *plan {
+	t.Helper()
+	conf, err := kaconf.Parse("k.conf", []byte(src), nil)
+	if err != nil {
+		t.Fatalf("kaconf.Parse: %v", err)
+	}
+	p, err := buildPlan(conf)
+	if err != nil {
+		t.Fatalf("buildPlan: %v", err)
+	}
+	return p
+}
+
+func pfx(s string) netip.Prefix { return netip.MustParsePrefix(s) }
+func addr(s string) netip.Addr  { return netip.MustParseAddr(s) }
+
+// instanceBlock wraps instance lines in a vrrp_instance block.
+func instanceBlock(lines ...string) string {
+	return "vrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 51\n" + strings.Join(lines, "\n") + "\n}\n"
+}
+
+func TestRouterConfigMapsEachKeyword(t *testing.T) {
+	vips := "  virtual_ipaddress {\n    10.0.0.100/24\n  }"
+	for _, c := range []struct {
+		name string
+		src  string
+		want vrrp.Config
+	}{
+		{"keepalived's defaults", instanceBlock(vips), vrrp.Config{Name: "VI_1", VRID: 51, Interface: "eth0", Version: 2,
+			Priority: 100, Interval: time.Second, VIPs: []vrrp.VIP{{Prefix: pfx("10.0.0.100/24")}}}},
+		{"state MASTER without priority is the owner", instanceBlock("  state MASTER", vips), vrrp.Config{Name: "VI_1", VRID: 51,
+			Interface: "eth0", Version: 2, Priority: 255, Interval: time.Second, VIPs: []vrrp.VIP{{Prefix: pfx("10.0.0.100/24")}}}},
+		{"v2 PASS", instanceBlock("  priority 150", "  authentication {\n    auth_type PASS\n    auth_pass secret12\n  }", vips),
+			vrrp.Config{Name: "VI_1", VRID: 51, Interface: "eth0", Version: 2, Priority: 150, Interval: time.Second,
+				AuthType: advert.AuthPass, AuthPass: "secret12", VIPs: []vrrp.VIP{{Prefix: pfx("10.0.0.100/24")}}}},
+		{"v2 AH unicast", instanceBlock("  authentication {\n    auth_type AH\n    auth_pass k\n  }", "  unicast_src_ip 10.0.0.1",
+			"  unicast_peer {\n    10.0.0.2\n    10.0.0.3\n  }", vips),
+			vrrp.Config{Name: "VI_1", VRID: 51, Interface: "eth0", Version: 2, Priority: 100, Interval: time.Second,
+				AuthType: advert.AuthAH, AuthPass: "k", UnicastSrc: addr("10.0.0.1"), Peers: []netip.Addr{addr("10.0.0.2"), addr("10.0.0.3")},
+				VIPs: []vrrp.VIP{{Prefix: pfx("10.0.0.100/24")}}}},
+		{"v3 fractional, nopreempt, no_accept, checksum as v2", instanceBlock("  version 3", "  advert_int 0.25", "  nopreempt",
+			"  no_accept", "  v3_checksum_as_v2", vips),
+			vrrp.Config{Name: "VI_1", VRID: 51, Interface: "eth0", Version: 3, Priority: 100, Interval: 250 * time.Millisecond,
+				NoPreempt: true, NoAccept: true, Checksum: advert.ChecksumNoPseudoHeader, VIPs: []vrrp.VIP{{Prefix: pfx("10.0.0.100/24")}}}},
+		{"IPv6 is v3, link-local source", instanceBlock("  virtual_ipaddress {\n    fd00::100/64\n  }"),
+			vrrp.Config{Name: "VI_1", VRID: 51, Interface: "eth0", IPv6: true, Version: 3, Priority: 100, Interval: time.Second,
+				VIPs: []vrrp.VIP{{Prefix: pfx("fd00::100/64")}}}},
+		{"preempt_delay, mcast_src_ip", instanceBlock("  preempt_delay 5.5", "  mcast_src_ip 10.0.0.9", vips),
+			vrrp.Config{Name: "VI_1", VRID: 51, Interface: "eth0", Version: 2, Priority: 100, Interval: time.Second,
+				PreemptDelay: 5500 * time.Millisecond, UnicastSrc: addr("10.0.0.9"), VIPs: []vrrp.VIP{{Prefix: pfx("10.0.0.100/24")}}}},
+		{"dev, label, excluded", instanceBlock("  virtual_ipaddress {\n    10.0.0.100/24 dev eth1 label eth1:vip\n  }",
+			"  virtual_ipaddress_excluded {\n    10.0.0.200/32\n  }"),
+			vrrp.Config{Name: "VI_1", VRID: 51, Interface: "eth0", Version: 2, Priority: 100, Interval: time.Second,
+				VIPs: []vrrp.VIP{{Prefix: pfx("10.0.0.100/24"), Interface: "eth1", Label: "eth1:vip"}, {Prefix: pfx("10.0.0.200/32"), Excluded: true}}}},
+		{"global mcast group, check_unicast_src, sync group", "global_defs {\n  vrrp_mcast_group4 224.0.0.19\n  vrrp_check_unicast_src\n}\n" +
+			"vrrp_sync_group G {\n  group {\n    VI_1\n  }\n}\n" + instanceBlock(vips) +
+			"vrrp_instance VI_2 {\n  interface eth0\n  virtual_router_id 52\n  unicast_peer {\n    10.0.0.2\n  }\n" + vips + "\n}\n",
+			vrrp.Config{Name: "VI_1", VRID: 51, Interface: "eth0", Version: 2, Priority: 100, Interval: time.Second,
+				Group: addr("224.0.0.19"), SyncGroup: "G", VIPs: []vrrp.VIP{{Prefix: pfx("10.0.0.100/24")}}}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p := mustPlan(t, c.src)
+			if d := cmp.Diff(c.want, p.routers[0].cfg, cmpopts.EquateComparable(netip.Addr{}, netip.Prefix{})); d != "" {
+				t.Errorf("(-want +got):\n%s", d)
+			}
+		})
+	}
+}
+
+func TestCheckUnicastSourceGoesToInstancesWithPeers(t *testing.T) {
+	p := mustPlan(t, "global_defs {\n  vrrp_check_unicast_src\n}\n"+
+		"vrrp_instance VI_2 {\n  interface eth0\n  virtual_router_id 52\n  unicast_peer {\n    10.0.0.2\n  }\n  virtual_ipaddress {\n    10.0.0.1\n  }\n}\n")
+	if !p.routers[0].cfg.CheckUnicastSource {
+		t.Error("an instance with peers does not check the unicast source")
+	}
+}
+
+func TestUnsupportedSettingsWarnWithFileAndLine(t *testing.T) {
+	p := mustPlan(t, "\n\nvrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 51\n  dont_track_primary\n"+
+		"  nopreempt\n  preempt_delay 3\n  unicast_peer {\n    10.0.0.2 min_ttl 10\n  }\n"+
+		"  virtual_ipaddress {\n    10.0.0.100/24 brd + scope link\n  }\n}\n")
+	var got []string
+	for _, w := range p.warnings {
+		got = append(got, w.String())
+	}
+	for _, want := range []string{
+		"k.conf:3: dont_track_primary: (VI_1) not supported by vrrpd",
+		"k.conf:3: preempt_delay: (VI_1) has no effect with nopreempt, ignored",
+		"k.conf:3: unicast_peer: (VI_1) 10.0.0.2 min_ttl/max_ttl: not supported by vrrpd, ignored",
+		"k.conf:3: virtual_ipaddress: (VI_1) 10.0.0.100/24 brd 10.0.0.255: not supported by vrrpd, ignored",
+		"k.conf:3: virtual_ipaddress: (VI_1) 10.0.0.100/24 scope link: not supported by vrrpd, ignored",
+	} {
+		found := false
+		for _, g := range got {
+			found = found || strings.HasPrefix(g, want)
+		}
+		if !found {
+			t.Errorf("no warning %q among:\n%s", want, strings.Join(got, "\n"))
+		}
+	}
+	if p.routers[0].cfg.PreemptDelay != 0 {
+		t.Error("preempt_delay kept with nopreempt")
+	}
+}
+
+func TestInstancesTheLibraryRefusesAreErrorsAtTheirLine(t *testing.T) {
+	conf, err := kaconf.Parse("k.conf", []byte("\nvrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 51\n}\n"), nil)
+	if err != nil {
+		t.Fatal(err) // keepalived runs a VRRPv2 instance without addresses
+	}
+	_, err = buildPlan(conf)
+	if err == nil || !strings.Contains(err.Error(), "k.conf:2: vrrp_instance: (VI_1) not supported by vrrpd: VIPs") {
+		t.Errorf("buildPlan = %v, want the instance refused at k.conf:2", err)
+	}
+}
+
+func TestScheduleMapsGARPSettings(t *testing.T) {
+	p := mustPlan(t, "global_defs {\n  vrrp_garp_master_delay 10\n  vrrp_garp_master_repeat 3\n  vrrp_garp_master_refresh 60\n"+
+		"  vrrp_garp_interval 0.001\n  vrrp_gna_interval 0.002\n}\n"+
+		instanceBlock("  virtual_ipaddress {\n    10.0.0.1\n  }")+
+		"vrrp_instance VI_2 {\n  interface eth0\n  virtual_router_id 52\n  garp_master_repeat 1\n  garp_master_delay 0\n"+
+		"  virtual_ipaddress {\n    10.0.0.2\n  }\n}\n")
+	global := vip.Schedule{Repeat: 3, Delay: 10 * time.Second, Refresh: 60 * time.Second, RefreshRepeat: 1,
+		LowerPrioRepeat: 3, LowerPrioDelay: 10 * time.Second, ARPInterval: time.Millisecond, NAInterval: 2 * time.Millisecond}
+	if d := cmp.Diff(global, p.routers[0].schedule); d != "" || p.routers[0].ownSchedule {
+		t.Errorf("VI_1 (global schedule, own %v) (-want +got):\n%s", p.routers[0].ownSchedule, d)
+	}
+	own := global
+	own.Repeat, own.Delay = 1, 0
+	if d := cmp.Diff(own, p.routers[1].schedule); d != "" || !p.routers[1].ownSchedule {
+		t.Errorf("VI_2 (own schedule %v) (-want +got):\n%s", p.routers[1].ownSchedule, d)
+	}
+}
+
+func TestTrackRefsIncludeTheSyncGroupsObjects(t *testing.T) {
+	p := mustPlan(t, `vrrp_script chk {
+  script "/bin/true"
+  weight -20
+}
+vrrp_script grp {
+  script "/bin/true"
+}
+track_file f {
+  file "/tmp/x"
+}
+vrrp_sync_group G {
+  group {
+    VI_1
+  }
+  track_script {
+    grp
+  }
+  sync_group_tracking_weight
+}
+`+instanceBlock("  track_script {\n    chk weight 10 reverse\n  }", "  track_interface {\n    eth1 weight -5\n  }",
+		"  track_file {\n    f weight 2\n  }", "  virtual_ipaddress {\n    10.0.0.1\n  }"))
+	want := []trackRef{
+		{trackKey{trackInterface, "eth1"}, health.Weight{Weight: -5}},
+		{trackKey{trackScript, "chk"}, health.Weight{Weight: 10, Reverse: true}},
+		{trackKey{trackFile, "f"}, health.Weight{Weight: 2}},
+		{trackKey{trackScript, "grp"}, health.Weight{}},
+	}
+	if d := cmp.Diff(want, p.routers[0].tracks, cmp.AllowUnexported(trackRef{}, trackKey{})); d != "" {
+		t.Errorf("(-want +got):\n%s", d)
+	}
+}
+
+func TestExcludedAddressesOfTheOtherFamilyGoBeside(t *testing.T) {
+	p := mustPlan(t, instanceBlock("  version 3", "  virtual_ipaddress {\n    10.0.0.208/24\n  }",
+		"  virtual_ipaddress_excluded {\n    fd00::108/64\n    10.0.0.209/24\n  }"))
+	rp := p.routers[0]
+	wantOwn := []vrrp.VIP{{Prefix: pfx("10.0.0.208/24")}, {Prefix: pfx("10.0.0.209/24"), Excluded: true}}
+	wantOther := []vrrp.VIP{{Prefix: pfx("fd00::108/64"), Excluded: true}}
+	opt := cmpopts.EquateComparable(netip.Prefix{})
+	if d := cmp.Diff(wantOwn, rp.cfg.VIPs, opt); d != "" {
+		t.Errorf("own (-want +got):\n%s", d)
+	}
+	if d := cmp.Diff(wantOther, rp.otherFamily, opt); d != "" {
+		t.Errorf("other family (-want +got):\n%s", d)
+	}
+}
