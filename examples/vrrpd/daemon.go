@@ -23,10 +23,13 @@ type backendProvider interface {
 
 // daemonConfig is what a daemon runs on.
 type daemonConfig struct {
-	log           *zap.Logger
-	clock         vrrp.Clock
-	node          *vrrp.Node
-	backend       backendProvider // nil: routers run the protocol only
+	log     *zap.Logger
+	clock   vrrp.Clock
+	node    *vrrp.Node
+	backend backendProvider // nil: routers run the protocol only
+	// baseSchedule is the backend's own announcement schedule (global_defs
+	// at startup); an instance whose schedule differs gets WithSchedule.
+	baseSchedule  vip.Schedule
 	notifyTimeout time.Duration
 	// scriptEnv overrides the script environment built from global_defs
 	// (tests).
@@ -168,7 +171,7 @@ func (d *daemon) addInstance(rp *routerPlan) {
 	cfg := rp.cfg
 	if d.backend != nil {
 		cfg.Backend = d.backend
-		if rp.ownSchedule {
+		if rp.schedule != d.baseSchedule {
 			b, err := d.backend.WithSchedule(rp.schedule)
 			if err != nil {
 				d.log.Error(rp.inst.Pos.String() + ": (" + rp.inst.Name + ") garp schedule: " + err.Error() + "; using the global one")

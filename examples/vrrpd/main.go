@@ -210,7 +210,7 @@ func serve(opts *options, logOut io.Writer) int {
 		log.Error(err.Error())
 		return 1
 	}
-	d := newDaemon(daemonConfig{log: log, node: node, backend: linux, notifyTimeout: opts.notifyTTL})
+	d := newDaemon(daemonConfig{log: log, node: node, backend: linux, baseSchedule: sched, notifyTimeout: opts.notifyTTL})
 	d.load(p)
 
 	ctx, cancel := context.WithCancel(context.Background())

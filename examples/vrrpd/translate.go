@@ -31,12 +31,10 @@ type routerPlan struct {
 	inst *kaconf.Instance
 	// cfg is the router's configuration without its Backend.
 	cfg vrrp.Config
-	// schedule is the instance's announcement schedule; ownSchedule says
-	// whether it differs from the global one (and needs WithSchedule).
-	schedule    vip.Schedule
-	ownSchedule bool
-	tracks      []trackRef
-	notify      kaconf.Notify
+	// schedule is the instance's announcement schedule.
+	schedule vip.Schedule
+	tracks   []trackRef
+	notify   kaconf.Notify
 	// otherFamily are virtual_ipaddress_excluded entries of the other
 	// address family (keepalived allows them; a vrrp.Config is one
 	// family): the backend handles them beside the router's own.
@@ -93,7 +91,6 @@ type trackRef struct {
 func buildPlan(conf *kaconf.Config) (*plan, error) {
 	p := &plan{conf: conf}
 	global := conf.Global
-	defaultSched := schedule(global.GARP, global)
 	var errs []string
 	for _, in := range conf.Instances {
 		warn := func(keyword, format string, args ...any) {
@@ -103,7 +100,6 @@ func buildPlan(conf *kaconf.Config) (*plan, error) {
 		rp := &routerPlan{inst: in, cfg: routerConfig(in, warn), notify: in.Notify}
 		rp.cfg.VIPs, rp.otherFamily = splitFamily(rp.cfg.VIPs, rp.cfg.IPv6)
 		rp.schedule = schedule(in.GARP, global)
-		rp.ownSchedule = rp.schedule != defaultSched
 		rp.tracks = trackRefs(in, conf.SyncGroup(in.SyncGroup))
 		if err := rp.cfg.Validate(); err != nil {
 			var ce *vrrp.ConfigError
