@@ -20,6 +20,13 @@ func BenchmarkTakeover(b *testing.B) {
 			r.Report(b)
 		}
 	})
+	b.Run("vrrpd", func(b *testing.B) {
+		d := BuildVrrpd(b)
+		for range b.N {
+			r := Run(b, d, scenario200)
+			r.Report(b)
+		}
+	})
 }
 
 func TestTakeoverMeasuresLagBeyondMasterDown(t *testing.T) {
