@@ -87,17 +87,6 @@ func TestSimulation(t *testing.T) {
 	wg.Wait()
 }
 
-// TestSimulationRegressions replays scenarios that once found bugs.
-func TestSimulationRegressions(t *testing.T) {
-	for name, seed := range map[string]uint64{} {
-		t.Run(name, func(t *testing.T) {
-			if fail, trace := runScenario(seed, true); fail != "" {
-				t.Fatalf("%s\ntrace:\n%s", fail, trace)
-			}
-		})
-	}
-}
-
 // scenario is one random run.
 type scenario struct {
 	rng      *rand.Rand
@@ -351,7 +340,17 @@ func isUp(sn *simNode) bool { return sn.running }
 
 func (s *scenario) disrupt() {
 	r := s.rng
-	switch r.IntN(12) {
+	switch r.IntN(13) {
+	case 12:
+		// A restart: crashed and back at once (a host rebooting fast, a
+		// daemon restarted by its supervisor).
+		if sn := s.pick(isUp); sn != nil {
+			s.note("restart %s", sn.spec.name)
+			sn.crash()
+			sn.start()
+			delete(s.tracked, sn)
+			delete(s.resigned, sn)
+		}
 	case 0:
 		if sn := s.pick(isUp); sn != nil {
 			s.note("crash %s", sn.spec.name)
