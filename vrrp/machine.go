@@ -346,6 +346,12 @@ func (m *Machine) backupReceive(now time.Time, src netip.Addr, a *advert.Advert,
 	// let the down timer run out.
 	acts = append(acts, Action{Kind: ActNote, Note: NoteDiscardLower, Priority: a.Priority, Addr: src})
 	m.masterReason = ReasonPreempt
+	if m.master.IsValid() {
+		// We follow another master (two masters, e.g. across a healing
+		// partition): it stays the one we report, rather than flapping
+		// with every advert.
+		return acts
+	}
 	return m.setMaster(src, acts)
 }
 

@@ -421,3 +421,23 @@ func TestMachineHotPathsDoNotAllocate(t *testing.T) {
 		t.Errorf("TimerDue: %v allocs", allocs)
 	}
 }
+
+func TestBackupKeepsReportingTheMasterItFollows(t *testing.T) {
+	// With two masters (a healing partition), a preempting backup follows
+	// the higher one (RFC 5798 §6.4.2) and discards the lower one's
+	// adverts: Master stays the one it follows, without an ActMaster per
+	// discarded advert.
+	x := newM(t, MachineConfig{Version: 3, Priority: 150, Interval: time.Second})
+	x.start()
+	x.at(time.Second)
+	wantActs(t, x.recv(ipHigh, 200, time.Second), "master 10.0.0.9")
+	x.at(1500 * time.Millisecond)
+	wantActs(t, x.recv(ipLow, 100, time.Second), "note 1")
+	if x.m.Master() != ipHigh {
+		t.Fatalf("master %v", x.m.Master())
+	}
+	// Alone, the lower master is the one we know of.
+	y := newM(t, MachineConfig{Version: 3, Priority: 150, Interval: time.Second})
+	y.start()
+	wantActs(t, y.recv(ipLow, 100, time.Second), "note 1, master 10.0.0.2")
+}

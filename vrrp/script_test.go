@@ -31,6 +31,7 @@ var rewrite = flag.Bool("rewrite", false, "rewrite the expected output of testda
 //
 //	node NAME [prio=N] [v2] [interval=D] [nopreempt] [delay=D] [ip=A] [vrid=N,...]
 //	     [unicast] [checksrc] [pass=P] [ah=P] [startmaster] [sync=G] [lowernoadvert]
+//	     [csv2] [anycsum]
 //	start|stop|crash NAME...      start, stop cleanly, or kill nodes
 //	advance D                     let D of simulated time pass
 //	partition A B | C ...         split the LAN into groups; heal joins them
@@ -41,6 +42,7 @@ var rewrite = flag.Bool("rewrite", false, "rewrite the expected output of testda
 //	track NAME[/ROUTER] OBJ [delta=N] [fault] [down]   Track a status
 //	state                         print every router's state
 //	stats NAME                    print a node's counters
+//	calls NAME                    print the Backend calls of a node's routers
 //	inject NAME key=value...      deliver a crafted advert to NAME
 func TestScripts(t *testing.T) {
 	files, err := filepath.Glob("testdata/scripts/*.txt")
@@ -246,6 +248,13 @@ func (w *world) command(line string) ([]string, error) {
 		return nil, nil
 	case "state":
 		return []string{w.stateTable()}, nil
+	case "calls":
+		var out []string
+		sn := w.node(args[0])
+		for i, r := range sn.routers {
+			out = append(out, fmt.Sprintf("%s: %v", r.Name(), sn.backends[i].Calls()))
+		}
+		return out, nil
 	case "stats":
 		var out []string
 		for _, r := range w.node(args[0]).routers {
@@ -327,6 +336,10 @@ func (w *world) cmdNode(args []string) error {
 			syncGroup = val
 		case "lowernoadvert":
 			base.LowerPriorityNoAdvert = true
+		case "csv2":
+			base.Checksum = advert.ChecksumNoPseudoHeader
+		case "anycsum":
+			base.AcceptEitherChecksum = true
 		default:
 			return fmt.Errorf("node: unknown option %q", a)
 		}
