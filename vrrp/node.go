@@ -516,6 +516,18 @@ func (n *Node) refreshSource(r *Router, now time.Time) {
 
 // apply carries out a machine's actions. acts is r.acts (or grew from it).
 func (n *Node) apply(r *Router, acts []Action, now time.Time) {
+	// What readers see is updated first, so that a program woken by any
+	// event of this batch reads the state and master the batch ends with.
+	for i := range acts {
+		switch a := &acts[i]; a.Kind {
+		case ActState:
+			r.state.Store(uint32(a.To))
+		case ActMaster:
+			r.masterMu.Lock()
+			r.master = a.Addr
+			r.masterMu.Unlock()
+		}
+	}
 	for i := range acts {
 		a := &acts[i]
 		switch a.Kind {
@@ -539,7 +551,6 @@ func (n *Node) apply(r *Router, acts []Action, now time.Time) {
 }
 
 func (n *Node) stateChanged(r *Router, a *Action, now time.Time) {
-	r.state.Store(uint32(a.To))
 	switch {
 	case a.To == Master:
 		r.stats.becameMaster.Add(1)
@@ -555,9 +566,6 @@ func (n *Node) stateChanged(r *Router, a *Action, now time.Time) {
 }
 
 func (n *Node) masterChanged(r *Router, addr netip.Addr, now time.Time) {
-	r.masterMu.Lock()
-	r.master = addr
-	r.masterMu.Unlock()
 	r.events.push(Event{Kind: EventMaster, Time: now, Router: r.cfg.Name, Master: addr, Priority: r.m.Priority()})
 }
 
