@@ -68,6 +68,7 @@ type Node struct {
 	groups    map[string]*syncGroup
 	heap      routerHeap
 	groupWork []groupEvent
+	unstarted []*Router // attached, not yet started
 	inGroup   bool
 	rx        chan *rxBuf
 	runCtx    context.Context
@@ -254,6 +255,7 @@ func (n *Node) do(f func(now time.Time)) {
 	if n.stepping {
 		now := n.clock.Now()
 		f(now)
+		n.startAttached(now)
 		n.stepArm()
 		return
 	}
@@ -277,6 +279,7 @@ func (n *Node) runPending() {
 		n.cmds = nil
 		n.mu.Unlock()
 		if len(cmds) == 0 {
+			n.startAttached(n.clock.Now())
 			return
 		}
 		for _, f := range cmds {
@@ -396,8 +399,23 @@ func (n *Node) attach(r *Router, now time.Time) {
 	if r.group != nil {
 		n.syncFaults(r.group, now)
 	}
-	r.started = true
-	n.apply(r, r.m.Start(now, r.acts[:0]), now)
+	// Started by startAttached once the commands queued with it (tracked
+	// objects set before Run) have run: a router whose tracker starts in
+	// Fault goes straight to Fault.
+	n.unstarted = append(n.unstarted, r)
+}
+
+// startAttached starts the routers attached since the last call.
+func (n *Node) startAttached(now time.Time) {
+	for len(n.unstarted) > 0 {
+		r := n.unstarted[0]
+		n.unstarted = n.unstarted[1:]
+		if r.removed || r.started {
+			continue
+		}
+		r.started = true
+		n.apply(r, r.m.Start(now, r.acts[:0]), now)
+	}
 }
 
 // detach stops r and takes it out of its transport and group.

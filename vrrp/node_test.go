@@ -97,6 +97,10 @@ func TestRouterRunElectsFailsOverAndShutsDownCleanly(t *testing.T) {
 		if got, want := ev.Time.Sub(start), vrrp.MasterDownInterval(3, 200, time.Second); got != want {
 			t.Errorf("master after %v, want Master_Down_Interval %v", got, want)
 		}
+		// Whoever is woken by the event reads the outcome of its batch.
+		if r1.State() != vrrp.Master || r1.Master() != netip.MustParseAddr("10.0.0.1") {
+			t.Fatalf("after the event: %v, master %v", r1.State(), r1.Master())
+		}
 		pass(time.Second)
 		if r2.State() != vrrp.Backup || r2.Master() != netip.MustParseAddr("10.0.0.1") {
 			t.Fatalf("r2: %v, master %v", r2.State(), r2.Master())
@@ -388,4 +392,21 @@ func TestNodeRunsOnce(t *testing.T) {
 	if _, err := vrrp.NewNode(vrrp.NodeConfig{}); err == nil {
 		t.Fatal("NewNode without Network succeeded")
 	}
+}
+
+func TestTrackedFaultBeforeRunStartsInFault(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		lan := newLAN(t)
+		r, _ := vrrp.NewRouter(cfg("VI_1", 1, 100), vrrp.NodeConfig{Network: addHost(lan, "a", "10.0.0.1")})
+		// keepalived's init_fail: a check that starts failed.
+		r.Track(vrrp.TrackStatus{Name: "chk", Fault: true, Reason: "init_fail"})
+		runner := run(r.Run)
+		ev := <-r.Events()
+		if ev.Kind != vrrp.EventState || ev.From != vrrp.Initialize || ev.To != vrrp.Fault {
+			t.Fatalf("first event %+v", ev)
+		}
+		r.Track(vrrp.TrackStatus{Name: "chk", Up: true})
+		waitState(t, r, vrrp.Backup, time.Second)
+		runner.stop(t)
+	})
 }
