@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"go.uber.org/zap"
-	"go.uber.org/zap/zapcore"
 
 	"github.com/vrrpkit/vrrpkit/advert"
 )
@@ -52,7 +51,6 @@ type Node struct {
 	cfg   NodeConfig
 	clock Clock
 	log   *zap.Logger
-	debug bool
 
 	mu     sync.Mutex
 	phase  nodePhase
@@ -120,7 +118,6 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 		cfg:    cfg,
 		clock:  cfg.Clock,
 		log:    cfg.Logger,
-		debug:  cfg.Logger.Core().Enabled(zapcore.DebugLevel),
 		keys:   make(map[routerKey]*Router),
 		wakeCh: make(chan struct{}, 1),
 		trans:  make(map[transportKey]*transport),

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 
 	"github.com/vrrpkit/vrrpkit/advert"
 	"github.com/vrrpkit/vrrpkit/auth"
@@ -162,7 +163,7 @@ func (n *Node) dropLog(r *Router, reason DropReason, p *advert.Packet, now time.
 			return
 		}
 	}
-	if !n.debug {
+	if !n.log.Core().Enabled(zapcore.DebugLevel) {
 		return
 	}
 	if ok, suppressed := r.logLimit.allow(now, time.Second); ok {
@@ -172,7 +173,7 @@ func (n *Node) dropLog(r *Router, reason DropReason, p *advert.Packet, now time.
 }
 
 func (n *Node) unknown(t *transport, p *advert.Packet, vrid uint8, now time.Time) {
-	if !n.debug {
+	if !n.log.Core().Enabled(zapcore.DebugLevel) {
 		return
 	}
 	if ok, suppressed := t.unknownLog.allow(now, time.Second); ok {
