@@ -31,7 +31,7 @@ var rewrite = flag.Bool("rewrite", false, "rewrite the expected output of testda
 //
 //	node NAME [prio=N] [v2] [interval=D] [nopreempt] [delay=D] [ip=A] [vrid=N,...]
 //	     [unicast] [checksrc] [pass=P] [ah=P] [startmaster] [sync=G] [lowernoadvert]
-//	     [csv2] [anycsum]
+//	     [csv2] [anycsum] [ipv6]
 //	start|stop|crash NAME...      start, stop cleanly, or kill nodes
 //	advance D                     let D of simulated time pass
 //	partition A B | C ...         split the LAN into groups; heal joins them
@@ -336,6 +336,8 @@ func (w *world) cmdNode(args []string) error {
 			syncGroup = val
 		case "lowernoadvert":
 			base.LowerPriorityNoAdvert = true
+		case "ipv6":
+			base.IPv6 = true
 		case "csv2":
 			base.Checksum = advert.ChecksumNoPseudoHeader
 		case "anycsum":
@@ -351,6 +353,9 @@ func (w *world) cmdNode(args []string) error {
 		rs := base
 		d := defaultRouter(id)
 		rs.Name, rs.VRID, rs.VIPs = d.Name, d.VRID, d.VIPs
+		if rs.IPv6 {
+			rs.VIPs = []vrrp.VIP{{Prefix: netip.PrefixFrom(netip.AddrFrom16([16]byte{0: 0xfd, 13: id, 15: 0x64}), 64)}}
+		}
 		rs.SyncGroup = syncGroup
 		spec.routers = append(spec.routers, rs)
 	}
