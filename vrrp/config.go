@@ -74,10 +74,13 @@ type Config struct {
 	// preempts. Default: 0 (preempt at once). Not allowed with NoPreempt.
 	PreemptDelay time.Duration
 
-	// StartAsMaster is keepalived's "state MASTER" for a router that is not
-	// the owner: it still starts as Backup, but waits only one Interval
-	// plus the minimum Skew_Time for a master before taking over. Default:
-	// false ("state BACKUP").
+	// StartAsMaster makes a router that is not the owner take over sooner
+	// at startup when no master is heard: it still starts as Backup, but
+	// its first wait is one Interval plus the minimum Skew_Time instead of
+	// Master_Down_Interval (what keepalived's source does for "state
+	// MASTER" in vrrp_init_state; keepalived 2.2.7 was measured in the lab
+	// to wait the full Master_Down_Interval, so the keepalived.conf daemon
+	// leaves it off). Default: false.
 	StartAsMaster bool
 
 	// NoAccept turns Accept_Mode off (RFC 5798 §6.1; keepalived's

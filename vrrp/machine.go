@@ -24,9 +24,9 @@ type MachineConfig struct {
 	// the master keeps accepting its adverts for this long after startup
 	// (or after it first hears the lower priority) before it preempts.
 	PreemptDelay time.Duration
-	// StartAsMaster is keepalived's "state MASTER" for a non-owner: the
-	// first wait for a master is Advertisement_Interval + Skew_Time(255)
-	// instead of Master_Down_Interval.
+	// StartAsMaster: the first wait for a master is
+	// Advertisement_Interval + Skew_Time(255) instead of
+	// Master_Down_Interval (see Config.StartAsMaster).
 	StartAsMaster bool
 	// LowerPriorityNoAdvert: a master that hears a lower priority does not
 	// answer with an advert at once (keepalived's lower_prio_no_advert).
