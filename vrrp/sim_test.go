@@ -291,7 +291,7 @@ func (s *scenario) run() {
 		sn.start()
 	}
 	s.settle()
-	epochs := 2 + s.rng.IntN(3)
+	epochs := 2 + s.rng.IntN(2)
 	for range epochs {
 		if s.err != nil {
 			return
