@@ -124,6 +124,34 @@ const (
 	NoteResignNotMaster
 )
 
+func (n Note) String() string {
+	switch n {
+	case NoteDiscardLower:
+		return "discard-lower"
+	case NoteLowerPriority:
+		return "lower-priority"
+	case NoteHigherPriority:
+		return "higher-priority"
+	case NoteEqualPriorityHigherAddr:
+		return "equal-priority-higher-address"
+	case NotePriorityZeroBackup:
+		return "priority-zero-backup"
+	case NotePriorityZeroMaster:
+		return "priority-zero-master"
+	case NoteIntervalChanged:
+		return "interval-changed"
+	case NotePreemptDelayStart:
+		return "preempt-delay-start"
+	case NotePreemptDelayStop:
+		return "preempt-delay-stop"
+	case NoteSameAddress:
+		return "same-address"
+	case NoteResignNotMaster:
+		return "resign-not-master"
+	}
+	return "Note(?)"
+}
+
 // Action is one thing a Machine asks its driver to do, in order.
 type Action struct {
 	Kind     ActionKind

@@ -82,7 +82,7 @@ func summary(acts []Action) string {
 		case ActMaster:
 			parts = append(parts, fmt.Sprintf("master %v", a.Addr))
 		case ActNote:
-			parts = append(parts, fmt.Sprintf("note %d", a.Note))
+			parts = append(parts, fmt.Sprintf("note %d", int(a.Note)))
 		default:
 			parts = append(parts, a.Kind.String())
 		}
