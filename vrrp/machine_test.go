@@ -82,7 +82,7 @@ func summary(acts []Action) string {
 		case ActMaster:
 			parts = append(parts, fmt.Sprintf("master %v", a.Addr))
 		case ActNote:
-			parts = append(parts, fmt.Sprintf("note %d", int(a.Note)))
+			parts = append(parts, "note "+a.Note.String())
 		default:
 			parts = append(parts, a.Kind.String())
 		}
@@ -172,7 +172,7 @@ func TestBackupTakesOverAfterPriorityZero(t *testing.T) {
 	x.at(time.Second)
 	x.recv(ipHigh, 250, time.Second)
 	x.at(2 * time.Second)
-	wantActs(t, x.recv(ipHigh, 0, time.Second), "note 5, master invalid IP")
+	wantActs(t, x.recv(ipHigh, 0, time.Second), "note priority-zero-backup, master invalid IP")
 	x.wantDeadline(2*time.Second + SkewTime(3, 200, time.Second))
 	wantActs(t, x.fire(), "state BACKUP->MASTER(master left (priority 0)), send 200, acquire, master 10.0.0.5")
 }
@@ -184,7 +184,7 @@ func TestBackupPreemptsLowerPriorityMaster(t *testing.T) {
 	x.start()
 	mdi := MasterDownInterval(3, 200, time.Second)
 	x.at(time.Second)
-	wantActs(t, x.recv(ipLow, 100, time.Second), "note 1, master 10.0.0.2")
+	wantActs(t, x.recv(ipLow, 100, time.Second), "note discard-lower, master 10.0.0.2")
 	x.wantDeadline(mdi) // not reset
 	wantActs(t, x.fire(), "state BACKUP->MASTER(preempted lower priority master), send 200, acquire, master 10.0.0.5")
 }
@@ -215,7 +215,7 @@ func TestPreemptDelayAcceptsLowerMasterForTheDelay(t *testing.T) {
 		x.wantDeadline(time.Duration(i)*time.Second + MasterDownInterval(3, 200, time.Second))
 	}
 	x.at(10 * time.Second)
-	wantActs(t, x.recv(ipLow, 100, time.Second), "note 1") // discarded
+	wantActs(t, x.recv(ipLow, 100, time.Second), "note discard-lower") // discarded
 	x.wantDeadline(9*time.Second + MasterDownInterval(3, 200, time.Second))
 	wantActs(t, x.fire(), "state BACKUP->MASTER(preempted lower priority master), send 200, acquire, master 10.0.0.5")
 }
@@ -226,13 +226,13 @@ func TestPreemptDelayRestartsAfterHigherPriority(t *testing.T) {
 	x := newM(t, MachineConfig{Version: 3, Priority: 200, Interval: time.Second, PreemptDelay: 5 * time.Second})
 	x.start()
 	x.at(time.Second)
-	wantActs(t, x.recv(ipHigh, 250, time.Second), "note 9, master 10.0.0.9")
+	wantActs(t, x.recv(ipHigh, 250, time.Second), "note preempt-delay-stop, master 10.0.0.9")
 	x.at(20 * time.Second)
-	wantActs(t, x.recv(ipLow, 100, time.Second), "note 8, master 10.0.0.2")
+	wantActs(t, x.recv(ipLow, 100, time.Second), "note preempt-delay-start, master 10.0.0.2")
 	x.at(24 * time.Second)
 	wantActs(t, x.recv(ipLow, 100, time.Second), "")
 	x.at(25 * time.Second)
-	wantActs(t, x.recv(ipLow, 100, time.Second), "note 1")
+	wantActs(t, x.recv(ipLow, 100, time.Second), "note discard-lower")
 }
 
 func TestV3BackupLearnsMasterInterval(t *testing.T) {
@@ -241,7 +241,7 @@ func TestV3BackupLearnsMasterInterval(t *testing.T) {
 	x := newM(t, MachineConfig{Version: 3, Priority: 100, Interval: time.Second})
 	x.start()
 	x.at(time.Second)
-	wantActs(t, x.recv(ipHigh, 150, 200*time.Millisecond), "note 7, master 10.0.0.9")
+	wantActs(t, x.recv(ipHigh, 150, 200*time.Millisecond), "note interval-changed, master 10.0.0.9")
 	if got := x.m.MasterAdverInterval(); got != 200*time.Millisecond {
 		t.Fatalf("Master_Adver_Interval = %v", got)
 	}
@@ -268,7 +268,7 @@ func TestMasterStepsDownForHigherPriority(t *testing.T) {
 	x.wantState(Master)
 	x.at(5 * time.Second)
 	wantActs(t, x.recv(ipLow, 250, 500*time.Millisecond),
-		"note 3, state MASTER->BACKUP(higher priority master), release, master 10.0.0.2")
+		"note higher-priority, state MASTER->BACKUP(higher priority master), release, master 10.0.0.2")
 	x.wantDeadline(5*time.Second + MasterDownInterval(3, 200, 500*time.Millisecond))
 }
 
@@ -282,10 +282,10 @@ func TestMasterTieBreakByPrimaryAddress(t *testing.T) {
 	x.fire()
 	x.wantState(Master)
 	x.at(5 * time.Second)
-	wantActs(t, x.recv(ipLow, 100, time.Second), "note 2, send 100, announce")
+	wantActs(t, x.recv(ipLow, 100, time.Second), "note lower-priority, send 100, announce")
 	x.wantState(Master)
 	wantActs(t, x.recv(ipHigh, 100, time.Second),
-		"note 4, state MASTER->BACKUP(higher priority master), release, master 10.0.0.9")
+		"note equal-priority-higher-address, state MASTER->BACKUP(higher priority master), release, master 10.0.0.9")
 }
 
 func TestMasterAnswersLowerPriorityWithAdvertAndAnnounce(t *testing.T) {
@@ -296,13 +296,13 @@ func TestMasterAnswersLowerPriorityWithAdvertAndAnnounce(t *testing.T) {
 	x.start()
 	x.fire()
 	x.at(4*time.Second + 500*time.Millisecond)
-	wantActs(t, x.recv(ipLow, 100, time.Second), "note 2, send 200, announce")
+	wantActs(t, x.recv(ipLow, 100, time.Second), "note lower-priority, send 200, announce")
 	x.wantDeadline(5*time.Second + 500*time.Millisecond) // Adver_Timer reset
 	// lower_prio_no_advert: announce only.
 	y := newM(t, MachineConfig{Version: 3, Priority: 200, Interval: time.Second, LowerPriorityNoAdvert: true})
 	y.start()
 	y.fire()
-	wantActs(t, y.recv(ipLow, 100, time.Second), "note 2, announce")
+	wantActs(t, y.recv(ipLow, 100, time.Second), "note lower-priority, announce")
 }
 
 func TestMasterAnswersPriorityZeroAtOnce(t *testing.T) {
@@ -311,7 +311,7 @@ func TestMasterAnswersPriorityZeroAtOnce(t *testing.T) {
 	x := newM(t, MachineConfig{Version: 3, Priority: 255, Interval: time.Second})
 	x.start()
 	x.at(300 * time.Millisecond)
-	wantActs(t, x.recv(ipLow, 0, time.Second), "note 6, send 255")
+	wantActs(t, x.recv(ipLow, 0, time.Second), "note priority-zero-master, send 255")
 	x.wantDeadline(1300 * time.Millisecond)
 	x.wantState(Master)
 }
@@ -432,12 +432,12 @@ func TestBackupKeepsReportingTheMasterItFollows(t *testing.T) {
 	x.at(time.Second)
 	wantActs(t, x.recv(ipHigh, 200, time.Second), "master 10.0.0.9")
 	x.at(1500 * time.Millisecond)
-	wantActs(t, x.recv(ipLow, 100, time.Second), "note 1")
+	wantActs(t, x.recv(ipLow, 100, time.Second), "note discard-lower")
 	if x.m.Master() != ipHigh {
 		t.Fatalf("master %v", x.m.Master())
 	}
 	// Alone, the lower master is the one we know of.
 	y := newM(t, MachineConfig{Version: 3, Priority: 150, Interval: time.Second})
 	y.start()
-	wantActs(t, y.recv(ipLow, 100, time.Second), "note 1, master 10.0.0.2")
+	wantActs(t, y.recv(ipLow, 100, time.Second), "note discard-lower, master 10.0.0.2")
 }
