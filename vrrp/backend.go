@@ -16,6 +16,8 @@ type Backend interface {
 	// on the backend's schedule.
 	Acquire(ctx context.Context, set AddressSet) error
 	// Release stops announcing and removes the addresses (idempotently).
+	// A router also calls it when it starts as a backup, before any
+	// Acquire, to clear addresses a crashed predecessor left on the host.
 	Release(ctx context.Context, set AddressSet) error
 	// Announce re-announces the addresses now (a master that heard a lower
 	// priority corrects the LAN's ARP and neighbor caches).

@@ -61,7 +61,7 @@ func Example() {
 	// BACKUP -> MASTER (master down)
 	// master: 10.0.0.1
 	// Run: <nil>
-	// backend: [acquire release]
+	// backend: [release acquire release]
 }
 
 // Many routers share one Node: one goroutine, one timer, one transport per

@@ -293,7 +293,9 @@ func (m *Machine) masterDown() time.Duration {
 func (m *Machine) preempting() bool { return !m.cfg.NoPreempt && !m.resigned }
 
 // Start leaves Initialize: an owner becomes master at once, anyone else a
-// backup waiting Master_Down_Interval (RFC 5798 §6.4.1). A machine faulted
+// backup waiting Master_Down_Interval (RFC 5798 §6.4.1). A router that does not
+// start as master releases its addresses, which a crashed predecessor may
+// have left on the host (keepalived does the same). A machine faulted
 // before Start goes to Fault.
 func (m *Machine) Start(now time.Time, acts []Action) []Action {
 	if m.state != Initialize {
@@ -302,13 +304,16 @@ func (m *Machine) Start(now time.Time, acts []Action) []Action {
 	m.resigned = false
 	m.wantMaster = false
 	if m.faulted {
-		return m.enterFault(now, acts)
+		return append(m.enterFault(now, acts), Action{Kind: ActRelease})
 	}
 	if m.prio == OwnerPriority {
 		return m.becomeMaster(now, ReasonOwner, acts)
 	}
 	m.masterAdverInt = m.cfg.Interval
 	acts = m.setState(Backup, ReasonStartup, "", acts)
+	// A router that does not start as master holds no addresses, but a
+	// crashed predecessor may have left them on the host: remove them.
+	acts = append(acts, Action{Kind: ActRelease})
 	if m.cfg.StartAsMaster {
 		m.downAt = now.Add(m.cfg.Interval + SkewTime(m.cfg.Version, OwnerPriority, m.cfg.Interval))
 	} else {

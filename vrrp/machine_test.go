@@ -121,8 +121,10 @@ func TestSkewAndMasterDownInterval(t *testing.T) {
 func TestBackupStartsWithMasterDownTimer(t *testing.T) {
 	// RFC 5798 §6.4.1: a non-owner sets Master_Down_Timer to
 	// Master_Down_Interval and transitions to Backup.
+	// A starting backup also releases the VIPs: a crashed predecessor
+	// (keepalived removes them at startup too) may have left them on the host.
 	x := newM(t, MachineConfig{Version: 3, Priority: 100, Interval: time.Second})
-	wantActs(t, x.start(), "state INIT->BACKUP(startup)")
+	wantActs(t, x.start(), "state INIT->BACKUP(startup), release")
 	x.wantDeadline(MasterDownInterval(3, 100, time.Second))
 	// RFC 5798 §6.4.2: when Master_Down_Timer fires, send an advert, then take over.
 	wantActs(t, x.fire(), "state BACKUP->MASTER(master down), send 100, acquire, master 10.0.0.5")
@@ -355,7 +357,7 @@ func TestFaultEntryAndExit(t *testing.T) {
 	// An owner leaves Fault straight to Master.
 	o := newM(t, MachineConfig{Version: 3, Priority: 255, Interval: time.Second})
 	o.m.SetFault(o.now, true, "no source address", nil)
-	wantActs(t, o.start(), "state INIT->FAULT(fault)")
+	wantActs(t, o.start(), "state INIT->FAULT(fault), release")
 	wantActs(t, o.m.SetFault(o.now, false, "", nil), "state FAULT->MASTER(address owner), send 255, acquire, master 10.0.0.5")
 }
 
