@@ -115,34 +115,6 @@ func (d *daemon) load(p *plan) {
 	d.reconcileTrackers(p)
 }
 
-// releaseStale removes addresses that a previous run left behind (a
-// daemon killed with SIGKILL keeps its VIPs on the interface), as
-// keepalived does at startup, so that a returning backup does not answer
-// for them. Address owners (priority 255) are left alone: their VIPs are
-// the host's own addresses.
-func (d *daemon) releaseStale(ctx context.Context) {
-	if d.backend == nil {
-		return
-	}
-	d.mu.Lock()
-	p := d.plan
-	d.mu.Unlock()
-	for _, rp := range p.routers {
-		if rp.cfg.Priority == vrrp.OwnerPriority {
-			continue
-		}
-		set := vrrp.AddressSet{Router: rp.cfg.Name, VRID: rp.cfg.VRID, Interface: rp.cfg.Interface,
-			IPv6: rp.cfg.IPv6, VIPs: rp.cfg.VIPs}
-		var b vrrp.Backend = d.backend
-		if len(rp.otherFamily) > 0 {
-			b = dualBackend{Backend: b, other: rp.otherFamily}
-		}
-		if err := b.Release(ctx, set); err != nil {
-			d.log.Warn("("+rp.cfg.Name+") removing addresses left from a previous run failed", zap.Error(err))
-		}
-	}
-}
-
 // startRouters adds a router for every instance of the configuration,
 // once their tracked objects know their state.
 func (d *daemon) startRouters() {
@@ -192,7 +164,7 @@ func (d *daemon) addInstance(rp *routerPlan) {
 	env := d.env
 	d.mu.Unlock()
 	in := &instance{plan: rp, r: r, stop: make(chan struct{}), done: make(chan struct{}),
-		tracks: make(map[string]vrrp.TrackStatus), since: d.clock.Now()}
+		tracks: make(map[string]vrrp.TrackStatus)}
 	in.scripts = newNotifyScripts("INSTANCE", rp.inst.Name, rp.notify, env, d.scriptWarner(rp.inst.Pos))
 	if !in.scripts.empty() {
 		in.queue = newNotifyQueue(d.log, d.notifyTimeout)
@@ -200,7 +172,18 @@ func (d *daemon) addInstance(rp *routerPlan) {
 	d.mu.Lock()
 	d.instances[rp.inst.Name] = in
 	d.mu.Unlock()
-	go d.watch(in)
+	// Events matter only to notify scripts and sync groups: the others'
+	// are left to the router's queue (which drops the oldest), sparing a
+	// goroutine per instance — 200 instances are common.
+	if hasNotify(rp.notify) || rp.cfg.SyncGroup != "" {
+		go d.watch(in)
+	} else {
+		close(in.done)
+	}
+}
+
+func hasNotify(n kaconf.Notify) bool {
+	return n.Master != nil || n.Backup != nil || n.Fault != nil || n.Stop != nil || n.Any != nil
 }
 
 func (d *daemon) scriptWarner(pos kaconf.Pos) func(keyword, msg string) {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -140,8 +141,24 @@ func checkConfig(opts *options, stderr io.Writer) int {
 	return 0
 }
 
+// tuneRuntime sizes the Go runtime for a daemon whose work is one protocol
+// loop fed by a few socket readers: one P (GOMAXPROCS=1) spares the
+// wake-ups of idle threads at every packet handed from reader to loop,
+// which cost more than the packets themselves (measured in
+// BENCHMARKS.md: about a third of the CPU), and GOGC=50 keeps the heap
+// near its small live size. The environment's GOMAXPROCS and GOGC win.
+func tuneRuntime() {
+	if os.Getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(1)
+	}
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(50)
+	}
+}
+
 // serve runs the daemon until SIGTERM or SIGINT.
 func serve(opts *options, logOut io.Writer) int {
+	tuneRuntime()
 	log := newLogger(logOut, opts.logDetail)
 	defer log.Sync()
 	log.Info("Starting " + versionString())
@@ -151,6 +168,9 @@ func serve(opts *options, logOut io.Writer) int {
 	}
 	if opts.umask >= 0 {
 		unix.Umask(opts.umask)
+	}
+	if stop := startProfiles(opts, log); stop != nil {
+		defer stop()
 	}
 
 	// Signals first: a SIGTERM during startup must not kill us with the
@@ -205,7 +225,7 @@ func serve(opts *options, logOut io.Writer) int {
 		return 1
 	}
 	defer linux.Close()
-	node, err := vrrp.NewNode(vrrp.NodeConfig{Network: network, Logger: log, EventBuffer: 64})
+	node, err := vrrp.NewNode(vrrp.NodeConfig{Network: network, Logger: log})
 	if err != nil {
 		log.Error(err.Error())
 		return 1
@@ -215,7 +235,6 @@ func serve(opts *options, logOut io.Writer) int {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	d.releaseStale(ctx)
 	if opts.status != "" {
 		l, err := listenStatus(opts.status)
 		if err != nil {

@@ -29,6 +29,9 @@ type options struct {
 	status    string // --status ADDR: serve the status endpoint
 	notifyTTL time.Duration
 
+	cpuProfile string // --cpuprofile (built with -tags pprof)
+	memProfile string // --memprofile (built with -tags pprof)
+
 	version bool // -v
 	help    bool // -h
 	signum  string

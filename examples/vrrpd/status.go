@@ -1,12 +1,13 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
-	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -188,56 +189,152 @@ func statusNetwork(addr string) (network, address string) {
 	return "tcp", addr
 }
 
+// The endpoint speaks just enough HTTP/1.1 for curl, scripts and "vrrpd
+// status": one GET per connection, answered and closed. It is written on
+// net rather than net/http so that the daemon does not carry an HTTP stack
+// (and TLS with it) for one JSON document — a third of its resident
+// memory.
+
+// maxRequest bounds a request's head.
+const maxRequest = 8 << 10
+
 // serveStatus serves GET /status on l until ctx ends.
 func serveStatus(ctx context.Context, l net.Listener, snapshot func() Status, log *zap.Logger) {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET "+statusPath, func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(snapshot()); err != nil {
-			log.Debug("status: write", zap.Error(err))
-		}
-	})
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go func() {
 		<-ctx.Done()
-		sctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		_ = srv.Shutdown(sctx)
+		l.Close()
 	}()
-	if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		log.Error("status endpoint stopped", zap.Error(err))
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			if ctx.Err() == nil && !errors.Is(err, net.ErrClosed) {
+				log.Error("status endpoint stopped", zap.Error(err))
+			}
+			return
+		}
+		go serveStatusConn(c, snapshot, log)
+	}
+}
+
+func serveStatusConn(c net.Conn, snapshot func() Status, log *zap.Logger) {
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	method, target, err := readRequest(bufio.NewReaderSize(io.LimitReader(c, maxRequest), 1024))
+	var code int
+	var body []byte
+	switch {
+	case err != nil:
+		code, body = 400, []byte(err.Error()+"\n")
+	case target != statusPath && !strings.HasPrefix(target, statusPath+"?"):
+		code, body = 404, []byte("not found: GET "+statusPath+"\n")
+	case method != "GET" && method != "HEAD":
+		code, body = 405, []byte("method not allowed: GET "+statusPath+"\n")
+	default:
+		code = 200
+		body, err = json.MarshalIndent(snapshot(), "", "  ")
+		if err != nil {
+			code, body = 500, []byte(err.Error()+"\n")
+		}
+		body = append(body, '\n')
+	}
+	ctype := "text/plain; charset=utf-8"
+	if code == 200 {
+		ctype = "application/json"
+	}
+	head := fmt.Sprintf("HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %d\r\nConnection: close\r\n\r\n",
+		code, statusText(code), ctype, len(body))
+	if method == "HEAD" {
+		body = nil
+	}
+	if _, err := c.Write(append([]byte(head), body...)); err != nil {
+		log.Debug("status: write", zap.Error(err))
+	}
+}
+
+func statusText(code int) string {
+	switch code {
+	case 200:
+		return "OK"
+	case 400:
+		return "Bad Request"
+	case 404:
+		return "Not Found"
+	case 405:
+		return "Method Not Allowed"
+	}
+	return "Internal Server Error"
+}
+
+// readRequest reads a request head: "METHOD TARGET HTTP/1.x", headers
+// (ignored), an empty line.
+func readRequest(r *bufio.Reader) (method, target string, err error) {
+	line, err := r.ReadString('\n')
+	if err != nil {
+		return "", "", errors.New("incomplete request")
+	}
+	f := strings.Fields(line)
+	if len(f) != 3 || !strings.HasPrefix(f[2], "HTTP/1.") {
+		return "", "", errors.New("malformed request line")
+	}
+	for {
+		h, err := r.ReadString('\n')
+		if err != nil {
+			return "", "", errors.New("incomplete request head")
+		}
+		if strings.TrimRight(h, "\r\n") == "" {
+			return f[0], f[1], nil
+		}
 	}
 }
 
 // fetchStatus is the client: one GET of addr's status.
 func fetchStatus(ctx context.Context, addr string) (*Status, error) {
 	network, address := statusNetwork(addr)
-	tr := &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-		var d net.Dialer
-		return d.DialContext(ctx, network, address)
-	}}
-	defer tr.CloseIdleConnections()
+	fail := func(err error) (*Status, error) { return nil, fmt.Errorf("vrrpd status %s: %w", addr, err) }
+	var d net.Dialer
+	c, err := d.DialContext(ctx, network, address)
+	if err != nil {
+		return fail(err)
+	}
+	defer c.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		_ = c.SetDeadline(dl)
+	}
 	host := "vrrpd"
 	if network == "tcp" {
 		host = address
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+host+statusPath, nil)
-	if err != nil {
-		return nil, err
+	if _, err := fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n", statusPath, host); err != nil {
+		return fail(err)
 	}
-	resp, err := (&http.Client{Transport: tr}).Do(req)
+	r := bufio.NewReader(c)
+	line, err := r.ReadString('\n')
 	if err != nil {
-		return nil, fmt.Errorf("vrrpd status %s: %w", addr, err)
+		return fail(fmt.Errorf("reading the answer: %w", err))
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("vrrpd status %s: %s", addr, resp.Status)
+	f := strings.Fields(line)
+	if len(f) < 2 || !strings.HasPrefix(f[0], "HTTP/1.") {
+		return fail(fmt.Errorf("not an HTTP answer: %q", strings.TrimSpace(line)))
+	}
+	for {
+		h, err := r.ReadString('\n')
+		if err != nil {
+			return fail(fmt.Errorf("reading the answer: %w", err))
+		}
+		if strings.TrimRight(h, "\r\n") == "" {
+			break
+		}
+	}
+	body, err := io.ReadAll(io.LimitReader(r, 64<<20))
+	if err != nil {
+		return fail(err)
+	}
+	if f[1] != "200" {
+		return fail(fmt.Errorf("%s: %s", strings.Join(f[1:], " "), strings.TrimSpace(string(body))))
 	}
 	var st Status
-	if err := json.NewDecoder(resp.Body).Decode(&st); err != nil {
-		return nil, fmt.Errorf("vrrpd status %s: %w", addr, err)
+	if err := json.Unmarshal(body, &st); err != nil {
+		return fail(err)
 	}
 	return &st, nil
 }

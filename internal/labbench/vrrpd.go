@@ -40,9 +40,10 @@ var vrrpdBuild struct {
 	err  error
 }
 
-// BuildVrrpd builds examples/vrrpd with go build — without the test's
-// flags: -race would measure the race detector — once per test process,
-// into a temporary directory that RemoveVrrpdBuild deletes.
+// BuildVrrpd builds examples/vrrpd with go build (CGO_ENABLED=0, and
+// without the test's flags: -race would measure the race detector), once
+// per test process, into a temporary directory that RemoveVrrpdBuild
+// deletes.
 func BuildVrrpd(tb testing.TB) Vrrpd {
 	tb.Helper()
 	b := &vrrpdBuild
@@ -56,7 +57,10 @@ func BuildVrrpd(tb testing.TB) Vrrpd {
 			return
 		}
 		b.bin = filepath.Join(b.dir, "vrrpd")
-		out, err := exec.Command(gobin, "build", "-o", b.bin, vrrpdPackage).CombinedOutput()
+		// Static, as a daemon is deployed: no libc mapped in.
+		cmd := exec.Command(gobin, "build", "-o", b.bin, vrrpdPackage)
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		out, err := cmd.CombinedOutput()
 		if err != nil {
 			b.err = fmt.Errorf("labbench: go build %s: %v\n%s", vrrpdPackage, err, out)
 		}

@@ -1,0 +1,58 @@
+//go:build pprof
+
+package main
+
+import (
+	"os"
+	"runtime"
+	"runtime/pprof"
+
+	"go.uber.org/zap"
+)
+
+// Profiling is built in only with -tags pprof: runtime/pprof and its
+// compression would otherwise be in every daemon's memory.
+
+func init() {
+	optionSpecs = append(optionSpecs,
+		optSpec{0, "cpuprofile", optValue, func(o *options, v string) error { o.cpuProfile = v; return nil }, ""},
+		optSpec{0, "memprofile", optValue, func(o *options, v string) error { o.memProfile = v; return nil }, ""},
+	)
+}
+
+// startProfiles starts --cpuprofile and returns what writes the profiles
+// at exit.
+func startProfiles(opts *options, log *zap.Logger) func() {
+	if opts.cpuProfile == "" && opts.memProfile == "" {
+		return nil
+	}
+	var cpu *os.File
+	if opts.cpuProfile != "" {
+		f, err := os.Create(opts.cpuProfile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			log.Error("cpu profile", zap.Error(err))
+		} else {
+			cpu = f
+		}
+	}
+	return func() {
+		if cpu != nil {
+			pprof.StopCPUProfile()
+			cpu.Close()
+		}
+		if opts.memProfile != "" {
+			f, err := os.Create(opts.memProfile)
+			if err == nil {
+				runtime.GC()
+				err = pprof.WriteHeapProfile(f)
+				f.Close()
+			}
+			if err != nil {
+				log.Error("heap profile", zap.Error(err))
+			}
+		}
+	}
+}
