@@ -17,6 +17,7 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/vrrpkit/vrrpkit/vrrp"
+	"github.com/vrrpkit/vrrpkit/vrrp/vrrptest"
 )
 
 // The runner tests run in a testing/synctest bubble: vrrp.SystemClock's
@@ -401,7 +402,7 @@ func TestTrackerWatcherUsesInjectedClockAndDoesNotPoll(t *testing.T) {
 	if s := next(); s.Fault || !s.Up {
 		t.Fatalf("first %+v, want up", s)
 	}
-	waitFor(t, "timeout timer stopped", func() bool { return clock.active() == 0 })
+	waitFor(t, "timeout timer stopped", func() bool { return clock.Pending() == 0 })
 	clock.Advance(24 * time.Hour)
 	w.set(false)
 	if s := next(); !s.Fault || s.Reason != "link down" {
@@ -411,7 +412,7 @@ func TestTrackerWatcherUsesInjectedClockAndDoesNotPoll(t *testing.T) {
 	if s := next(); s.Fault || s.Reason != "link up" {
 		t.Fatalf("after link up %+v, want up", s)
 	}
-	waitFor(t, "timeout timer stopped", func() bool { return clock.active() == 0 })
+	waitFor(t, "timeout timer stopped", func() bool { return clock.Pending() == 0 })
 	clock.Advance(24 * time.Hour)
 	cancel()
 	<-done
@@ -438,7 +439,7 @@ func TestTrackerPollsOnInjectedClock(t *testing.T) {
 		}
 	}
 	t0 := clock.Now()
-	waitFor(t, "next run scheduled", func() bool { return clock.armed(t0.Add(time.Hour)) == 1 })
+	waitFor(t, "next run scheduled", func() bool { return clock.PendingAt(t0.Add(time.Hour)) == 1 })
 	clock.Advance(time.Hour)
 	if got := <-reports; got.Delta != 0 || got.Up {
 		t.Fatalf("after an hour: %+v, want down, delta 0", got)
@@ -448,6 +449,10 @@ func TestTrackerPollsOnInjectedClock(t *testing.T) {
 	if len(s.times()) != 2 {
 		t.Errorf("ran %d times, want 2", len(s.times()))
 	}
+}
+
+func newManualClock() *vrrptest.ManualClock {
+	return vrrptest.NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 }
 
 // valued returns the numbers it is given, like a track_file.

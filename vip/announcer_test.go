@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/vrrpkit/vrrpkit/vrrp/vrrptest"
 )
 
 // sent is one announcement as the fake sender saw it.
@@ -24,7 +26,7 @@ type sent struct {
 func (s sent) String() string { return fmt.Sprintf("%v %s@%s", s.at, s.addr, s.ifc) }
 
 type recorder struct {
-	clock *manualClock
+	clock *vrrptest.ManualClock
 	start time.Time
 	mu    sync.Mutex
 	got   []sent
@@ -46,12 +48,26 @@ func (r *recorder) take() []sent {
 	return got
 }
 
-func newTestAnnouncer(t *testing.T) (*announcer, *manualClock, *recorder) {
-	clock := newManualClock()
+func newTestAnnouncer(t *testing.T) (*announcer, *vrrptest.ManualClock, *recorder) {
+	clock := vrrptest.NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	rec := &recorder{clock: clock, start: clock.Now()}
 	a := newAnnouncer(clock, zap.NewNop(), rec.send)
 	t.Cleanup(a.close)
 	return a, clock, rec
+}
+
+// advance moves clock forward by d inside the test's synctest bubble,
+// firing each due timer at its own time and waiting (synctest.Wait) until
+// every goroutine has reacted before the next: what the announcer does at
+// 5 s happens at 5 s.
+func advance(clock *vrrptest.ManualClock, d time.Duration) {
+	synctest.Wait()
+	end := clock.Now().Add(d)
+	for clock.StepUntil(end) {
+		synctest.Wait()
+	}
+	clock.AdvanceTo(end)
+	synctest.Wait()
 }
 
 func tgt(addr, ifname string, ifindex int) target {
@@ -91,12 +107,12 @@ func TestDefaultScheduleIsFivePlusFiveAfterFiveSeconds(t *testing.T) {
 		// keepalived's order in the capture: round after round over the VIPs.
 		checkSent(t, "at once", rec.take(), rounds(0, 5, "eth0", "10.0.0.100", "10.0.0.101"))
 
-		clock.Advance(5*time.Second - time.Nanosecond)
+		advance(clock, 5*time.Second-time.Nanosecond)
 		checkSent(t, "before 5 s", rec.take(), nil)
-		clock.Advance(time.Nanosecond)
+		advance(clock, time.Nanosecond)
 		checkSent(t, "at 5 s", rec.take(), rounds(5*time.Second, 5, "eth0", "10.0.0.100", "10.0.0.101"))
 
-		clock.Advance(time.Hour)
+		advance(clock, time.Hour)
 		checkSent(t, "afterwards (refresh is off by default)", rec.take(), nil)
 		if n := a.pending(); n != 0 {
 			t.Errorf("%d events still pending", n)
@@ -219,7 +235,7 @@ func TestScheduleSettings(t *testing.T) {
 				o := &owner{name: "VI_1", sched: tc.sched,
 					targets: []target{tgt("10.0.0.100", "eth0", 2), tgt("10.0.0.101", "eth0", 2)}}
 				a.start(o)
-				clock.Advance(tc.until)
+				advance(clock, tc.until)
 				checkSent(t, "sent", rec.take(), tc.want)
 			})
 		})
@@ -236,7 +252,7 @@ func TestIntervalsSpacePerInterfaceAndKind(t *testing.T) {
 			tgt("10.1.0.100", "eth1", 3),
 		}}
 		a.start(o)
-		clock.Advance(time.Hour)
+		advance(clock, time.Hour)
 		want := []sent{
 			{0, "10.0.0.100", "eth0"},
 			{0, "fd00::100", "eth0"},
@@ -257,7 +273,7 @@ func TestIntervalIsSharedByRoutersOnOneInterface(t *testing.T) {
 		s := Schedule{Repeat: 1, ARPInterval: time.Second}
 		a.start(&owner{name: "VI_1", sched: s, targets: []target{tgt("10.0.0.100", "eth0", 2)}})
 		a.start(&owner{name: "VI_2", sched: s, targets: []target{tgt("10.0.0.200", "eth0", 2)}})
-		clock.Advance(time.Hour)
+		advance(clock, time.Hour)
 		checkSent(t, "sent", rec.take(), []sent{
 			{0, "10.0.0.100", "eth0"},
 			{time.Second, "10.0.0.200", "eth0"},
@@ -286,10 +302,10 @@ func TestLowerPriorityReannounce(t *testing.T) {
 				a, clock, rec := newTestAnnouncer(t)
 				o := &owner{name: "VI_1", sched: tc.sched, targets: []target{tgt("10.0.0.100", "eth0", 2)}}
 				a.start(o)
-				clock.Advance(60 * time.Second)
+				advance(clock, 60*time.Second)
 				rec.take()
 				a.lowerPrio(o)
-				clock.Advance(time.Hour)
+				advance(clock, time.Hour)
 				checkSent(t, "after Announce", rec.take(), tc.want)
 			})
 		})
@@ -307,12 +323,12 @@ func TestStopDropsPendingAnnouncements(t *testing.T) {
 			targets: []target{tgt("10.0.9.100", "eth9", 9)}}
 		a.start(o)
 		a.start(other)
-		clock.Advance(1500 * time.Millisecond)
+		advance(clock, 1500*time.Millisecond)
 		checkSent(t, "first 1.5 s", rec.take(), []sent{
 			{0, "10.0.0.100", "eth0"}, {0, "10.0.9.100", "eth9"}, {time.Second, "10.0.0.100", "eth0"},
 		})
 		a.stop(o)
-		clock.Advance(time.Hour)
+		advance(clock, time.Hour)
 		checkSent(t, "after stop: only the other router", rec.take(), []sent{{20 * time.Second, "10.0.9.100", "eth9"}})
 		if n := a.pending(); n != 0 {
 			t.Errorf("%d events still pending", n)
@@ -326,17 +342,17 @@ func TestSomeAnnouncesOnlyTheGivenTargets(t *testing.T) {
 		o := &owner{name: "VI_1", sched: Schedule{Repeat: 2},
 			targets: []target{tgt("10.0.0.100", "eth0", 2), tgt("10.0.0.101", "eth0", 2)}}
 		a.start(o)
-		clock.Advance(time.Minute)
+		advance(clock, time.Minute)
 		rec.take()
 		a.some(o, []target{tgt("10.0.0.101", "eth0", 2)})
-		clock.Advance(time.Minute)
+		advance(clock, time.Minute)
 		checkSent(t, "restored address", rec.take(), rounds(time.Minute, 2, "eth0", "10.0.0.101"))
 	})
 }
 
 func TestCloseStopsTheGoroutineWithWorkPending(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		clock := newManualClock()
+		clock := vrrptest.NewManualClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 		rec := &recorder{clock: clock, start: clock.Now()}
 		a := newAnnouncer(clock, zap.NewNop(), rec.send)
 		a.start(&owner{name: "VI_1", sched: DefaultSchedule(), targets: []target{tgt("10.0.0.100", "eth0", 2)}})
@@ -344,7 +360,7 @@ func TestCloseStopsTheGoroutineWithWorkPending(t *testing.T) {
 		a.close()
 		a.close() // idempotent
 		a.start(&owner{name: "VI_2", sched: DefaultSchedule(), targets: []target{tgt("10.0.0.200", "eth0", 2)}})
-		clock.Advance(time.Hour)
+		advance(clock, time.Hour)
 		checkSent(t, "sent", rec.take(), rounds(0, 5, "eth0", "10.0.0.100"))
 		// synctest.Test fails if the announcer's goroutine is still running.
 	})

@@ -104,6 +104,21 @@ func (c *ManualClock) Pending() int {
 	return len(c.timers)
 }
 
+// PendingAt returns the number of timers set to fire at exactly t: a test
+// waiting for a goroutine to schedule its next run at a known time polls it
+// before moving the clock, so the move cannot race the scheduling.
+func (c *ManualClock) PendingAt(t time.Time) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, tm := range c.timers {
+		if tm.when.Equal(t) {
+			n++
+		}
+	}
+	return n
+}
+
 // fireNext fires the earliest timer if it is due by limit.
 func (c *ManualClock) fireNext(limit time.Time) bool {
 	c.mu.Lock()

@@ -52,6 +52,29 @@ func TestManualClockTimers(t *testing.T) {
 	}
 }
 
+func TestManualClockPendingAtCountsTimersDueThen(t *testing.T) {
+	c := vrrptest.NewManualClock(t0)
+	a := c.NewTimer(time.Second)
+	c.NewTimer(time.Second)
+	c.AfterFunc(time.Second, func() {})
+	c.NewTimer(2 * time.Second)
+	if got := c.PendingAt(t0.Add(time.Second)); got != 3 {
+		t.Fatalf("PendingAt(1 s) = %d, want 3", got)
+	}
+	if got := c.PendingAt(t0.Add(1500 * time.Millisecond)); got != 0 {
+		t.Fatalf("PendingAt(1.5 s) = %d, want 0", got)
+	}
+	a.Stop()
+	if got := c.PendingAt(t0.Add(time.Second)); got != 2 {
+		t.Fatalf("after Stop: PendingAt(1 s) = %d, want 2", got)
+	}
+	a.Reset(time.Second) // from now, t0: due at 1 s again
+	c.Advance(time.Second)
+	if got, rest := c.PendingAt(t0.Add(time.Second)), c.PendingAt(t0.Add(2*time.Second)); got != 0 || rest != 1 {
+		t.Fatalf("after firing: PendingAt(1 s) = %d, PendingAt(2 s) = %d, want 0 and 1", got, rest)
+	}
+}
+
 type pair struct {
 	lan  *vrrptest.LAN
 	c    *vrrptest.ManualClock
