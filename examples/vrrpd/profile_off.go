@@ -4,5 +4,11 @@ package main
 
 import "go.uber.org/zap"
 
-// startProfiles: vrrpd built without -tags pprof takes no profile flags.
-func startProfiles(*options, *zap.Logger) func() { return nil }
+// startProfiles: without -tags pprof the profile flags do not exist, so
+// there is nothing to start.
+func startProfiles(opts *options, log *zap.Logger) func() {
+	if opts.cpuProfile != "" || opts.memProfile != "" {
+		log.Warn("profiling needs vrrpd built with -tags pprof")
+	}
+	return nil
+}
