@@ -28,7 +28,8 @@ type linkMonitor struct {
 	gone    bool
 	closed  bool
 	addrs   []ifAddr
-	changed chan struct{} // closed at the next change of up
+	local   netip.Addr    // localAddrLocked of addrs, kept to notice its changes
+	changed chan struct{} // closed at the next change of up or local
 }
 
 type ifAddr struct {
@@ -92,6 +93,7 @@ func (m *linkMonitor) resync() error {
 			m.addrs = append(m.addrs, a)
 		}
 	}
+	m.addrsChangedLocked()
 	m.setUpLocked(linkUp(link.Flags))
 	return nil
 }
@@ -178,7 +180,10 @@ func (m *linkMonitor) apply(typ netlink.HeaderType, msg rtnetlink.Message) {
 			m.addrs[i].flags = a.flags // e.g. tentative → usable
 		case typ == unix.RTM_NEWADDR:
 			m.addrs = append(m.addrs, a)
+		default:
+			return
 		}
+		m.addrsChangedLocked()
 	}
 }
 
@@ -207,12 +212,27 @@ func (m *linkMonitor) setUpLocked(up bool) {
 		return
 	}
 	m.up = up
+	m.signalLocked()
+}
+
+// addrsChangedLocked wakes Link watchers when the address list's change
+// moved LocalAddr: a router without a source address leaves Fault at once,
+// and one whose address went away stops using it.
+func (m *linkMonitor) addrsChangedLocked() {
+	if local := m.localAddrLocked(); local != m.local {
+		m.local = local
+		m.signalLocked()
+	}
+}
+
+func (m *linkMonitor) signalLocked() {
 	close(m.changed)
 	m.changed = make(chan struct{})
 }
 
 // link reports whether the interface is up and running, and a channel
-// closed at the next change (or when the monitor is closed).
+// closed at the next change of that or of localAddr (or when the monitor
+// is closed).
 func (m *linkMonitor) link() (bool, <-chan struct{}) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -230,6 +250,10 @@ func (m *linkMonitor) isGone() bool {
 func (m *linkMonitor) localAddr() netip.Addr {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	return m.local
+}
+
+func (m *linkMonitor) localAddrLocked() netip.Addr {
 	for _, a := range m.addrs {
 		if m.ipv6 {
 			if a.addr.IsLinkLocalUnicast() && a.flags&(unix.IFA_F_TENTATIVE|unix.IFA_F_DADFAILED) == 0 {
@@ -257,8 +281,7 @@ func (m *linkMonitor) close() {
 	m.sub.Close()
 	<-m.done
 	m.mu.Lock()
-	close(m.changed)
-	m.changed = make(chan struct{})
+	m.signalLocked()
 	m.up = false
 	m.mu.Unlock()
 }

@@ -614,7 +614,8 @@ func (c *Conn) LocalAddr() netip.Addr {
 
 // Link reports whether the interface is up and running (IFF_UP and
 // IFF_RUNNING, as keepalived checks), and a channel closed at the next
-// change — also at a Reopen or Close, after which Link must be asked again.
+// change of link state or of LocalAddr — also at a Reopen or Close, after
+// which Link must be asked again.
 func (c *Conn) Link() (bool, <-chan struct{}) {
 	s, err := c.current()
 	if err != nil {

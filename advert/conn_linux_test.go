@@ -400,6 +400,67 @@ func TestConnLinkAndLocalAddrFollowNetlink(t *testing.T) {
 	waitFor(t, "LocalAddr moves to 192.168.5.1", func() bool { return c.LocalAddr() == netip.MustParseAddr("192.168.5.1") })
 }
 
+// vrrp.LinkMonitor: Link's channel also closes when LocalAddr changes, so
+// that a router without a source address learns at once that it has one.
+// A secondary address, which leaves LocalAddr as it is, does not close it.
+func TestConnLinkSignalsLocalAddrChanges(t *testing.T) {
+	lab := netlab.New(t, 1)
+	h1 := lab.Host(1)
+	for _, tc := range []struct {
+		name      string
+		cfg       Config
+		remove    string // ip arguments that take every source address away
+		add       string // the address that appears
+		secondary string // then one that is not LocalAddr
+	}{
+		{"IPv4", Config{},
+			"addr del " + h1.IPv4.String() + "/24 dev eth0",
+			"192.168.7.1/24", "192.168.7.2/24"},
+		{"IPv6", Config{IPv6: true},
+			"-6 addr flush dev eth0 scope link",
+			"fe80::7:1/64", "fe80::7:2/64"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := listenOn(t, h1, tc.cfg)
+			waitLocalAddr(t, c)
+			_, changed := c.Link()
+			if _, err := h1.Run("ip", strings.Fields(tc.remove)...); err != nil {
+				t.Fatal(err)
+			}
+			waitChange(t, changed)
+			if a := c.LocalAddr(); a.IsValid() {
+				t.Fatalf("LocalAddr = %v after its address was removed", a)
+			}
+			_, changed = c.Link()
+			if _, err := h1.Run("ip", "addr", "add", tc.add, "dev", "eth0", "nodad"); err != nil {
+				t.Fatal(err)
+			}
+			waitChange(t, changed)
+			want := netip.MustParsePrefix(tc.add).Addr()
+			if a := c.LocalAddr(); a != want {
+				t.Fatalf("LocalAddr = %v once the channel closed, want %v", a, want)
+			}
+
+			_, changed = c.Link()
+			if _, err := h1.Run("ip", "addr", "add", tc.secondary, "dev", "eth0", "nodad"); err != nil {
+				t.Fatal(err)
+			}
+			other := netip.MustParsePrefix(tc.secondary).Addr()
+			waitFor(t, other.String()+" seen", func() bool {
+				s, _ := c.current()
+				s.mon.mu.Lock()
+				defer s.mon.mu.Unlock()
+				return s.mon.indexLocked(other) >= 0
+			})
+			select {
+			case <-changed:
+				t.Errorf("channel closed by %s, LocalAddr still %v", other, c.LocalAddr())
+			default:
+			}
+		})
+	}
+}
+
 func waitChange(t testing.TB, ch <-chan struct{}) {
 	t.Helper()
 	select {

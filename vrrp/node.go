@@ -39,6 +39,10 @@ type NodeConfig struct {
 	MaxReopenBackoff time.Duration
 }
 
+// sourcePoll is how often a router without a source address asks a
+// transport that is not a LinkMonitor for one.
+const sourcePoll = time.Second
+
 // ErrNodeStopped is returned by Add and Run once a Node's Run has returned.
 var ErrNodeStopped = errors.New("vrrp: node stopped")
 
@@ -508,7 +512,8 @@ func (n *Node) applyFault(r *Router, now time.Time) {
 }
 
 // refreshSource finds the source address of r's adverts and faults r while
-// there is none.
+// there is none. A LinkMonitor says when an address appears; other
+// transports are asked again every second.
 func (n *Node) refreshSource(r *Router, now time.Time) {
 	if r.removed || r.t == nil || r.t.tr == nil {
 		return
@@ -518,7 +523,9 @@ func (n *Node) refreshSource(r *Router, now time.Time) {
 		src = r.t.tr.LocalAddr()
 	}
 	if !src.IsValid() {
-		r.recheckAt = now.Add(time.Second)
+		if !r.t.monitored {
+			r.recheckAt = now.Add(sourcePoll)
+		}
 		n.setFault(r, faultNoSource, true, "no usable source address on "+r.cfg.Interface, now)
 		return
 	}

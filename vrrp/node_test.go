@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -331,6 +332,88 @@ func TestNoSourceAddressFaultsUntilOneAppears(t *testing.T) {
 		waitState(t, r, vrrp.Master, 5*time.Second)
 		if r.Master() != netip.MustParseAddr("10.0.0.1") {
 			t.Fatalf("master %v", r.Master())
+		}
+		runner.stop(t)
+	})
+}
+
+// probeNetwork opens the host's transports and counts their LocalAddr
+// calls; with hideLink they do not implement vrrp.LinkMonitor.
+type probeNetwork struct {
+	host     *vrrptest.Host
+	hideLink bool
+	calls    atomic.Int32
+}
+
+func (n *probeNetwork) Open(ctx context.Context, ep vrrp.Endpoint) (vrrp.Transport, error) {
+	tr, err := n.host.Open(ctx, ep)
+	if err != nil {
+		return nil, err
+	}
+	p := &probeTransport{Transport: tr, calls: &n.calls}
+	if n.hideLink {
+		return p, nil
+	}
+	return struct {
+		*probeTransport
+		vrrp.LinkMonitor
+	}{p, tr.(vrrp.LinkMonitor)}, nil
+}
+
+type probeTransport struct {
+	vrrp.Transport
+	calls *atomic.Int32
+}
+
+func (t *probeTransport) LocalAddr() netip.Addr {
+	t.calls.Add(1)
+	return t.Transport.LocalAddr()
+}
+
+// A LinkMonitor's channel closes when LocalAddr changes: the router reads
+// it then, and neither polls for an address nor waits for a poll.
+func TestSourceAddressAppearingEndsFaultAtOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		lan := newLAN(t)
+		nw := &probeNetwork{host: lan.AddHost(vrrptest.HostConfig{Name: "a"})} // no IPv4 address
+		r, _ := vrrp.NewRouter(cfg("VI_1", 1, 100), vrrp.NodeConfig{Network: nw})
+		runner := run(r.Run)
+		waitState(t, r, vrrp.Fault, time.Second)
+		synctest.Wait() // the link watcher's first look is not a poll
+		before := nw.calls.Load()
+		pass(10*time.Second + 500*time.Millisecond)
+		if got := nw.calls.Load() - before; got != 0 {
+			t.Errorf("LocalAddr asked %d times in 10 s of Fault: polled though the transport signals changes", got)
+		}
+		at := time.Now()
+		nw.host.SetAddrs(netip.MustParseAddr("10.0.0.1"))
+		if ev := waitState(t, r, vrrp.Backup, 2*time.Second); !ev.Time.Equal(at) {
+			t.Errorf("left Fault %v after the address appeared, want at once", ev.Time.Sub(at))
+		}
+		runner.stop(t)
+	})
+}
+
+// Without a LinkMonitor nothing says when an address appears: the router
+// asks every second, and leaves Fault at the first poll after it does.
+func TestSourceAddressIsPolledWithoutLinkMonitor(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		lan := newLAN(t)
+		nw := &probeNetwork{host: lan.AddHost(vrrptest.HostConfig{Name: "a"}), hideLink: true}
+		r, _ := vrrp.NewRouter(cfg("VI_1", 1, 100), vrrp.NodeConfig{Network: nw})
+		runner := run(r.Run)
+		waitState(t, r, vrrp.Fault, time.Second)
+		synctest.Wait() // the link watcher's first look is not a poll
+		before := nw.calls.Load()
+		pass(10*time.Second + 500*time.Millisecond)
+		if got := nw.calls.Load() - before; got != 10 {
+			t.Errorf("LocalAddr asked %d times in 10.5 s of Fault, want 10 (once a second)", got)
+		}
+		at := time.Now()
+		nw.host.SetAddrs(netip.MustParseAddr("10.0.0.1"))
+		ev := waitState(t, r, vrrp.Backup, 2*time.Second)
+		if d := ev.Time.Sub(at); d != 500*time.Millisecond {
+			t.Errorf("left Fault %v after the address appeared, want 500ms (at the next poll)", d)
 		}
 		runner.stop(t)
 	})

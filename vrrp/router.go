@@ -37,7 +37,7 @@ type Router struct {
 	acts       []Action
 	heapIdx    int
 	wake       time.Time
-	recheckAt  time.Time // re-check the source address while it is missing
+	recheckAt  time.Time // re-check the source address: one is missing, and no LinkMonitor will say when it appears
 	base       uint8
 	tracks     map[string]TrackStatus
 	trackOrder []string

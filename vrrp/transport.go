@@ -43,11 +43,15 @@ type Network interface {
 }
 
 // LinkMonitor is implemented by transports that watch their interface's
-// link. The loop puts the routers on the interface in Fault while the link
-// is not up and running (keepalived tracks an instance's own interface the
-// same way).
+// link and addresses. The loop puts the routers on the interface in Fault
+// while the link is not up and running (keepalived tracks an instance's own
+// interface the same way), and reads LocalAddr again whenever the channel
+// closes: a router in Fault for want of a source address leaves it as soon
+// as one appears. Transports without it have LocalAddr polled every second
+// while a router has none.
 type LinkMonitor interface {
 	// Link reports whether the interface is up and running, and a channel
-	// that is closed at the next change.
+	// that is closed at the next change of link state or local address
+	// (LocalAddr's result).
 	Link() (up bool, changed <-chan struct{})
 }

@@ -29,7 +29,10 @@ type transport struct {
 	routers [256]*Router
 	count   int
 	up      bool // link up and running (true without a LinkMonitor)
-	stop    chan struct{}
+	// monitored: tr is a LinkMonitor, which signals LocalAddr changes;
+	// otherwise a router without a source address polls for one.
+	monitored bool
+	stop      chan struct{}
 
 	reopenAt   time.Time
 	backoff    time.Duration
@@ -93,6 +96,7 @@ func (n *Node) openTransport(t *transport, now time.Time) {
 	t.up = true
 	gen := t.gen
 	lm, hasLink := tr.(LinkMonitor)
+	t.monitored = hasLink
 	if hasLink {
 		t.up, _ = lm.Link()
 	}
@@ -183,7 +187,7 @@ func (n *Node) linkChanged(t *transport, gen int, up bool, now time.Time) {
 			continue
 		}
 		n.setFault(r, faultLink, !up, "link down on "+t.ep.Interface, now)
-		// The address may have changed with the link.
+		// LinkMonitor signals LocalAddr changes on the same channel.
 		n.refreshSource(r, now)
 	}
 }

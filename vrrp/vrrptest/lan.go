@@ -126,7 +126,7 @@ type Host struct {
 	down    bool // link down
 	crashed bool
 	trs     []*lanTransport
-	linkCh  chan struct{} // closed at the next link or address change
+	linkCh  chan struct{} // closed at the next change of link or LocalAddr
 }
 
 var _ vrrp.Network = (*Host)(nil)
@@ -241,10 +241,16 @@ func (h *Host) localAddr(ipv6 bool) netip.Addr {
 }
 
 // SetAddrs replaces the host's addresses (an empty IPv4 list leaves IPv4
-// transports without a LocalAddr). Link monitors are told.
+// transports without a LocalAddr). When that changes LocalAddr of either
+// family, link monitors are told, as vrrp.LinkMonitor asks.
 func (h *Host) SetAddrs(addrs ...netip.Addr) {
 	h.lan.mu.Lock()
+	old4, old6 := h.localAddr(false), h.localAddr(true)
 	h.addrs = append([]netip.Addr(nil), addrs...)
+	if h.localAddr(false) == old4 && h.localAddr(true) == old6 {
+		h.lan.mu.Unlock()
+		return
+	}
 	notify := h.changedLocked()
 	h.lan.mu.Unlock()
 	notify()
@@ -264,7 +270,7 @@ func (h *Host) SetLinkUp(up bool) {
 	notify()
 }
 
-// changedLocked signals a link or address change to blocking watchers and
+// changedLocked signals a link or LocalAddr change to blocking watchers and
 // returns a function that tells push transports (call it unlocked).
 func (h *Host) changedLocked() func() {
 	close(h.linkCh)

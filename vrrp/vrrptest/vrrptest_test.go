@@ -75,6 +75,45 @@ func TestManualClockPendingAtCountsTimersDueThen(t *testing.T) {
 	}
 }
 
+// vrrp.LinkMonitor: the channel closes when LocalAddr changes, not when
+// an address that is not LocalAddr comes or goes.
+func TestLANSignalsLocalAddrChanges(t *testing.T) {
+	lan := vrrptest.NewLAN(vrrptest.LANConfig{Clock: vrrptest.NewManualClock(t0)})
+	h := lan.AddHost(vrrptest.HostConfig{Name: "a"}) // no IPv4 address
+	tr, err := h.Open(context.Background(), vrrp.Endpoint{Interface: "eth0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lm := tr.(vrrp.LinkMonitor)
+	closed := func(c <-chan struct{}) bool {
+		select {
+		case <-c:
+			return true
+		default:
+			return false
+		}
+	}
+	ll := h.Addr(true)
+	_, changed := lm.Link()
+	first := netip.MustParseAddr("10.0.0.1")
+	h.SetAddrs(first, ll)
+	if !closed(changed) {
+		t.Fatal("an address appearing did not close the channel")
+	}
+	if got := tr.LocalAddr(); got != first {
+		t.Fatalf("LocalAddr %v, want %v", got, first)
+	}
+	_, changed = lm.Link()
+	h.SetAddrs(first, netip.MustParseAddr("10.0.0.2"), ll)
+	if closed(changed) {
+		t.Fatal("a second address, LocalAddr unchanged, closed the channel")
+	}
+	h.SetAddrs(ll)
+	if !closed(changed) || tr.LocalAddr().IsValid() {
+		t.Fatalf("removing LocalAddr: channel closed %v, LocalAddr %v", closed(changed), tr.LocalAddr())
+	}
+}
+
 type pair struct {
 	lan  *vrrptest.LAN
 	c    *vrrptest.ManualClock
