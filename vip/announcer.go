@@ -120,12 +120,7 @@ func (a *announcer) start(o *owner) {
 	}
 	now := a.clock.Now()
 	s := o.sched
-	if s.Repeat > 0 {
-		a.pushLocked(&event{due: now, kind: evBatch, owner: o, rounds: s.Repeat})
-		if s.Delay > 0 {
-			a.pushLocked(&event{due: now.Add(s.Delay), kind: evBatch, owner: o, rounds: s.Repeat})
-		}
-	}
+	a.twiceLocked(o, now, s.Repeat, s.Delay)
 	if s.Refresh > 0 && s.RefreshRepeat > 0 {
 		a.pushLocked(&event{due: now.Add(s.Refresh), kind: evRefresh, owner: o, rounds: s.RefreshRepeat})
 	}
@@ -140,15 +135,21 @@ func (a *announcer) lowerPrio(o *owner) {
 	if a.closed {
 		return
 	}
-	now := a.clock.Now()
-	s := o.sched
-	if s.LowerPrioRepeat > 0 {
-		a.pushLocked(&event{due: now, kind: evBatch, owner: o, rounds: s.LowerPrioRepeat})
-		if s.LowerPrioDelay > 0 {
-			a.pushLocked(&event{due: now.Add(s.LowerPrioDelay), kind: evBatch, owner: o, rounds: s.LowerPrioRepeat})
-		}
-	}
+	a.twiceLocked(o, a.clock.Now(), o.sched.LowerPrioRepeat, o.sched.LowerPrioDelay)
 	a.kick()
+}
+
+// twiceLocked queues rounds of o's addresses at now and, when delay is
+// set, rounds more after it: keepalived's garp_master_repeat /
+// garp_master_delay, and their garp_lower_prio_* twins.
+func (a *announcer) twiceLocked(o *owner, now time.Time, rounds int, delay time.Duration) {
+	if rounds <= 0 {
+		return
+	}
+	a.pushLocked(&event{due: now, kind: evBatch, owner: o, rounds: rounds})
+	if delay > 0 {
+		a.pushLocked(&event{due: now.Add(delay), kind: evBatch, owner: o, rounds: rounds})
+	}
 }
 
 // some announces only ts (addresses restored after someone deleted them)

@@ -250,7 +250,7 @@ func (l *Linux) Release(ctx context.Context, set vrrp.AddressSet) error {
 	var errs []error
 	links := make(map[string]linkInfo)
 	for _, v := range set.VIPs {
-		ha, _, err := l.resolveLocked("remove", set, v, links)
+		ha, err := l.resolveLocked("remove", set, v, links)
 		if errors.Is(err, unix.ENODEV) {
 			continue // no interface, no address
 		}
@@ -378,7 +378,7 @@ func (l *Linux) acquire(ctx context.Context, set vrrp.AddressSet, sched Schedule
 	links := make(map[string]linkInfo)
 	var wanted, added []heldAddr
 	for _, v := range set.VIPs {
-		ha, _, err := l.resolveLocked("add", set, v, links)
+		ha, err := l.resolveLocked("add", set, v, links)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -445,16 +445,16 @@ func (l *Linux) removeLocked(ha heldAddr) error {
 
 // resolveLocked checks one VIP and finds its interface. op is "add" or
 // "remove", for the error.
-func (l *Linux) resolveLocked(op string, set vrrp.AddressSet, v vrrp.VIP, links map[string]linkInfo) (heldAddr, linkInfo, error) {
+func (l *Linux) resolveLocked(op string, set vrrp.AddressSet, v vrrp.VIP, links map[string]linkInfo) (heldAddr, error) {
 	ifname := v.Interface
 	if ifname == "" {
 		ifname = set.Interface
 	}
-	fail := func(err error) (heldAddr, linkInfo, error) {
+	fail := func(err error) (heldAddr, error) {
 		if op == "add" {
-			return heldAddr{}, linkInfo{}, fmt.Errorf("vip: add %s to %s: %w", v.Prefix, ifname, err)
+			return heldAddr{}, fmt.Errorf("vip: add %s to %s: %w", v.Prefix, ifname, err)
 		}
-		return heldAddr{}, linkInfo{}, fmt.Errorf("vip: remove %s from %s: %w", v.Prefix, ifname, err)
+		return heldAddr{}, fmt.Errorf("vip: remove %s from %s: %w", v.Prefix, ifname, err)
 	}
 	addr := v.Prefix.Addr()
 	switch {
@@ -481,7 +481,7 @@ func (l *Linux) resolveLocked(op string, set vrrp.AddressSet, v vrrp.VIP, links 
 	if addr.Is4() {
 		ha.label = v.Label // IPv6 has no labels; keepalived ignores them too
 	}
-	return ha, li, nil
+	return ha, nil
 }
 
 func (l *Linux) request(ha heldAddr) addrRequest {
