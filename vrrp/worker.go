@@ -21,16 +21,6 @@ type backendOp struct {
 	set  AddressSet
 }
 
-func (k ActionKind) backendName() string {
-	switch k {
-	case ActAcquire:
-		return "acquire"
-	case ActRelease:
-		return "release"
-	}
-	return "announce"
-}
-
 // backendOp queues (or in step mode performs) one Backend call.
 func (n *Node) backendOp(r *Router, kind ActionKind) {
 	if r.cfg.Backend == nil {
@@ -97,9 +87,9 @@ func (n *Node) callBackend(r *Router, op backendOp) {
 		return
 	}
 	r.stats.backendErrors.Add(1)
-	n.log.Error("("+r.cfg.Name+") backend "+op.kind.backendName()+" failed", zap.Error(err))
+	n.log.Error("("+r.cfg.Name+") backend "+op.kind.String()+" failed", zap.Error(err))
 	r.events.push(Event{Kind: EventBackendError, Time: n.clock.Now(), Router: r.cfg.Name,
-		Detail: op.kind.backendName(), Err: err, Priority: op.set.Priority})
+		Detail: op.kind.String(), Err: err, Priority: op.set.Priority})
 }
 
 // wait returns when the queue is empty or ctx ends.
