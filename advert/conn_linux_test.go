@@ -286,6 +286,26 @@ func TestConnUnicastToSelfNotReceived(t *testing.T) {
 	}
 }
 
+// secondLink joins h1 and h2 by a second cable beside the lab's bridge: a
+// veth pair, va (192.168.9.1/24) in h1 and vb (192.168.9.2/24) in h2, up.
+func secondLink(t testing.TB, h1, h2 *netlab.Host) {
+	t.Helper()
+	for _, step := range []struct {
+		h    *netlab.Host
+		args []string
+	}{
+		{h2, []string{"link", "add", "vb", "type", "veth", "peer", "name", "va", "netns", h1.Namespace}},
+		{h1, []string{"addr", "add", "192.168.9.1/24", "dev", "va"}},
+		{h2, []string{"addr", "add", "192.168.9.2/24", "dev", "vb"}},
+		{h1, []string{"link", "set", "va", "up"}},
+		{h2, []string{"link", "set", "vb", "up"}},
+	} {
+		if _, err := step.h.Run("ip", step.args...); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // TestConnIgnoresOtherInterfaces: an advert arriving on another interface
 // of the host is not returned by a Conn on eth0.
 func TestConnIgnoresOtherInterfaces(t *testing.T) {
@@ -293,21 +313,7 @@ func TestConnIgnoresOtherInterfaces(t *testing.T) {
 		t.Run(familyName(ipv6), func(t *testing.T) {
 			lab := netlab.New(t, 2)
 			h1, h2 := lab.Host(1), lab.Host(2)
-			// A second link between h1 (va, the sender) and h2 (vb).
-			for _, step := range []struct {
-				h    *netlab.Host
-				args []string
-			}{
-				{h2, []string{"link", "add", "vb", "type", "veth", "peer", "name", "va", "netns", h1.Namespace}},
-				{h1, []string{"addr", "add", "192.168.9.1/24", "dev", "va"}},
-				{h2, []string{"addr", "add", "192.168.9.2/24", "dev", "vb"}},
-				{h1, []string{"link", "set", "va", "up"}},
-				{h2, []string{"link", "set", "vb", "up"}},
-			} {
-				if _, err := step.h.Run("ip", step.args...); err != nil {
-					t.Fatal(err)
-				}
-			}
+			secondLink(t, h1, h2)
 			c := listenOn(t, h2, Config{IPv6: ipv6})
 			onVB := listenOn(t, h2, Config{Interface: "vb", IPv6: ipv6})
 			sender := listenOn(t, h1, Config{Interface: "va", IPv6: ipv6})

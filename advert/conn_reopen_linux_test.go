@@ -85,24 +85,7 @@ func TestConnReopenAfterSocketFailure(t *testing.T) {
 func TestConnInterfaceDeletedAndRecreated(t *testing.T) {
 	lab := netlab.New(t, 2)
 	h1, h2 := lab.Host(1), lab.Host(2)
-	mkLink := func() {
-		t.Helper()
-		for _, step := range []struct {
-			h    *netlab.Host
-			args []string
-		}{
-			{h2, []string{"link", "add", "vb", "type", "veth", "peer", "name", "va", "netns", h1.Namespace}},
-			{h1, []string{"addr", "add", "192.168.9.1/24", "dev", "va"}},
-			{h2, []string{"addr", "add", "192.168.9.2/24", "dev", "vb"}},
-			{h1, []string{"link", "set", "va", "up"}},
-			{h2, []string{"link", "set", "vb", "up"}},
-		} {
-			if _, err := step.h.Run("ip", step.args...); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	mkLink()
+	secondLink(t, h1, h2)
 	c := listenOn(t, h2, Config{Interface: "vb"})
 	oldIndex := c.Ifindex()
 	waitFor(t, "vb up", func() bool { up, _ := c.Link(); return up })
@@ -128,7 +111,7 @@ func TestConnInterfaceDeletedAndRecreated(t *testing.T) {
 		t.Error("Reopen succeeded without the interface")
 	}
 
-	mkLink()
+	secondLink(t, h1, h2)
 	if err := c.Reopen(context.Background()); err != nil {
 		t.Fatal(err)
 	}

@@ -194,21 +194,5 @@ func putIPv4Header(b []byte, totalLen int, id uint16, proto uint8, src, dst neti
 	s, d := src.As4(), dst.As4()
 	copy(b[12:16], s[:])
 	copy(b[16:20], d[:])
-	binary.BigEndian.PutUint16(b[10:], ipv4HeaderChecksum(b[:ipv4HeaderLen]))
+	binary.BigEndian.PutUint16(b[10:], csumFinish(csumAdd(0, b[:ipv4HeaderLen])))
 }
-
-// ipv4HeaderChecksum is the Internet checksum (RFC 1071) of an IPv4 header
-// whose checksum field is zero.
-func ipv4HeaderChecksum(h []byte) uint16 {
-	var sum uint32
-	for i := 0; i+1 < len(h); i += 2 {
-		sum += uint32(binary.BigEndian.Uint16(h[i:]))
-	}
-	for sum > 0xffff {
-		sum = sum>>16 + sum&0xffff
-	}
-	return ^uint16(sum)
-}
-
-// unsafePointer is unsafe.Pointer for tests that build control messages.
-func unsafePointer(p *byte) unsafe.Pointer { return unsafe.Pointer(p) }

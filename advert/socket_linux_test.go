@@ -3,6 +3,7 @@ package advert
 import (
 	"encoding/binary"
 	"testing"
+	"unsafe"
 
 	"github.com/vrrpkit/vrrpkit/internal/netlab"
 	"golang.org/x/sys/unix"
@@ -21,7 +22,7 @@ func FuzzFrame(f *testing.F) {
 		// An IP(V6)_PKTINFO saying "interface 2", then the fuzzed bytes
 		// as further control data.
 		oob := make([]byte, unix.CmsgSpace(20))
-		h := (*unix.Cmsghdr)(unsafePointer(&oob[0]))
+		h := (*unix.Cmsghdr)(unsafe.Pointer(&oob[0]))
 		h.Level, h.Type = unix.IPPROTO_IP, unix.IP_PKTINFO
 		if ipv6 {
 			h.Level, h.Type = unix.IPPROTO_IPV6, unix.IPV6_PKTINFO
