@@ -143,25 +143,16 @@ func TestTrackerFollowsFile(t *testing.T) {
 	go func() {
 		done <- (&Tracker{Name: "prio_file", Check: f, Weight: -10}).Run(ctx, nil, func(s vrrp.TrackStatus) { reports <- s })
 	}()
-	next := func() vrrp.TrackStatus {
-		select {
-		case s := <-reports:
-			return s
-		case <-time.After(10 * time.Second):
-			t.Fatal("no report")
-		}
-		return vrrp.TrackStatus{}
-	}
 	<-reports // initial
-	if s := next(); s.Delta != -20 || s.Fault {
+	if s := nextReport(t, reports); s.Delta != -20 || s.Fault {
 		t.Errorf("value 2: %+v, want delta -20", s)
 	}
 	write(t, path, "30")
-	if s := next(); !s.Fault {
+	if s := nextReport(t, reports); !s.Fault {
 		t.Errorf("value 30 × -10: %+v, want Fault", s)
 	}
 	write(t, path, "-3")
-	if s := next(); s.Delta != 30 || s.Fault {
+	if s := nextReport(t, reports); s.Delta != 30 || s.Fault {
 		t.Errorf("value -3: %+v, want delta 30", s)
 	}
 	cancel()

@@ -2,6 +2,7 @@ package health
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"sync"
@@ -205,8 +206,8 @@ func parseLink(b []byte) (index, flags uint32, name string, ok bool) {
 	if len(b) < unix.SizeofIfInfomsg {
 		return 0, 0, "", false
 	}
-	index = nativeUint32(b[4:8])
-	flags = nativeUint32(b[8:12])
+	index = binary.NativeEndian.Uint32(b[4:8])
+	flags = binary.NativeEndian.Uint32(b[8:12])
 	ad, err := netlink.NewAttributeDecoder(b[unix.SizeofIfInfomsg:])
 	if err != nil {
 		return 0, 0, "", false

@@ -113,38 +113,28 @@ func TestTrackerInterfaceWeightZeroIsFault(t *testing.T) {
 	defer cancel()
 	go (&Tracker{Name: h.Ifname, Check: ifc}).Run(ctx, nil, func(s vrrp.TrackStatus) { fault <- s })
 	go (&Tracker{Name: h.Ifname, Check: ifc, Weight: -30}).Run(ctx, nil, func(s vrrp.TrackStatus) { weighted <- s })
-	next := func(c chan vrrp.TrackStatus) vrrp.TrackStatus {
-		t.Helper()
-		select {
-		case s := <-c:
-			return s
-		case <-time.After(10 * time.Second):
-			t.Fatal("no report")
-		}
-		return vrrp.TrackStatus{}
-	}
 	for _, c := range []chan vrrp.TrackStatus{fault, weighted} {
-		next(c) // initial
-		if s := next(c); !s.Up || s.Fault || s.Delta != 0 {
+		nextReport(t, c) // initial
+		if s := nextReport(t, c); !s.Up || s.Fault || s.Delta != 0 {
 			t.Fatalf("link up: %+v", s)
 		}
 	}
 	if err := h.LinkDown(); err != nil {
 		t.Fatal(err)
 	}
-	if s := next(fault); !s.Fault || s.Reason != "no carrier" {
+	if s := nextReport(t, fault); !s.Fault || s.Reason != "no carrier" {
 		t.Errorf("weight 0, link down: %+v, want Fault", s)
 	}
-	if s := next(weighted); s.Fault || s.Delta != -30 {
+	if s := nextReport(t, weighted); s.Fault || s.Delta != -30 {
 		t.Errorf("weight -30, link down: %+v, want delta -30", s)
 	}
 	if err := h.LinkUp(); err != nil {
 		t.Fatal(err)
 	}
-	if s := next(fault); s.Fault || !s.Up {
+	if s := nextReport(t, fault); s.Fault || !s.Up {
 		t.Errorf("weight 0, link up: %+v, want up", s)
 	}
-	if s := next(weighted); s.Delta != 0 || !s.Up {
+	if s := nextReport(t, weighted); s.Delta != 0 || !s.Up {
 		t.Errorf("weight -30, link up: %+v, want delta 0", s)
 	}
 }

@@ -1,9 +1,6 @@
 package health
 
-import (
-	"encoding/binary"
-	"sync"
-)
+import "sync"
 
 // notifier hands out channels that are closed at the next change: a
 // broadcast that any number of trackers can wait on.
@@ -29,5 +26,3 @@ func (n *notifier) notify() {
 		n.ch = nil
 	}
 }
-
-func nativeUint32(b []byte) uint32 { return binary.NativeEndian.Uint32(b) }

@@ -387,29 +387,20 @@ func TestTrackerWatcherUsesInjectedClockAndDoesNotPoll(t *testing.T) {
 	go func() {
 		done <- (&Tracker{Name: "eth1", Check: w, Weight: 0}).Run(ctx, clock, func(s vrrp.TrackStatus) { reports <- s })
 	}()
-	next := func() vrrp.TrackStatus {
-		select {
-		case s := <-reports:
-			return s
-		case <-time.After(10 * time.Second):
-			t.Fatal("no report")
-		}
-		return vrrp.TrackStatus{}
-	}
-	if s := next(); !s.Fault {
+	if s := nextReport(t, reports); !s.Fault {
 		t.Fatalf("initial %+v, want Fault (no result yet)", s)
 	}
-	if s := next(); s.Fault || !s.Up {
+	if s := nextReport(t, reports); s.Fault || !s.Up {
 		t.Fatalf("first %+v, want up", s)
 	}
 	waitFor(t, "timeout timer stopped", func() bool { return clock.Pending() == 0 })
 	clock.Advance(24 * time.Hour)
 	w.set(false)
-	if s := next(); !s.Fault || s.Reason != "link down" {
+	if s := nextReport(t, reports); !s.Fault || s.Reason != "link down" {
 		t.Fatalf("after link down %+v, want Fault", s)
 	}
 	w.set(true)
-	if s := next(); s.Fault || s.Reason != "link up" {
+	if s := nextReport(t, reports); s.Fault || s.Reason != "link up" {
 		t.Fatalf("after link up %+v, want up", s)
 	}
 	waitFor(t, "timeout timer stopped", func() bool { return clock.Pending() == 0 })

@@ -3,6 +3,8 @@ package health
 import (
 	"testing"
 	"time"
+
+	"github.com/vrrpkit/vrrpkit/vrrp"
 )
 
 // waitFor polls cond until it holds or the deadline passes.
@@ -17,4 +19,17 @@ func waitFor(t testing.TB, what string, cond func() bool) {
 		}
 		<-tick.C
 	}
+}
+
+// nextReport returns the next status a tracker reported on c, failing the
+// test after 10 s without one.
+func nextReport(t testing.TB, c <-chan vrrp.TrackStatus) vrrp.TrackStatus {
+	t.Helper()
+	select {
+	case s := <-c:
+		return s
+	case <-time.After(10 * time.Second):
+		t.Fatal("no report")
+	}
+	return vrrp.TrackStatus{}
 }
