@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/vrrpkit/vrrpkit/vrrp"
 )
 
 // Scenario is the group both daemons run: Routers virtual routers on eth0,
@@ -35,13 +37,12 @@ func (s Scenario) Config(routerID string, priority int) string {
 	return b.String()
 }
 
-// MasterDownInterval is RFC 5798 §6.1's Master_Down_Interval of a backup
-// with priority p (v3; v2's skew is in whole seconds' 256ths).
+// MasterDownInterval is the Master_Down_Interval of a backup with
+// priority p (RFC 5798 §6.1, RFC 3768 §6.1), as vrrp computes it: every
+// router has the same interval, so a v3 backup's learned
+// Master_Adver_Interval is its own.
 func (s Scenario) MasterDownInterval(p int) time.Duration {
-	if s.Version == 2 {
-		return 3*s.Interval + time.Duration(256-p)*time.Second/256
-	}
-	return 3*s.Interval + time.Duration(256-p)*s.Interval/256
+	return vrrp.MasterDownInterval(uint8(s.Version), uint8(p), s.Interval)
 }
 
 // vipFor gives VRID i its own address outside the hosts' 10.0.0.0/24.

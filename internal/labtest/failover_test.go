@@ -57,19 +57,7 @@ func runFailover(t *testing.T, m mode) {
 
 	// 1. Election. RFC 5798 §6.4.1: everyone starts as backup; the highest
 	// priority has the shortest Master_Down_Interval and wins.
-	ps := []*proc{g.launch(0), g.launch(1), g.launch(2)}
-	startAll(ps...)
-	ps[0].waitState(0, vrrp.Master, g.stateTimeout())
-	first := g.waitCapture("h1's first advert", g.stateTimeout(), isAdvertFrom(g.mac(0), false))
-	g.beginPeriod(0, first.Time)
-	for _, p := range ps[1:] {
-		g.waitCurrent(p, vrrp.Backup)
-		if tr := p.transitions(0); len(tr) > 1 {
-			t.Logf("%s at startup: %v (started a few ms before h1)", p.name, tr)
-		}
-	}
-	waitVIPs(t, hosts, g.vips, hosts[0])
-	g.waitAnnouncements(0, first.Time, g.perAcquisition())
+	ps := g.elect()
 
 	// 2. Crash.
 	marks := []int{0, ps[1].mark(), ps[2].mark()}
