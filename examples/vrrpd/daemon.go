@@ -160,11 +160,17 @@ func (d *daemon) addInstance(rp *routerPlan) {
 		d.log.Error(rp.inst.Pos.String()+": ("+rp.inst.Name+") cannot start", zap.Error(err))
 		return
 	}
+	in := &instance{plan: rp, r: r, stop: make(chan struct{}), done: make(chan struct{}),
+		tracks: make(map[string]vrrp.TrackStatus)}
+	// The tracked states go to the router right behind Add, so that the
+	// node starts it with them (a router whose weight-0 script fails
+	// starts in FAULT, as keepalived's leaves INIT for FAULT).
+	for _, ks := range subscribers(rp, in) {
+		d.trackers.attach(ks.key, ks.sub)
+	}
 	d.mu.Lock()
 	env := d.env
 	d.mu.Unlock()
-	in := &instance{plan: rp, r: r, stop: make(chan struct{}), done: make(chan struct{}),
-		tracks: make(map[string]vrrp.TrackStatus)}
 	in.scripts = newNotifyScripts("INSTANCE", rp.inst.Name, rp.notify, env, d.scriptWarner(rp.inst.Pos))
 	if !in.scripts.empty() {
 		in.queue = newNotifyQueue(d.log, d.notifyTimeout)
@@ -409,18 +415,33 @@ func (d *daemon) resubscribe() {
 		if in == nil {
 			continue
 		}
-		names := make(map[string]bool)
-		for _, t := range rp.tracks {
-			name := t.key.String()
-			for i := 2; names[name]; i++ {
-				name = t.key.String() + " #" + itoa(i)
-			}
-			names[name] = true
-			subs[t.key] = append(subs[t.key], subscriber{name: name, weight: t.weight, report: in.tracked})
+		for _, ks := range subscribers(rp, in) {
+			subs[ks.key] = append(subs[ks.key], ks.sub)
 		}
 	}
 	d.mu.Unlock()
 	d.trackers.subscribe(subs)
+}
+
+type keyedSubscriber struct {
+	key trackKey
+	sub subscriber
+}
+
+// subscribers are in's uses of tracked objects, each named uniquely in
+// the router ("script chk", "script chk #2" when tracked twice).
+func subscribers(rp *routerPlan, in *instance) []keyedSubscriber {
+	var out []keyedSubscriber
+	names := make(map[string]bool)
+	for _, t := range rp.tracks {
+		name := t.key.String()
+		for i := 2; names[name]; i++ {
+			name = t.key.String() + " #" + itoa(i)
+		}
+		names[name] = true
+		out = append(out, keyedSubscriber{t.key, subscriber{name: name, weight: t.weight, report: in.tracked}})
+	}
+	return out
 }
 
 // tracked records a tracked object's status (for the status endpoint)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"regexp"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -93,6 +94,12 @@ vrrp_instance PG_VIP {
 
 	v1.awaitStatus("pg1 master", inState("PG_VIP", "MASTER"))
 	v2.awaitStatus("pg2 in fault", inState("PG_VIP", "FAULT"))
+	// Its script failed before it started: straight to FAULT, as
+	// keepalived goes from INIT to FAULT, with no BACKUP (and no
+	// notify_backup) in between.
+	if first := v2.log.grep(0, regexp.MustCompile(`\(PG_VIP\) Entering`)); len(first) == 0 || !strings.Contains(first[0], "Entering FAULT STATE (init)") {
+		t.Errorf("pg2's first transition: %q, want straight to FAULT", first)
+	}
 	// keepalived keeps an instance whose script fails from the start in
 	// INIT, and says so only through the script.
 	k.await(0, `VRRP_Script\(chk_primary\) failed`)

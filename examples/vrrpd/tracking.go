@@ -260,6 +260,21 @@ func (ts *trackers) subscribe(subs map[trackKey][]subscriber) {
 	}
 }
 
+// attach adds one subscriber to the tracker of k and tells it the current
+// state at once.
+func (ts *trackers) attach(k trackKey, s subscriber) {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	t := ts.running[k]
+	if t == nil {
+		return
+	}
+	t.mu.Lock()
+	t.subs = append(t.subs, s)
+	s.send(t.state)
+	t.mu.Unlock()
+}
+
 func (s subscriber) send(st health.State) {
 	ts := s.weight.Status(st)
 	ts.Name = s.name
