@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"io"
+	"net"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -102,5 +105,42 @@ func TestCountersNameTheDropReasons(t *testing.T) {
 	c := counters(s)
 	if c.AdvertsReceived != 3 || len(c.Drops) != 1 || c.Drops[vrrp.DropAuth.String()] != 2 {
 		t.Errorf("counters = %+v", c)
+	}
+}
+
+func TestStatusEndpointOnTCPAndItsErrors(t *testing.T) {
+	l, err := listenStatus("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		serveStatus(ctx, l, func() Status { return sampleStatus }, zap.NewNop())
+		close(done)
+	}()
+	defer func() { cancel(); <-done }()
+	st, err := fetchStatus(context.Background(), addr)
+	if err != nil || st.RouterID != "lb1" {
+		t.Fatalf("fetch over TCP: %+v, %v", st, err)
+	}
+	for req, want := range map[string]string{
+		"GET /status HTTP/1.0\r\n\r\n":             "HTTP/1.1 200 OK",
+		"HEAD /status HTTP/1.1\r\nHost: x\r\n\r\n": "HTTP/1.1 200 OK",
+		"GET / HTTP/1.1\r\n\r\n":                   "HTTP/1.1 404 Not Found",
+		"POST /status HTTP/1.1\r\n\r\n":            "HTTP/1.1 405 Method Not Allowed",
+		"hello\r\n\r\n":                            "HTTP/1.1 400 Bad Request",
+	} {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprint(c, req)
+		b, _ := io.ReadAll(c)
+		c.Close()
+		if !strings.HasPrefix(string(b), want) {
+			t.Errorf("%q answered %q, want %q", req, b, want)
+		}
 	}
 }
