@@ -44,6 +44,10 @@ type Result struct {
 	MasterRSS          int64 // bytes
 	BackupRSS          int64
 	MasterDownInterval time.Duration
+	// CaptureDropped counts frames the capture lost (its socket buffer
+	// overflowed). A lost advert of the old master makes its VRID's lag
+	// look an interval longer.
+	CaptureDropped uint64
 }
 
 // Settings of a run.
@@ -94,9 +98,8 @@ func Run(tb testing.TB, d Daemon, s Scenario) Result {
 
 	// Converged: h1's latest advert for every VRID is recent and h2 has
 	// been silent for a few intervals.
-	if err := waitUntil(convergeTimeout, func() bool {
-		return converged(capture.Frames(), s.Routers, h1.IPv4, h2.IPv4, 10*s.Interval)
-	}); err != nil {
+	w := newWatch(capture.Since, s.Routers, h1.IPv4, h2.IPv4)
+	if err := waitUntil(convergeTimeout, func() bool { return w.converged(10 * s.Interval) }); err != nil {
 		tb.Fatalf("%s: h1 never became master of all %d VRIDs: %v", d.Name(), s.Routers, err)
 	}
 
@@ -117,14 +120,19 @@ func Run(tb testing.TB, d Daemon, s Scenario) Result {
 	if err := syscall.Kill(-master.Process.Pid, syscall.SIGKILL); err != nil {
 		tb.Fatal(err)
 	}
-	killed := time.Now()
-	if err := waitUntil(takeoverTimeout, func() bool {
-		return tookOver(capture.Frames(), s.Routers, h2.IPv4, killed)
-	}); err != nil {
+	w.killed(time.Now())
+	if err := waitUntil(takeoverTimeout, w.tookOver); err != nil {
 		tb.Errorf("%s: h2 did not take over every VRID: %v", d.Name(), err)
 	}
 	capture.Stop()
-	r.Lags, r.Missing = Takeover(Adverts(capture.Frames()), s.Routers, h1.IPv4, h2.IPv4, r.MasterDownInterval)
+	if r.CaptureDropped, err = capture.Dropped(); err != nil {
+		tb.Logf("%s: %v", d.Name(), err)
+	}
+	if r.CaptureDropped > 0 {
+		tb.Logf("%s: the capture dropped %d frames: a lag may be measured from an advert before the old master's last", d.Name(), r.CaptureDropped)
+	}
+	w.poll()
+	r.Lags, r.Missing = Takeover(w.seen, s.Routers, h1.IPv4, h2.IPv4, r.MasterDownInterval)
 	return r
 }
 
@@ -140,6 +148,7 @@ func (r Result) Report(b *testing.B) {
 	b.ReportMetric(float64(r.MasterRSS)/(1<<20), "master-rss-MB")
 	b.ReportMetric(float64(r.BackupRSS)/(1<<20), "backup-rss-MB")
 	b.ReportMetric(float64(len(r.Missing)), "vrids-not-taken-over")
+	b.ReportMetric(float64(r.CaptureDropped), "capture-dropped")
 }
 
 // Adverts picks the VRRP adverts out of captured frames.
@@ -153,36 +162,86 @@ func Adverts(frames []netlab.Frame) []Seen {
 	return seen
 }
 
-func converged(frames []netlab.Frame, n int, master, backup netip.Addr, quiet time.Duration) bool {
-	if len(frames) == 0 {
-		return false
-	}
-	now := frames[len(frames)-1].Time
-	fresh := make([]bool, n+1)
-	count := 0
-	for _, s := range Adverts(frames) {
-		age := now.Sub(s.Time)
-		if s.Src == backup && age < quiet {
-			return false
-		}
-		if s.Src == master && s.Priority > 0 && int(s.VRID) <= n && age < quiet && !fresh[s.VRID] {
-			fresh[s.VRID] = true
-			count++
-		}
-	}
-	return count == n
+// watch follows a capture as it grows: each poll parses only the frames
+// captured since the last, so that polling costs the machine little while
+// the daemons are being measured.
+type watch struct {
+	since          func(i int) ([]netlab.Frame, int) // Capture.Since
+	n              int
+	master, backup netip.Addr
+	next           int
+	seen           []Seen
+	latest         time.Time   // newest frame
+	masterLast     []time.Time // per VRID: h1's newest advert with priority > 0
+	backupLast     time.Time   // h2's newest advert
+	after          time.Time   // the kill; zero before
+	takenOver      []bool      // per VRID: h2 advertised (priority > 0) after the kill
+	takenOverCount int
 }
 
-func tookOver(frames []netlab.Frame, n int, newMaster netip.Addr, after time.Time) bool {
-	done := make([]bool, n+1)
-	count := 0
-	for _, s := range Adverts(frames) {
-		if s.Src == newMaster && s.Priority > 0 && int(s.VRID) <= n && s.Time.After(after) && !done[s.VRID] {
-			done[s.VRID] = true
-			count++
+func newWatch(since func(int) ([]netlab.Frame, int), n int, master, backup netip.Addr) *watch {
+	return &watch{since: since, n: n, master: master, backup: backup,
+		masterLast: make([]time.Time, n+1), takenOver: make([]bool, n+1)}
+}
+
+// poll takes in the frames captured since the last poll.
+func (w *watch) poll() {
+	frames, next := w.since(w.next)
+	w.next = next
+	for _, f := range frames {
+		if f.Time.After(w.latest) {
+			w.latest = f.Time
+		}
+		s, ok := parseAdvert(f.Time, f.Data)
+		if !ok {
+			continue
+		}
+		w.seen = append(w.seen, s)
+		v := int(s.VRID)
+		switch {
+		case s.Src == w.backup:
+			if s.Time.After(w.backupLast) {
+				w.backupLast = s.Time
+			}
+			if !w.after.IsZero() && s.Priority > 0 && v <= w.n && s.Time.After(w.after) && !w.takenOver[v] {
+				w.takenOver[v] = true
+				w.takenOverCount++
+			}
+		case s.Src == w.master && s.Priority > 0 && v <= w.n:
+			if s.Time.After(w.masterLast[v]) {
+				w.masterLast[v] = s.Time
+			}
 		}
 	}
-	return count == n
+}
+
+// converged: as of the newest frame, the master advertised every VRID
+// 1..n within quiet and the backup not at all.
+func (w *watch) converged(quiet time.Duration) bool {
+	w.poll()
+	if w.latest.IsZero() || w.latest.Sub(w.backupLast) < quiet {
+		return false
+	}
+	for v := 1; v <= w.n; v++ {
+		if w.latest.Sub(w.masterLast[v]) >= quiet {
+			return false
+		}
+	}
+	return true
+}
+
+// killed marks when the master was killed: from then on the backup's
+// adverts count as takeovers.
+func (w *watch) killed(at time.Time) {
+	// Adverts taken in so far were captured, so stamped, before the kill.
+	w.after = at
+	w.poll()
+}
+
+// tookOver: the backup advertised every VRID 1..n since the kill.
+func (w *watch) tookOver() bool {
+	w.poll()
+	return w.takenOverCount == w.n
 }
 
 // waitUntil polls cond until it holds or timeout passes.

@@ -5,6 +5,8 @@ import (
 	"os/exec"
 	"testing"
 	"time"
+
+	"github.com/vrrpkit/vrrpkit/internal/netlab"
 )
 
 // 200 virtual routers, VRRPv3, 100 ms adverts: DESIGN.md's benchmark setup.
@@ -94,5 +96,62 @@ func TestParseAdvertIPv4(t *testing.T) {
 	ip[9] = 51 // AH: not counted
 	if _, ok := parseAdvert(time.Unix(1, 0), frame); ok {
 		t.Error("parseAdvert accepted protocol 51")
+	}
+}
+
+// frameSource is a capture that grows by hand.
+type frameSource struct{ frames []netlab.Frame }
+
+func (c *frameSource) since(i int) ([]netlab.Frame, int) { return c.frames[i:], len(c.frames) }
+
+func (c *frameSource) advert(t time.Time, src netip.Addr, vrid, prio byte) {
+	frame := make([]byte, 14+20+8)
+	frame[12], frame[13] = 0x08, 0x00
+	ip := frame[14:]
+	ip[0], ip[9] = 0x45, 112
+	copy(ip[12:16], src.AsSlice())
+	ip[20], ip[21], ip[22] = 0x31, vrid, prio
+	c.frames = append(c.frames, netlab.Frame{Time: t, Data: frame})
+}
+
+func TestWatchFollowsConvergenceAndTakeover(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	h1, h2 := netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("10.0.0.2")
+	src := &frameSource{}
+	w := newWatch(src.since, 2, h1, h2)
+	quiet := time.Second
+	if w.converged(quiet) {
+		t.Fatal("converged with nothing captured")
+	}
+	src.advert(t0, h2, 1, 100)
+	src.advert(t0, h2, 2, 100)
+	src.advert(t0.Add(100*time.Millisecond), h1, 1, 200)
+	src.advert(t0.Add(100*time.Millisecond), h1, 2, 200)
+	if w.converged(quiet) {
+		t.Error("converged while the backup advertised within quiet")
+	}
+	src.advert(t0.Add(1500*time.Millisecond), h1, 1, 200)
+	if w.converged(quiet) {
+		t.Error("converged while VRID 2's master advert is older than quiet")
+	}
+	src.advert(t0.Add(1600*time.Millisecond), h1, 2, 200)
+	if !w.converged(quiet) {
+		t.Error("not converged: h1 fresh for both VRIDs, h2 silent for 1.6 s")
+	}
+	kill := t0.Add(1700 * time.Millisecond)
+	w.killed(kill)
+	src.advert(t0.Add(2100*time.Millisecond), h2, 1, 100)
+	src.advert(t0.Add(2100*time.Millisecond), h2, 2, 0) // priority 0 does not count
+	if w.tookOver() {
+		t.Error("took over with VRID 2 advertised at priority 0 only")
+	}
+	src.advert(t0.Add(2110*time.Millisecond), h2, 2, 100)
+	if !w.tookOver() {
+		t.Error("not taken over after both VRIDs were advertised by h2")
+	}
+	lags, missing := Takeover(w.seen, 2, h1, h2, 360*time.Millisecond)
+	want := []time.Duration{(2100 - 1500 - 360) * time.Millisecond, (2110 - 1600 - 360) * time.Millisecond}
+	if len(missing) != 0 || len(lags) != 2 || lags[0] != want[0] || lags[1] != want[1] {
+		t.Errorf("Takeover(seen) = %v, %v; want %v, none missing", lags, missing, want)
 	}
 }
