@@ -23,18 +23,24 @@ import (
 
 var errNoPrivilege = errors.New("no privilege for network namespaces")
 
-// nodeEnv carries "name,priority" to a router process: the demo re-executes
-// itself in each lab host (the test binary does the same in tests).
+// nodeEnv carries "name,priority,interval" to a router process: the demo
+// re-executes itself in each lab host (the test binary does the same in
+// tests).
 const nodeEnv = "VRRPKIT_DEMO_NODE"
 
 func nodeMode() bool { return os.Getenv(nodeEnv) != "" }
 
 // runNodeFromEnv runs the router nodeEnv describes until ctx ends.
 func runNodeFromEnv(ctx context.Context) {
-	name, prio, _ := strings.Cut(os.Getenv(nodeEnv), ",")
+	name, rest, _ := strings.Cut(os.Getenv(nodeEnv), ",")
+	prio, ival, _ := strings.Cut(rest, ",")
 	p, err := strconv.ParseUint(prio, 10, 8)
+	var d time.Duration
 	if err == nil {
-		err = runNode(ctx, name, uint8(p))
+		d, err = time.ParseDuration(ival)
+	}
+	if err == nil {
+		err = runNode(ctx, name, uint8(p), d)
 	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
@@ -47,11 +53,12 @@ const labVIP = "10.0.0.100"
 // labCluster runs each router as its own process (this binary with -node)
 // in its own network namespace, on a bridge, with the VIP on a real eth0.
 type labCluster struct {
-	lab     *netlab.Lab
-	capture *netlab.Capture
-	tb      *programTB
-	exe     string
-	events  chan stateChange
+	lab      *netlab.Lab
+	capture  *netlab.Capture
+	tb       *programTB
+	exe      string
+	interval time.Duration
+	events   chan stateChange
 
 	mu     sync.Mutex
 	procs  [3]*exec.Cmd
@@ -60,7 +67,7 @@ type labCluster struct {
 	closed sync.Once
 }
 
-func newLabCluster() (c *labCluster, err error) {
+func newLabCluster(interval time.Duration) (c *labCluster, err error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
@@ -83,7 +90,7 @@ func newLabCluster() (c *labCluster, err error) {
 		}
 	}()
 	lab := netlab.New(tb, len(priorities))
-	return &labCluster{lab: lab, capture: lab.Capture(), tb: tb, exe: exe, events: make(chan stateChange, 64)}, nil
+	return &labCluster{lab: lab, capture: lab.Capture(), tb: tb, exe: exe, interval: interval, events: make(chan stateChange, 64)}, nil
 }
 
 func (c *labCluster) Describe() string {
@@ -92,10 +99,12 @@ func (c *labCluster) Describe() string {
 
 func (c *labCluster) VIP() string { return labVIP }
 
+func (c *labCluster) Interval() time.Duration { return c.interval }
+
 func (c *labCluster) Start(i int) error {
 	h := c.lab.Host(i + 1)
 	cmd := h.Command(context.Background(), c.exe)
-	cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%s,%d", nodeEnv, h.Name, priorities[i]))
+	cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%s,%d,%v", nodeEnv, h.Name, priorities[i], c.interval))
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return err
@@ -212,7 +221,7 @@ func (c *labCluster) Close() {
 
 // runNode is a lab host's router process: one router in this namespace,
 // its state changes printed as JSON lines for the parent to tell.
-func runNode(ctx context.Context, name string, prio uint8) error {
+func runNode(ctx context.Context, name string, prio uint8, interval time.Duration) error {
 	backend, err := vip.NewLinux(nil)
 	if err != nil {
 		return err

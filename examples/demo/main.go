@@ -2,7 +2,7 @@
 // the master is killed, the VIP moves, the old master comes back and takes it
 // over again.
 //
-//	go run ./examples/demo
+//	go run ./examples/demo [-interval 100ms] [-memory]
 //
 // As root it builds a real lab — network namespaces joined by a bridge, one
 // process per router on raw sockets, the VIP on a real interface — and cleans
@@ -15,22 +15,30 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/netip"
 	"os"
 	"os/signal"
 	"syscall"
 	"time"
+
+	"github.com/vrrpkit/vrrpkit/vrrp"
 )
 
-// The group every mode runs: VRRPv3, 100 ms adverts, one VIP.
+// The group every mode runs: VRRPv3, one VIP, 100 ms adverts unless
+// -interval says otherwise (the lab test runs slower adverts, so that a
+// router process stalled on a loaded machine does not lose mastership).
 const (
-	vrid     = 51
-	interval = 100 * time.Millisecond
+	vrid            = 51
+	defaultInterval = 100 * time.Millisecond
+	// pause lets the reader catch up between the story's acts.
+	pause = 1500 * time.Millisecond
 )
 
 var priorities = []uint8{200, 150, 100} // h1, h2, h3
 
 func main() {
 	memory := flag.Bool("memory", false, "use the in-memory network even when running as root")
+	interval := flag.Duration("interval", defaultInterval, "advertisement interval: a multiple of 10ms, 10ms..40.95s (VRRPv3)")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -41,9 +49,17 @@ func main() {
 		return
 	}
 
+	// Refuse a bad interval here rather than in each router process.
+	probe := vrrp.Config{Name: "demo", VRID: vrid, Interface: "eth0", Interval: *interval,
+		VIPs: []vrrp.VIP{{Prefix: netip.MustParsePrefix(labVIP + "/24")}}}
+	if err := probe.Validate(); err != nil {
+		fmt.Fprintf(os.Stderr, "demo: -interval: %v\n", err)
+		os.Exit(2)
+	}
+
 	var c cluster
 	if !*memory {
-		lc, err := newLabCluster()
+		lc, err := newLabCluster(*interval)
 		switch {
 		case errors.Is(err, errNoPrivilege):
 			fmt.Printf("Not running as root (%v),\nso the same story runs on vrrptest's in-memory network instead.\n", err)
@@ -57,9 +73,9 @@ func main() {
 		}
 	}
 	if c == nil {
-		c = newMemoryCluster()
+		c = newMemoryCluster(*interval)
 	}
-	err := tell(ctx, c, os.Stdout)
+	err := tell(ctx, c, os.Stdout, pause)
 	c.Close()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "demo: %v\n", err)

@@ -13,8 +13,9 @@ import (
 // memoryCluster runs the routers in this process on vrrptest's in-memory
 // LAN, in real time, with in-memory address backends.
 type memoryCluster struct {
-	lan    *vrrptest.LAN
-	events chan stateChange
+	lan      *vrrptest.LAN
+	interval time.Duration
+	events   chan stateChange
 
 	mu     sync.Mutex
 	nodes  [3]*memoryNode
@@ -29,10 +30,11 @@ type memoryNode struct {
 	dead    bool
 }
 
-func newMemoryCluster() *memoryCluster {
+func newMemoryCluster(interval time.Duration) *memoryCluster {
 	c := &memoryCluster{
-		lan:    vrrptest.NewLAN(vrrptest.LANConfig{Seed: 1}),
-		events: make(chan stateChange, 64),
+		lan:      vrrptest.NewLAN(vrrptest.LANConfig{Seed: 1}),
+		interval: interval,
+		events:   make(chan stateChange, 64),
 	}
 	for i := range c.nodes {
 		h := c.lan.AddHost(vrrptest.HostConfig{
@@ -47,6 +49,8 @@ func newMemoryCluster() *memoryCluster {
 func (c *memoryCluster) Describe() string { return "in-memory LAN (vrrptest), one process" }
 func (c *memoryCluster) VIP() string      { return "10.0.0.100" }
 
+func (c *memoryCluster) Interval() time.Duration { return c.interval }
+
 func (c *memoryCluster) Start(i int) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -57,7 +61,7 @@ func (c *memoryCluster) Start(i int) error {
 		VRID:      vrid,
 		Interface: n.host.Interface(),
 		Priority:  priorities[i],
-		Interval:  interval,
+		Interval:  c.interval,
 		VIPs:      []vrrp.VIP{{Prefix: netip.MustParsePrefix("10.0.0.100/24")}},
 		Backend:   n.backend,
 	}, vrrp.NodeConfig{Network: n.host})

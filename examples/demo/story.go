@@ -19,6 +19,8 @@ type cluster interface {
 	Describe() string
 	// VIP is the shared address.
 	VIP() string
+	// Interval is every router's Advertisement_Interval.
+	Interval() time.Duration
 	// Start starts host i's router (0-based).
 	Start(i int) error
 	// Kill makes host i fail abruptly: its router process dies without a
@@ -46,22 +48,34 @@ type stateChange struct {
 
 func hostName(i int) string { return fmt.Sprintf("h%d", i+1) }
 
-// tell runs the story on c.
-func tell(ctx context.Context, c cluster, out io.Writer) error {
+// tell runs the story on c, pausing between acts so that a reader can
+// follow. Each act ends at its milestone — the expected router is master
+// and the only live host with the VIP — however it got there: a router that
+// misses adverts for Master_Down_Interval (a stalled process on a loaded
+// machine) takes over for a moment and backs off when it hears the higher
+// priority again, and the watcher shows it when that happens.
+func tell(ctx context.Context, c cluster, out io.Writer, pause time.Duration) error {
 	t0 := time.Now()
-	var mu sync.Mutex // say is called from the watcher too
+	lw := &lockedWriter{w: out} // the watcher writes too
+	defer lw.close()            // and must not once tell has returned
+	out = lw
 	say := func(format string, args ...any) {
-		mu.Lock()
-		defer mu.Unlock()
 		fmt.Fprintf(out, "[%6.2fs] %s\n", time.Since(t0).Seconds(), fmt.Sprintf(format, args...))
 	}
-	pause := func() { // let the reader catch up between acts
+	wait := func() { // let the reader catch up between acts
+		if pause <= 0 {
+			return
+		}
 		select {
 		case <-ctx.Done():
-		case <-time.After(1500 * time.Millisecond):
+		case <-time.After(pause):
 		}
 	}
+	interval := c.Interval()
 	masterDown := vrrp.MasterDownInterval(3, priorities[1], interval)
+	// Generous bounds on each act: a few Master_Down_Intervals, and never
+	// less than the 10 s the demo has always allowed.
+	limit := max(10*time.Second, 10*masterDown)
 
 	fmt.Fprintf(out, "vrrpkit demo: %s.\n", c.Describe())
 	fmt.Fprintf(out, "Three routers, VRRPv3 VRID %d, adverts every %v, virtual IP %s.\n", vrid, interval, c.VIP())
@@ -70,18 +84,29 @@ func tell(ctx context.Context, c cluster, out io.Writer) error {
 
 	w := newWatcher(c.Events(), say)
 	say("starting h1, h2, h3")
-	for i := range priorities {
+	// h1 first, and the others once it listens: started together, the
+	// processes would race by more than the Skew_Time that favours h1
+	// (19 ms between h1 and h2 at 100 ms adverts), and h2 could win the
+	// first election only to be preempted at once.
+	started := time.Now()
+	if err := c.Start(0); err != nil {
+		return err
+	}
+	if _, err := w.waitState(ctx, "h1", "BACKUP", started, limit); err != nil {
+		return err
+	}
+	for i := 1; i < len(priorities); i++ {
 		if err := c.Start(i); err != nil {
 			return err
 		}
 	}
-	if _, err := w.waitMaster(ctx, "h1", 10*time.Second); err != nil {
+	if _, err := w.waitState(ctx, "h1", "MASTER", started, limit); err != nil {
 		return err
 	}
-	if err := showVIP(ctx, c, say, "h1"); err != nil {
+	if err := showVIP(ctx, c, say, "h1", limit); err != nil {
 		return err
 	}
-	pause()
+	wait()
 
 	fmt.Fprintln(out)
 	say("killing h1: its router dies without a goodbye and its link goes down")
@@ -89,7 +114,7 @@ func tell(ctx context.Context, c cluster, out io.Writer) error {
 	if err := c.Kill(0); err != nil {
 		return err
 	}
-	at, err := w.waitMaster(ctx, "h2", 10*time.Second)
+	at, err := w.waitState(ctx, "h2", "MASTER", killed, limit)
 	if err != nil {
 		return err
 	}
@@ -101,34 +126,65 @@ func tell(ctx context.Context, c cluster, out io.Writer) error {
 		say("h1's last advert went out up to %v before the kill; the RFC makes h2 wait Master_Down_Interval = %v after it",
 			interval, masterDown.Round(time.Millisecond))
 	}
-	if err := showVIP(ctx, c, say, "h2"); err != nil {
+	if err := showVIP(ctx, c, say, "h2", limit); err != nil {
 		return err
 	}
-	pause()
+	wait()
 
 	fmt.Fprintln(out)
 	say("h1 comes back: it starts as backup, hears h2's lower priority and preempts")
+	revived := time.Now()
 	if err := c.Revive(0); err != nil {
 		return err
 	}
-	if _, err := w.waitMaster(ctx, "h1", 10*time.Second); err != nil {
+	if _, err := w.waitState(ctx, "h1", "MASTER", revived, limit); err != nil {
 		return err
 	}
-	if err := showVIP(ctx, c, say, "h1"); err != nil {
+	if err := showVIP(ctx, c, say, "h1", limit); err != nil {
 		return err
 	}
-	pause()
+	wait()
 
 	fmt.Fprintln(out)
 	say("stopping every router (a master sends priority 0 and removes the VIP)")
 	c.Close()
+	// The routers' last words (INIT on shutdown) before "done"; a
+	// cluster that gave up waiting for its routers never closes Events.
+	select {
+	case <-w.finished:
+	case <-time.After(time.Second):
+	}
 	say("done: everything the demo started is stopped and cleaned up")
 	return nil
 }
 
+// lockedWriter serialises writes: each fmt.Fprintf is one Write, so lines
+// from the story and from the watcher never interleave.
+// After close, writes are dropped.
+type lockedWriter struct {
+	mu     sync.Mutex
+	w      io.Writer
+	closed bool
+}
+
+func (l *lockedWriter) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return len(b), nil
+	}
+	return l.w.Write(b)
+}
+
+func (l *lockedWriter) close() {
+	l.mu.Lock()
+	l.closed = true
+	l.mu.Unlock()
+}
+
 // showVIP waits until want is the only live host holding the VIP, and says so.
-func showVIP(ctx context.Context, c cluster, say func(string, ...any), want string) error {
-	deadline := time.Now().Add(5 * time.Second)
+func showVIP(ctx context.Context, c cluster, say func(string, ...any), want string, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
 	for {
 		holders, err := c.Holders()
 		if err != nil {
@@ -151,11 +207,16 @@ func showVIP(ctx context.Context, c cluster, say func(string, ...any), want stri
 
 // watcher prints every state change and remembers each host's latest.
 type watcher struct {
-	changes chan stateChange
+	finished chan struct{} // closed when the routers' events end
+
+	mu      sync.Mutex
+	latest  map[string]stateChange
+	changed chan struct{} // closed at the next change
+	done    bool          // the routers stopped: no more changes
 }
 
 func newWatcher(in <-chan stateChange, say func(string, ...any)) *watcher {
-	w := &watcher{changes: make(chan stateChange, 64)}
+	w := &watcher{finished: make(chan struct{}), latest: make(map[string]stateChange), changed: make(chan struct{})}
 	go func() {
 		for e := range in {
 			line := fmt.Sprintf("%s: Entering %s STATE", e.Host, e.State)
@@ -163,28 +224,44 @@ func newWatcher(in <-chan stateChange, say func(string, ...any)) *watcher {
 				line += " (" + e.Reason + ")"
 			}
 			say("%s", line)
-			w.changes <- e
+			w.mu.Lock()
+			w.latest[e.Host] = e
+			close(w.changed)
+			w.changed = make(chan struct{})
+			w.mu.Unlock()
 		}
-		close(w.changes)
+		w.mu.Lock()
+		w.done = true
+		close(w.changed)
+		w.mu.Unlock()
+		close(w.finished)
 	}()
 	return w
 }
 
-// waitMaster waits until host enters MASTER and returns when it did.
-func (w *watcher) waitMaster(ctx context.Context, host string, timeout time.Duration) (time.Time, error) {
+// waitState waits until host's latest state is state, entered at since or
+// later, and returns when it entered it. Only the latest state counts: a
+// host that was master for a moment and backed off is not master now, and
+// a change from before since (a previous life of the host, or one whose
+// line arrives late) does not count either.
+func (w *watcher) waitState(ctx context.Context, host, state string, since time.Time, timeout time.Duration) (time.Time, error) {
 	timer := time.NewTimer(timeout)
 	defer timer.Stop()
 	for {
+		w.mu.Lock()
+		e, seen := w.latest[host]
+		changed, done := w.changed, w.done
+		w.mu.Unlock()
+		if seen && e.State == state && !e.Time.Before(since) {
+			return e.Time, nil
+		}
+		if done {
+			return time.Time{}, fmt.Errorf("routers stopped before %s entered %s", host, state)
+		}
 		select {
-		case e, ok := <-w.changes:
-			if !ok {
-				return time.Time{}, fmt.Errorf("routers stopped before %s became master", host)
-			}
-			if e.Host == host && e.State == "MASTER" {
-				return e.Time, nil
-			}
+		case <-changed:
 		case <-timer.C:
-			return time.Time{}, fmt.Errorf("%s did not become master within %v", host, timeout)
+			return time.Time{}, fmt.Errorf("%s did not enter %s within %v", host, state, timeout)
 		case <-ctx.Done():
 			return time.Time{}, ctx.Err()
 		}
