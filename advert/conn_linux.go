@@ -254,7 +254,14 @@ func listenRaw(network, addr, ifname string, ifindex int) (*net.IPConn, syscall.
 		return nil, nil, err
 	}
 	var serr error
-	if err := rc.Control(func(fd uintptr) { serr = unix.BindToDevice(int(fd), ifname) }); err != nil {
+	if err := rc.Control(func(fd uintptr) {
+		serr = unix.BindToDevice(int(fd), ifname)
+		if serr == nil {
+			// Receive stamps: Packet.Age, so that the protocol times
+			// adverts from their arrival, not from when it got to them.
+			serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1)
+		}
+	}); err != nil {
 		serr = err
 	}
 	if serr != nil {
@@ -479,13 +486,14 @@ func (c *Conn) frame(s *sockets, p *Packet, buf []byte) bool {
 		c.otherIf.Add(1)
 		return false
 	}
+	age := stampAge(info.stamp, time.Now().UnixNano())
 	b := buf[:c.rm.n]
 	if c.cfg.IPv6 {
 		hl := uint8(0)
 		if info.hopLimit >= 0 && info.hopLimit <= 255 {
 			hl = uint8(info.hopLimit)
 		}
-		*p = Packet{Src: c.rm.srcIPv6(), Dst: info.dst, HopLimit: hl, Ifindex: info.ifindex, Msg: b}
+		*p = Packet{Src: c.rm.srcIPv6(), Dst: info.dst, HopLimit: hl, Ifindex: info.ifindex, Msg: b, Age: age}
 		return true
 	}
 	// IPv4 raw sockets deliver the IP header too.
@@ -503,6 +511,7 @@ func (c *Conn) frame(s *sockets, p *Packet, buf []byte) bool {
 		Dst:      netip.AddrFrom4([4]byte(b[16:20])),
 		HopLimit: b[8],
 		Ifindex:  info.ifindex,
+		Age:      age,
 	}
 	switch b[9] {
 	case ProtocolNumber:

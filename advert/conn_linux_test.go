@@ -506,3 +506,72 @@ func TestConnCloseUnblocksReceive(t *testing.T) {
 		}
 	}
 }
+
+// Packet.Age is how long a packet waited in the socket: the kernel's
+// receive stamp, not the moment Receive got to it.
+func TestReceiveAgeIsTimeWaitedInSocket(t *testing.T) {
+	lab := netlab.New(t, 2)
+	capt := lab.Capture()
+	h1, h2 := lab.Host(1), lab.Host(2)
+	for _, ipv6 := range []bool{false, true} {
+		t.Run(familyName(ipv6), func(t *testing.T) {
+			c1 := listenOn(t, h1, Config{IPv6: ipv6})
+			c2 := listenOn(t, h2, Config{IPv6: ipv6})
+			src, vip := h1.IPv4, netip.MustParseAddr("10.0.0.100")
+			group := GroupIPv4
+			if ipv6 {
+				src, vip, group = h1.LinkLocal, netip.MustParseAddr("fd00::100"), GroupIPv6
+			}
+			msg := encode(t, testAdvert(3, 7, 200, vip), src, group)
+			sent := time.Now()
+			if err := c1.Send(&Packet{Msg: msg}); err != nil {
+				t.Fatal(err)
+			}
+			sendDone := time.Now()
+			ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+			defer cancel()
+			if _, err := capt.WaitFor(ctx, wireMatch(ProtocolNumber, src, msg)); err != nil {
+				t.Fatal(err)
+			}
+			// Let the packet wait in h2's socket for a round trip of
+			// ping (a process started and reaped: milliseconds).
+			if _, err := h2.Run("ping", "-c", "1", "-W", "2", h1.IPv4.String()); err != nil {
+				t.Fatal(err)
+			}
+			readStart := time.Now()
+			var p Packet
+			if err := c2.Receive(&p, make([]byte, 2048)); err != nil {
+				t.Fatal(err)
+			}
+			readDone := time.Now()
+			if !bytes.Equal(p.Msg, msg) {
+				t.Fatalf("received %x, want %x", p.Msg, msg)
+			}
+			// The packet arrived while Send ran; Receive computed Age
+			// between readStart and readDone.
+			const slack = 200 * time.Microsecond
+			earliest := readStart.Sub(sendDone) - slack
+			latest := readDone.Sub(sent) + slack
+			if p.Age < earliest || p.Age > latest {
+				t.Errorf("Age = %v; the packet waited %v..%v in the socket", p.Age, earliest+slack, latest-slack)
+			}
+		})
+	}
+}
+
+func TestStampAgeIgnoresImpossibleStamps(t *testing.T) {
+	now := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano()
+	for _, c := range []struct {
+		stamp int64
+		want  time.Duration
+	}{
+		{0, 0}, // no stamp
+		{now - int64(3*time.Millisecond), 3 * time.Millisecond},
+		{now + int64(time.Millisecond), 0}, // from the future: the wall clock stepped back
+		{now - int64(2*time.Second), 0},    // older than maxStampAge: the wall clock stepped forward, maybe
+	} {
+		if got := stampAge(c.stamp, now); got != c.want {
+			t.Errorf("stampAge(now%+v) = %v, want %v", time.Duration(c.stamp-now), got, c.want)
+		}
+	}
+}

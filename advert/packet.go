@@ -1,6 +1,9 @@
 package advert
 
-import "net/netip"
+import (
+	"net/netip"
+	"time"
+)
 
 // Packet is a VRRP message with the IP-level facts around it: what a
 // transport sends and receives. The message is kept in wire form so that
@@ -11,6 +14,13 @@ type Packet struct {
 	HopLimit uint8      // receive: IPv4 TTL or IPv6 hop limit as received; send: always 255
 	Ifindex  int        // receive: index of the interface it arrived on
 	Msg      []byte     // the VRRP message (see Advert)
+	// Age, on receive, is how long before Receive returned the kernel
+	// received the packet (its SO_TIMESTAMPNS stamp): the time it waited
+	// in the socket while the reader was busy. The receiver's clock may
+	// differ from the wall clock the kernel stamps with, so it is given as
+	// a duration: arrival is the receiver's now minus Age. Zero when the
+	// transport does not know.
+	Age time.Duration
 
 	// IPv4 with IPsec AH (IP protocol 51) only.
 

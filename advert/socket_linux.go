@@ -3,6 +3,7 @@ package advert
 import (
 	"encoding/binary"
 	"net/netip"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -12,6 +13,15 @@ import (
 // descriptor with message headers kept in the Conn, so that steady-state
 // receive and send allocate nothing (net.IPConn.ReadMsgIP allocates an
 // address per packet, ipv4.RawConn a header and a control message).
+//
+// Both calls are MSG_DONTWAIT and never block (the poller waits instead),
+// so they are made with RawSyscall, without telling the Go scheduler that
+// the thread enters a system call. The scheduler's bookkeeping costs more
+// than the calls: entering a system call wakes the runtime's monitor
+// thread (sysmon) whenever the process was idle, and a send that takes
+// longer than sysmon's 20 µs tick (one through a veth and a bridge does)
+// has its P handed to another thread. Profiled with 200 routers at 100 ms,
+// that was a quarter to a third of a daemon's CPU (BENCHMARKS.md).
 
 // IP protocol number of IPsec AH (RFC 4302).
 const protocolAH = 51
@@ -54,7 +64,7 @@ func (r *recvMsg) recv(fd uintptr, b []byte) bool {
 	}
 	r.msg.SetIovlen(1)
 	r.msg.SetControllen(len(r.oob))
-	n, _, errno := unix.Syscall(unix.SYS_RECVMSG, fd, uintptr(unsafe.Pointer(&r.msg)), unix.MSG_DONTWAIT)
+	n, _, errno := unix.RawSyscall(unix.SYS_RECVMSG, fd, uintptr(unsafe.Pointer(&r.msg)), unix.MSG_DONTWAIT)
 	if errno == unix.EAGAIN || errno == unix.EWOULDBLOCK {
 		return false
 	}
@@ -80,10 +90,13 @@ type pktinfo struct {
 	ifindex  int
 	dst      netip.Addr
 	hopLimit int // -1 if absent
+	// stamp is the kernel's receive time (SO_TIMESTAMPNS, wall clock), in
+	// nanoseconds since the Unix epoch; 0 if absent.
+	stamp int64
 }
 
-// parseControl reads IP_PKTINFO, IPV6_PKTINFO and IPV6_HOPLIMIT; anything
-// else (or anything malformed) is ignored.
+// parseControl reads IP_PKTINFO, IPV6_PKTINFO, IPV6_HOPLIMIT and
+// SCM_TIMESTAMPNS; anything else (or anything malformed) is ignored.
 func parseControl(oob []byte) pktinfo {
 	info := pktinfo{hopLimit: -1}
 	hdrLen := unix.CmsgLen(0)
@@ -105,6 +118,11 @@ func parseControl(oob []byte) pktinfo {
 			info.ifindex = int(binary.NativeEndian.Uint32(data[16:20]))
 		case h.Level == unix.IPPROTO_IPV6 && h.Type == unix.IPV6_HOPLIMIT && len(data) >= 4:
 			info.hopLimit = int(int32(binary.NativeEndian.Uint32(data[0:4])))
+		case h.Level == unix.SOL_SOCKET && h.Type == unix.SCM_TIMESTAMPNS && len(data) >= 16:
+			// struct timespec { time_t tv_sec; long tv_nsec; }
+			sec := int64(binary.NativeEndian.Uint64(data[0:8]))
+			nsec := int64(binary.NativeEndian.Uint64(data[8:16]))
+			info.stamp = sec*1e9 + nsec
 		}
 		next := unix.CmsgSpace(l - hdrLen)
 		if next > len(oob) {
@@ -167,9 +185,30 @@ func (s *sendMsg) setIPv6(b []byte, src, dst netip.Addr, ifindex int) {
 	s.msg.SetControllen(unix.CmsgSpace(dataLen))
 }
 
+// maxStampAge bounds the Age taken from a kernel stamp. The stamp is wall
+// clock time, and a wall clock stepped between arrival and read (NTP, an
+// administrator) would make a packet look older than it is, and a down
+// timer run out early. A packet that really waited longer than this is
+// given Age 0: its arrival is then taken to be its read, the old, safe
+// reading (a later deadline, never an earlier one).
+const maxStampAge = time.Second
+
+// stampAge turns a kernel receive stamp into Packet.Age at wall time now
+// (nanoseconds since the epoch).
+func stampAge(stamp, now int64) time.Duration {
+	if stamp == 0 {
+		return 0
+	}
+	age := time.Duration(now - stamp)
+	if age < 0 || age > maxStampAge {
+		return 0
+	}
+	return age
+}
+
 // send writes the prepared datagram without blocking; false means EAGAIN.
 func (s *sendMsg) send(fd uintptr) bool {
-	_, _, errno := unix.Syscall(unix.SYS_SENDMSG, fd, uintptr(unsafe.Pointer(&s.msg)), unix.MSG_DONTWAIT)
+	_, _, errno := unix.RawSyscall(unix.SYS_SENDMSG, fd, uintptr(unsafe.Pointer(&s.msg)), unix.MSG_DONTWAIT)
 	if errno == unix.EAGAIN || errno == unix.EWOULDBLOCK {
 		return false
 	}
