@@ -31,6 +31,7 @@ type options struct {
 
 	cpuProfile string // --cpuprofile (built with -tags pprof)
 	memProfile string // --memprofile (built with -tags pprof)
+	traceFile  string // --trace (built with -tags pprof): runtime execution trace
 
 	version bool // -v
 	help    bool // -h

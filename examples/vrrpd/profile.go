@@ -6,6 +6,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"runtime/trace"
 
 	"go.uber.org/zap"
 )
@@ -17,14 +18,27 @@ func init() {
 	optionSpecs = append(optionSpecs,
 		optSpec{0, "cpuprofile", optValue, func(o *options, v string) error { o.cpuProfile = v; return nil }, ""},
 		optSpec{0, "memprofile", optValue, func(o *options, v string) error { o.memProfile = v; return nil }, ""},
+		optSpec{0, "trace", optValue, func(o *options, v string) error { o.traceFile = v; return nil }, ""},
 	)
 }
 
 // startProfiles starts --cpuprofile and returns what writes the profiles
 // at exit.
 func startProfiles(opts *options, log *zap.Logger) func() {
-	if opts.cpuProfile == "" && opts.memProfile == "" {
+	if opts.cpuProfile == "" && opts.memProfile == "" && opts.traceFile == "" {
 		return nil
+	}
+	var tr *os.File
+	if opts.traceFile != "" {
+		f, err := os.Create(opts.traceFile)
+		if err == nil {
+			err = trace.Start(f)
+		}
+		if err != nil {
+			log.Error("trace", zap.Error(err))
+		} else {
+			tr = f
+		}
 	}
 	var cpu *os.File
 	if opts.cpuProfile != "" {
@@ -39,6 +53,10 @@ func startProfiles(opts *options, log *zap.Logger) func() {
 		}
 	}
 	return func() {
+		if tr != nil {
+			trace.Stop()
+			tr.Close()
+		}
 		if cpu != nil {
 			pprof.StopCPUProfile()
 			cpu.Close()
