@@ -5,7 +5,7 @@ import (
 	"container/heap"
 	"context"
 	"errors"
-	"net/netip"
+	"io"
 	"slices"
 	"strconv"
 	"sync"
@@ -37,6 +37,16 @@ type NodeConfig struct {
 	// 100 ms and 30 s.
 	ReopenBackoff    time.Duration
 	MaxReopenBackoff time.Duration
+	// PreciseWakeups backs the loop's timer with a Linux timerfd when
+	// Clock is the system clock. An idle Go program wakes for a runtime
+	// timer up to a millisecond late (its poller sleeps in whole
+	// milliseconds), and the loop's timer is what sends a backup's first
+	// advert once the master is gone: the delay adds to every takeover.
+	// Costs a file descriptor and a goroutine. Leave it off inside a
+	// testing/synctest bubble: a timerfd ticks in real time. Default: off
+	// (runtime timers only); ignored on other systems and with other
+	// clocks.
+	PreciseWakeups bool
 }
 
 // sourcePoll is how often a router without a source address asks a
@@ -72,6 +82,11 @@ type Node struct {
 	groupWork []groupEvent
 	unstarted []*Router // attached, not yet started
 	inGroup   bool
+	// The deferred half of timer batches (see apply).
+	deferring bool
+	inLater   bool
+	later     []laterWork
+	laterActs []Action
 	rx        chan *rxBuf
 	runCtx    context.Context
 	workCtx   context.Context
@@ -230,8 +245,12 @@ func (n *Node) Run(ctx context.Context) error {
 
 	n.runCtx = ctx
 	n.workCtx, n.cancel = context.WithCancel(context.WithoutCancel(ctx))
-	timer := n.clock.NewTimer(time.Hour)
-	timer.Stop()
+	timer := newLoopTimer(n.clock, n.cfg.PreciseWakeups)
+	defer func() {
+		if c, ok := timer.(io.Closer); ok {
+			c.Close()
+		}
+	}()
 	n.runPending()
 	for {
 		n.arm(timer)
@@ -241,9 +260,12 @@ func (n *Node) Run(ctx context.Context) error {
 			return n.shutdown()
 		case <-timer.C():
 			n.armedAt = time.Time{}
+			n.drainRx()
 			n.onTimer(n.clock.Now())
+			n.runLater(true)
 		case b := <-n.rx:
 			n.onRx(b)
+			n.runLater(true)
 		case <-n.wakeCh:
 			n.runPending()
 		}
@@ -289,17 +311,17 @@ func (n *Node) runPending() {
 	}
 }
 
-// arm sets the loop's one timer to the earliest deadline.
+// arm sets the loop's one timer to the earliest deadline. A timer armed
+// for earlier is left alone: it fires early, the loop finds nothing due
+// and arms it again. A backup's earliest deadline moves later with every
+// advert it hears, and re-arming for each (2,000 a second with 200
+// routers at 100 ms) would cost more than the odd early wake-up.
 func (n *Node) arm(t Timer) {
 	next := n.nextWake()
-	if next.Equal(n.armedAt) {
+	if next.IsZero() || (!n.armedAt.IsZero() && !next.Before(n.armedAt)) {
 		return
 	}
 	n.armedAt = next
-	if next.IsZero() {
-		t.Stop()
-		return
-	}
 	t.Reset(max(0, next.Sub(n.clock.Now())))
 }
 
@@ -316,7 +338,21 @@ func (n *Node) nextWake() time.Time {
 	return next
 }
 
+// dueBy reports whether a timer runs out at or before t.
+func (n *Node) dueBy(t time.Time) bool {
+	next := n.nextWake()
+	return !next.IsZero() && !next.After(t)
+}
+
+// onTimer handles every router whose timer ran out by now. Their adverts
+// go out as each is handled; the rest of what they do (logs, events,
+// backend hand-offs) waits in the later queue until runLater, so that
+// the last of a burst of due adverts is not sent after the first ones'
+// logging and address changes.
 func (n *Node) onTimer(now time.Time) {
+	was := n.deferring
+	n.deferring = true
+	defer func() { n.deferring = was }()
 	for len(n.heap) > 0 {
 		r := n.heap[0]
 		if r.wake.IsZero() || r.wake.After(now) {
@@ -536,35 +572,66 @@ func (n *Node) refreshSource(r *Router, now time.Time) {
 	n.setFault(r, faultNoSource, false, "", now)
 }
 
-// apply carries out a machine's actions. acts is r.acts (or grew from it).
+// apply carries out a machine's actions. acts is r.acts (or grew from
+// it). Adverts go out first, with what changes the protocol's course
+// (sync group work) and what readers see (state, master); then the rest:
+// logs, events, backend hand-offs. Inside onTimer the rest waits in the
+// later queue; anywhere else it is done at once, after that queue (so
+// that one router's effects never overtake each other).
 func (n *Node) apply(r *Router, acts []Action, now time.Time) {
+	if !n.deferring && len(n.later) > 0 {
+		n.runLater(false)
+	}
 	// What readers see is updated first, so that a program woken by any
 	// event of this batch reads the state and master the batch ends with.
 	for i := range acts {
 		switch a := &acts[i]; a.Kind {
 		case ActState:
 			r.state.Store(uint32(a.To))
+			switch {
+			case a.To == Master:
+				r.stats.becameMaster.Add(1)
+			case a.From == Master:
+				r.stats.leftMaster.Add(1)
+			}
+			if r.group != nil && a.From == Master && a.To == Backup && a.Reason == ReasonHigherPriority {
+				n.groupWork = append(n.groupWork, groupEvent{r: r, kind: groupSteppedDown})
+			}
 		case ActMaster:
 			r.masterMu.Lock()
 			r.master = a.Addr
 			r.masterMu.Unlock()
 		}
 	}
+	later := false
 	for i := range acts {
-		a := &acts[i]
-		switch a.Kind {
+		switch a := &acts[i]; a.Kind {
 		case ActSend:
-			n.send(r, a.Priority, now)
-		case ActAcquire, ActRelease, ActAnnounce:
-			n.backendOp(r, a.Kind)
-		case ActState:
-			n.stateChanged(r, a, now)
-		case ActMaster:
-			n.masterChanged(r, a.Addr, now)
-		case ActNote:
-			n.note(r, a)
+			if n.send(r, a.Priority, now) && a.Priority == 0 {
+				// Logged with the rest, in its place among them.
+				a.Kind = actSentZero
+				later = true
+			}
 		case ActWantMaster:
 			n.groupWork = append(n.groupWork, groupEvent{r: r, kind: groupWantMaster, reason: a.Reason})
+		default:
+			later = later || deferrable(a.Kind)
+		}
+	}
+	if later {
+		prio := r.m.Priority()
+		if n.deferring {
+			start := len(n.laterActs)
+			for i := range acts {
+				if a := &acts[i]; deferrable(a.Kind) {
+					n.laterActs = append(n.laterActs, *a)
+				}
+			}
+			n.later = append(n.later, laterWork{r: r, now: now, prio: prio, from: start, to: len(n.laterActs)})
+		} else {
+			for i := range acts {
+				n.finish(r, &acts[i], now, prio)
+			}
 		}
 	}
 	r.acts = acts[:0]
@@ -572,23 +639,73 @@ func (n *Node) apply(r *Router, acts []Action, now time.Time) {
 	n.runGroupWork(now)
 }
 
-func (n *Node) stateChanged(r *Router, a *Action, now time.Time) {
-	switch {
-	case a.To == Master:
-		r.stats.becameMaster.Add(1)
-	case a.From == Master:
-		r.stats.leftMaster.Add(1)
+// laterWork is the deferred part of one apply: n.laterActs[from:to],
+// carried out as of now, when the router's priority was prio.
+type laterWork struct {
+	r        *Router
+	now      time.Time
+	prio     uint8
+	from, to int
+}
+
+// actSentZero marks, in the Node's own copy of the actions, an ActSend
+// of priority 0 that went out: it is logged in the second half.
+const actSentZero ActionKind = 255
+
+// deferrable: the actions that neither send nor steer the protocol.
+func deferrable(k ActionKind) bool {
+	switch k {
+	case ActState, ActMaster, ActNote, ActAcquire, ActRelease, ActAnnounce, actSentZero:
+		return true
 	}
-	n.logState(r, a)
-	r.events.push(Event{Kind: EventState, Time: now, Router: r.cfg.Name, From: a.From, To: a.To,
-		Reason: a.Reason, Detail: a.Detail, Priority: r.m.Priority()})
-	if r.group != nil && a.From == Master && a.To == Backup && a.Reason == ReasonHigherPriority {
-		n.groupWork = append(n.groupWork, groupEvent{r: r, kind: groupSteppedDown})
+	return false
+}
+
+// finish carries out the part of an action that can wait.
+func (n *Node) finish(r *Router, a *Action, now time.Time, prio uint8) {
+	switch a.Kind {
+	case ActAcquire, ActRelease, ActAnnounce:
+		n.backendOp(r, a.Kind, prio)
+	case ActState:
+		n.stateChanged(r, a, now, prio)
+	case ActMaster:
+		r.events.push(Event{Kind: EventMaster, Time: now, Router: r.cfg.Name, Master: a.Addr, Priority: prio})
+	case ActNote:
+		n.note(r, a)
+	case actSentZero:
+		n.log.Info("(" + r.cfg.Name + ") sent 0 priority")
 	}
 }
 
-func (n *Node) masterChanged(r *Router, addr netip.Addr, now time.Time) {
-	r.events.push(Event{Kind: EventMaster, Time: now, Router: r.cfg.Name, Master: addr, Priority: r.m.Priority()})
+// runLater carries out the deferred work of timer batches, in order.
+// With preempt, routers whose timers run out meanwhile are handled
+// between two pieces of it, so that their adverts do not wait for it
+// either.
+func (n *Node) runLater(preempt bool) {
+	if n.inLater {
+		return
+	}
+	n.inLater = true
+	defer func() { n.inLater = false }()
+	for i := 0; i < len(n.later); i++ {
+		if preempt {
+			if now := n.clock.Now(); n.dueBy(now) {
+				n.onTimer(now)
+			}
+		}
+		w := n.later[i]
+		for j := w.from; j < w.to; j++ {
+			n.finish(w.r, &n.laterActs[j], w.now, w.prio)
+		}
+	}
+	clear(n.laterActs) // the Detail strings
+	n.later, n.laterActs = n.later[:0], n.laterActs[:0]
+}
+
+func (n *Node) stateChanged(r *Router, a *Action, now time.Time, prio uint8) {
+	n.logState(r, a)
+	r.events.push(Event{Kind: EventState, Time: now, Router: r.cfg.Name, From: a.From, To: a.To,
+		Reason: a.Reason, Detail: a.Detail, Priority: prio})
 }
 
 // track records a tracked object's status and recomputes priority and

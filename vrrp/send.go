@@ -68,17 +68,18 @@ func (r *Router) prepare(now time.Time) error {
 // router's checksum mode, to the group or to each unicast peer (one AH
 // sequence number for all of them, as keepalived does). It never calls
 // into the state machine: a missing source address is noticed here and
-// handled on the next timer round.
-func (n *Node) send(r *Router, prio uint8, now time.Time) {
+// handled on the next timer round. It reports whether the advert went
+// out (to at least one destination).
+func (n *Node) send(r *Router, prio uint8, now time.Time) bool {
 	t := r.t
 	if t == nil || t.tr == nil {
-		return
+		return false
 	}
 	src := r.m.Addr()
 	if !src.IsValid() {
 		r.stats.sendErrors.Add(1)
 		r.recheckAt = now
-		return
+		return false
 	}
 	r.txAdv.Priority = prio
 	var seq uint32
@@ -87,7 +88,7 @@ func (n *Node) send(r *Router, prio uint8, now time.Time) {
 		if seq, err = r.ah.NextSeq(); err != nil {
 			r.stats.sendErrors.Add(1)
 			n.log.Error("("+r.cfg.Name+") cannot send advert", zap.Error(err))
-			return
+			return false
 		}
 	}
 	failed := 0
@@ -97,7 +98,7 @@ func (n *Node) send(r *Router, prio uint8, now time.Time) {
 			// Config validation should make this impossible.
 			r.stats.sendErrors.Add(1)
 			n.log.Error("("+r.cfg.Name+") cannot encode advert", zap.Error(err))
-			return
+			return false
 		}
 		r.txBuf = b[:0]
 		r.txPkt = advert.Packet{Src: src, Dst: dst, HopLimit: 255, Msg: b, Seq: seq}
@@ -114,11 +115,11 @@ func (n *Node) send(r *Router, prio uint8, now time.Time) {
 		}
 	}
 	if failed == len(r.dsts) {
-		return
+		return false
 	}
 	r.stats.sent.Add(1)
 	if prio == 0 {
 		r.stats.prio0Sent.Add(1)
-		n.log.Info("(" + r.cfg.Name + ") sent 0 priority")
 	}
+	return true
 }

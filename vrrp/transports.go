@@ -52,8 +52,13 @@ type rxBuf struct {
 	t    *transport
 	gen  int
 	free chan *rxBuf
-	pkt  advert.Packet
-	buf  [rxBufSize]byte
+	// at is when the packet arrived, on the Node's clock: when Receive
+	// returned it, less the time the transport says it waited in the
+	// socket (Packet.Age). Down timers run from arrival, so that a busy
+	// loop does not push them later.
+	at  time.Time
+	pkt advert.Packet
+	buf [rxBufSize]byte
 }
 
 // pushTransport is implemented by vrrptest's in-memory transports. In step
@@ -214,6 +219,10 @@ func (n *Node) receive(tr Transport, free chan *rxBuf, stop chan struct{}) {
 			}
 			return
 		}
+		b.at = n.clock.Now()
+		if age := b.pkt.Age; age > 0 {
+			b.at = b.at.Add(-age)
+		}
 		select {
 		case n.rx <- b:
 		case <-stop:
@@ -260,11 +269,31 @@ func isClosed(c <-chan struct{}) bool {
 	}
 }
 
+// onRx handles one received packet at its arrival time. Timers that ran
+// out before it arrived are handled first: events are taken in the order
+// they happened, whichever channel the loop's select picked.
 func (n *Node) onRx(b *rxBuf) {
 	if b.gen == b.t.gen && b.t.tr != nil {
-		n.handlePacket(b.t, &b.pkt, n.clock.Now())
+		if n.dueBy(b.at) {
+			n.onTimer(b.at)
+		}
+		n.handlePacket(b.t, &b.pkt, b.at)
 	}
 	b.free <- b
+}
+
+// drainRx handles the packets already handed to the loop. A timer that
+// is due goes after them: an advert that arrived before a down timer ran
+// out, and waited because the loop was busy, still counts.
+func (n *Node) drainRx() {
+	for range len(n.rx) {
+		select {
+		case b := <-n.rx:
+			n.onRx(b)
+		default:
+			return
+		}
+	}
 }
 
 // Step mode.
@@ -361,5 +390,6 @@ func (n *Node) stepFire() {
 	}
 	n.armedAt = time.Time{}
 	n.onTimer(n.clock.Now())
+	n.runLater(true)
 	n.stepArm()
 }

@@ -21,13 +21,14 @@ type backendOp struct {
 	set  AddressSet
 }
 
-// backendOp queues (or in step mode performs) one Backend call.
-func (n *Node) backendOp(r *Router, kind ActionKind) {
+// backendOp queues (or in step mode performs) one Backend call, made
+// when the router's effective priority was prio.
+func (n *Node) backendOp(r *Router, kind ActionKind, prio uint8) {
 	if r.cfg.Backend == nil {
 		return
 	}
 	op := backendOp{kind: kind, set: r.set}
-	op.set.Priority = r.m.Priority()
+	op.set.Priority = prio
 	if n.stepping {
 		// The simulation's backends are in-memory fakes: calling them
 		// inline keeps it deterministic.
