@@ -225,7 +225,9 @@ func serve(opts *options, logOut io.Writer) int {
 		return 1
 	}
 	defer linux.Close()
-	node, err := vrrp.NewNode(vrrp.NodeConfig{Network: network, Logger: log})
+	// PreciseWakeups: a backup's takeover does not wait up to a
+	// millisecond for Go's poller to notice its timer.
+	node, err := vrrp.NewNode(vrrp.NodeConfig{Network: network, Logger: log, PreciseWakeups: true})
 	if err != nil {
 		log.Error(err.Error())
 		return 1
