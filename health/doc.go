@@ -9,9 +9,11 @@
 //
 //   - A Check runs once and says up or down, with a reason: Exec (a program,
 //     keepalived's vrrp_script), Process (keepalived's vrrp_track_process,
-//     from /proc), TCP, HTTP, Interface (link up and running, from netlink
+//     from /proc), TCP, Interface (link up and running, from netlink
 //     events: track_interface), File (an integer in a file: track_file) and
-//     Func (any Go function).
+//     Func (any Go function). HTTP and HTTPS (keepalived's HTTP_GET and
+//     SSL_GET) are in package health/httpcheck, so that health does not
+//     import net/http and crypto/tls.
 //   - A Tracker runs one check every Interval with a Timeout, counts Rise
 //     successes and Fall failures the way keepalived counts a script's
 //     results, and reports every change of its State.

@@ -1,38 +1,23 @@
-package health
+package httpcheck
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/netip"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/vrrpkit/vrrpkit/health"
 )
 
-func TestTCP(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := netip.MustParseAddrPort(ln.Addr().String())
-	c := &TCP{Addr: addr, Source: netip.MustParseAddr("127.0.0.1")}
-	if r := c.Check(t.Context()); !r.Up {
-		t.Errorf("listening: %+v, want up", r)
-	}
-	ln.Close()
-	if r := c.Check(t.Context()); r.Up || !strings.Contains(r.Reason, "connection refused") {
-		t.Errorf("closed: %+v, want down, connection refused", r)
-	}
-	ctx, cancel := context.WithCancelCause(t.Context())
-	cancel(errTimedOut)
-	if r := c.Check(ctx); r.Up || !strings.Contains(r.Reason, errTimedOut.Error()) {
-		t.Errorf("cancelled: %+v, want down with the cause", r)
-	}
-}
+// errCause stands for the tracker's timeout, which cancels a run's context
+// with its cause.
+var errCause = errors.New("check timed out")
 
 func TestHTTP(t *testing.T) {
 	hang := make(chan struct{})
@@ -63,22 +48,22 @@ func TestHTTP(t *testing.T) {
 	defer close(hang)
 	tests := []struct {
 		name   string
-		check  *HTTP
+		check  *Get
 		up     bool
 		reason string
 	}{
-		{"200 is up by default", &HTTP{URL: srv.URL + "/ok"}, true, "status 200"},
-		{"any 2xx is up by default", &HTTP{URL: srv.URL + "/created"}, true, "status 201"},
-		{"503 is down", &HTTP{URL: srv.URL + "/unavailable"}, false, "status 503"},
-		{"expected codes", &HTTP{URL: srv.URL + "/unavailable", Status: []int{200, 503}}, true, "status 503"},
-		{"unexpected code", &HTTP{URL: srv.URL + "/created", Status: []int{200}}, false, "status 201"},
-		{"redirects are not followed", &HTTP{URL: srv.URL + "/redirect"}, false, "status 302"},
-		{"body contains", &HTTP{URL: srv.URL + "/ok", Body: "primary"}, true, `status 200, body contains "primary"`},
-		{"body does not contain", &HTTP{URL: srv.URL + "/ok", Body: "replica"}, false, `body does not contain "replica"`},
-		{"body beyond MaxBody", &HTTP{URL: srv.URL + "/ok", Body: "primary", MaxBody: 5}, false, "body does not contain"},
-		{"virtual host", &HTTP{URL: srv.URL + "/host", Host: "www.example", Body: "www.example"}, true, "status 200"},
-		{"not found", &HTTP{URL: srv.URL + "/nope"}, false, "status 404"},
-		{"bad URL", &HTTP{URL: "://"}, false, "missing protocol scheme"},
+		{"200 is up by default", &Get{URL: srv.URL + "/ok"}, true, "status 200"},
+		{"any 2xx is up by default", &Get{URL: srv.URL + "/created"}, true, "status 201"},
+		{"503 is down", &Get{URL: srv.URL + "/unavailable"}, false, "status 503"},
+		{"expected codes", &Get{URL: srv.URL + "/unavailable", Status: []int{200, 503}}, true, "status 503"},
+		{"unexpected code", &Get{URL: srv.URL + "/created", Status: []int{200}}, false, "status 201"},
+		{"redirects are not followed", &Get{URL: srv.URL + "/redirect"}, false, "status 302"},
+		{"body contains", &Get{URL: srv.URL + "/ok", Body: "primary"}, true, `status 200, body contains "primary"`},
+		{"body does not contain", &Get{URL: srv.URL + "/ok", Body: "replica"}, false, `body does not contain "replica"`},
+		{"body beyond MaxBody", &Get{URL: srv.URL + "/ok", Body: "primary", MaxBody: 5}, false, "body does not contain"},
+		{"virtual host", &Get{URL: srv.URL + "/host", Host: "www.example", Body: "www.example"}, true, "status 200"},
+		{"not found", &Get{URL: srv.URL + "/nope"}, false, "status 404"},
+		{"bad URL", &Get{URL: "://"}, false, "missing protocol scheme"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -90,11 +75,11 @@ func TestHTTP(t *testing.T) {
 	}
 	t.Run("hung server is cut off by the context", func(t *testing.T) {
 		ctx, cancel := context.WithCancelCause(t.Context())
-		done := make(chan Result)
-		go func() { done <- (&HTTP{URL: srv.URL + "/hang"}).Check(ctx) }()
+		done := make(chan health.Result)
+		go func() { done <- (&Get{URL: srv.URL + "/hang"}).Check(ctx) }()
 		<-entered
-		cancel(errTimedOut)
-		if r := <-done; r.Up || !strings.Contains(r.Reason, errTimedOut.Error()) {
+		cancel(errCause)
+		if r := <-done; r.Up || !strings.Contains(r.Reason, errCause.Error()) {
 			t.Errorf("got %+v, want down with the cause", r)
 		}
 	})
@@ -102,7 +87,7 @@ func TestHTTP(t *testing.T) {
 		ln, _ := net.Listen("tcp", "127.0.0.1:0")
 		url := "http://" + ln.Addr().String() + "/"
 		ln.Close()
-		if r := (&HTTP{URL: url}).Check(t.Context()); r.Up || !strings.Contains(r.Reason, "connection refused") {
+		if r := (&Get{URL: url}).Check(t.Context()); r.Up || !strings.Contains(r.Reason, "connection refused") {
 			t.Errorf("got %+v, want down, connection refused", r)
 		}
 	})
@@ -112,10 +97,10 @@ func TestHTTPS(t *testing.T) {
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "hello") }))
 	defer srv.Close()
 	trusting := srv.Client().Transport.(*http.Transport).TLSClientConfig
-	if r := (&HTTP{URL: srv.URL, TLS: trusting, Body: "hello"}).Check(t.Context()); !r.Up {
+	if r := (&Get{URL: srv.URL, TLS: trusting, Body: "hello"}).Check(t.Context()); !r.Up {
 		t.Errorf("trusted certificate: %+v, want up", r)
 	}
-	if r := (&HTTP{URL: srv.URL}).Check(t.Context()); r.Up || !strings.Contains(r.Reason, "certificate") {
+	if r := (&Get{URL: srv.URL}).Check(t.Context()); r.Up || !strings.Contains(r.Reason, "certificate") {
 		t.Errorf("untrusted certificate: %+v, want down", r)
 	}
 }

@@ -1,4 +1,4 @@
-package health
+package httpcheck
 
 import (
 	"bytes"
@@ -11,13 +11,15 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+
+	"github.com/vrrpkit/vrrpkit/health"
 )
 
-// HTTP passes when a GET of URL answers with an expected status code and,
+// Get passes when a GET of URL answers with an expected status code and,
 // if Body is set, a body that contains it (keepalived's HTTP_GET and
 // SSL_GET, as a VRRP tracker). Redirects are not followed, proxies from the
 // environment are not used, and every run opens a new connection.
-type HTTP struct {
+type Get struct {
 	// URL is what to GET: http:// or https://.
 	URL string
 	// Status lists the status codes that pass; empty means 200-299
@@ -40,12 +42,14 @@ type HTTP struct {
 	client *http.Client
 }
 
-func (h *HTTP) init() {
-	h.client = &http.Client{
+var _ health.Check = (*Get)(nil)
+
+func (g *Get) init() {
+	g.client = &http.Client{
 		Transport: &http.Transport{
 			Proxy:             nil,
 			DialContext:       (&net.Dialer{}).DialContext,
-			TLSClientConfig:   h.TLS,
+			TLSClientConfig:   g.TLS,
 			DisableKeepAlives: true,
 			ForceAttemptHTTP2: false,
 		},
@@ -54,51 +58,51 @@ func (h *HTTP) init() {
 }
 
 // Check makes one request.
-func (h *HTTP) Check(ctx context.Context) Result {
-	h.once.Do(h.init)
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, h.URL, nil)
+func (g *Get) Check(ctx context.Context) health.Result {
+	g.once.Do(g.init)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, g.URL, nil)
 	if err != nil {
-		return Result{Reason: err.Error()}
+		return health.Result{Reason: err.Error()}
 	}
-	for k, v := range h.Header {
+	for k, v := range g.Header {
 		req.Header[k] = v
 	}
-	if h.Host != "" {
-		req.Host = h.Host
+	if g.Host != "" {
+		req.Host = g.Host
 	}
-	resp, err := h.client.Do(req)
+	resp, err := g.client.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
-			return Result{Reason: "GET " + h.URL + ": " + context.Cause(ctx).Error()}
+			return health.Result{Reason: "GET " + g.URL + ": " + context.Cause(ctx).Error()}
 		}
-		return Result{Reason: err.Error()}
+		return health.Result{Reason: err.Error()}
 	}
 	defer resp.Body.Close()
-	if !h.statusOK(resp.StatusCode) {
-		return Result{Reason: fmt.Sprintf("GET %s: status %d", h.URL, resp.StatusCode)}
+	if !g.statusOK(resp.StatusCode) {
+		return health.Result{Reason: fmt.Sprintf("GET %s: status %d", g.URL, resp.StatusCode)}
 	}
-	if h.Body == "" {
-		return Result{Up: true, Reason: fmt.Sprintf("status %d", resp.StatusCode)}
+	if g.Body == "" {
+		return health.Result{Up: true, Reason: fmt.Sprintf("status %d", resp.StatusCode)}
 	}
-	limit := h.MaxBody
+	limit := g.MaxBody
 	if limit <= 0 {
 		limit = 1 << 20
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, limit))
 	if err != nil {
-		return Result{Reason: fmt.Sprintf("GET %s: read body: %v", h.URL, err)}
+		return health.Result{Reason: fmt.Sprintf("GET %s: read body: %v", g.URL, err)}
 	}
-	if !bytes.Contains(body, []byte(h.Body)) {
-		return Result{Reason: fmt.Sprintf("GET %s: status %d, body does not contain %q", h.URL, resp.StatusCode, h.Body)}
+	if !bytes.Contains(body, []byte(g.Body)) {
+		return health.Result{Reason: fmt.Sprintf("GET %s: status %d, body does not contain %q", g.URL, resp.StatusCode, g.Body)}
 	}
-	return Result{Up: true, Reason: fmt.Sprintf("status %d, body contains %q", resp.StatusCode, h.Body)}
+	return health.Result{Up: true, Reason: fmt.Sprintf("status %d, body contains %q", resp.StatusCode, g.Body)}
 }
 
-func (h *HTTP) statusOK(code int) bool {
-	if len(h.Status) == 0 {
+func (g *Get) statusOK(code int) bool {
+	if len(g.Status) == 0 {
 		return code >= 200 && code <= 299
 	}
-	for _, c := range h.Status {
+	for _, c := range g.Status {
 		if c == code {
 			return true
 		}
@@ -107,19 +111,19 @@ func (h *HTTP) statusOK(code int) bool {
 }
 
 // ParseStatus parses keepalived's status_code list ("200", "200-299 503")
-// into the codes it names, for HTTP.Status.
+// into the codes it names, for Get.Status.
 func ParseStatus(s string) ([]int, error) {
 	var codes []int
 	for _, f := range strings.Fields(s) {
 		lo, hi, isRange := strings.Cut(f, "-")
 		a, err := strconv.Atoi(lo)
 		if err != nil || a < 100 || a > 999 {
-			return nil, fmt.Errorf("health: status code %q: not 100-999", f)
+			return nil, fmt.Errorf("httpcheck: status code %q: not 100-999", f)
 		}
 		b := a
 		if isRange {
 			if b, err = strconv.Atoi(hi); err != nil || b < a || b > 999 {
-				return nil, fmt.Errorf("health: status code range %q: bad end", f)
+				return nil, fmt.Errorf("httpcheck: status code range %q: bad end", f)
 			}
 		}
 		for c := a; c <= b; c++ {
