@@ -33,7 +33,10 @@ type File struct {
 
 	inotify *os.File
 	changes notifier
-	done    chan struct{}
+	stopped chan struct{} // closed when watch returns
+
+	closeOnce sync.Once
+	closeErr  error
 
 	mu   sync.Mutex
 	last int64
@@ -46,7 +49,7 @@ func NewFile(path string) (*File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("health: track file %s: %w", path, err)
 	}
-	f := &File{path: abs, base: filepath.Base(abs), done: make(chan struct{})}
+	f := &File{path: abs, base: filepath.Base(abs), stopped: make(chan struct{})}
 	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
 	if err != nil {
 		return nil, fmt.Errorf("health: track file %s: inotify: %w", path, err)
@@ -92,18 +95,20 @@ func (f *File) Path() string { return f.path }
 // Changed implements Watcher.
 func (f *File) Changed() <-chan struct{} { return f.changes.wait() }
 
-// Close stops watching.
+// Close stops watching and returns once the watcher has stopped. It may
+// be called more than once, also concurrently: every call returns the
+// first one's result.
 func (f *File) Close() error {
-	select {
-	case <-f.done:
-		return nil
-	default:
-	}
-	close(f.done)
-	return f.inotify.Close()
+	f.closeOnce.Do(func() {
+		// Closing interrupts the watcher's pending read.
+		f.closeErr = f.inotify.Close()
+		<-f.stopped
+	})
+	return f.closeErr
 }
 
 func (f *File) watch() {
+	defer close(f.stopped)
 	buf := make([]byte, 64*(unix.SizeofInotifyEvent+unix.NAME_MAX+1))
 	for {
 		n, err := f.inotify.Read(buf)

@@ -4,7 +4,9 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -176,5 +178,63 @@ func TestInitFile(t *testing.T) {
 	}
 	if err := InitFile(dir, 4, true); err == nil {
 		t.Error("overwrote a directory")
+	}
+}
+
+// closeConcurrently closes every c from several goroutines at once, as a
+// program's shutdown path and a deferred Close may, and returns the first
+// error.
+func closeConcurrently[C interface{ Close() error }](cs []C) error {
+	// More threads than cores, so that the OS preempts closers anywhere.
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(16))
+	start := make(chan struct{})
+	errs := make(chan error, 32*len(cs))
+	var wg sync.WaitGroup
+	for _, c := range cs {
+		for range 32 {
+			wg.Go(func() {
+				<-start
+				errs <- c.Close()
+			})
+		}
+	}
+	close(start)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// TestFileCloseIsIdempotent: concurrent and repeated Closes all return
+// nil, none panics (a double close of the done channel did), and the
+// watcher has stopped.
+func TestFileCloseIsIdempotent(t *testing.T) {
+	dir := t.TempDir()
+	for range 20 {
+		fs := make([]*File, 50) // fs.inotify.max_user_instances is 128 by default
+		for i := range fs {
+			f, err := NewFile(filepath.Join(dir, "prio"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			fs[i] = f
+		}
+		if err := closeConcurrently(fs); err != nil {
+			t.Fatalf("Close: %v", err)
+		}
+		for _, f := range fs {
+			if err := f.Close(); err != nil {
+				t.Fatalf("Close after Close: %v", err)
+			}
+			select {
+			case <-f.stopped:
+			case <-time.After(10 * time.Second):
+				t.Fatal("the watcher still runs after Close")
+			}
+		}
 	}
 }

@@ -27,8 +27,11 @@ type Interface struct {
 	query  *netlink.Conn // for dumps: at start and after lost events
 
 	changes notifier
-	done    chan struct{}
+	done    chan struct{} // closed by Close, before the sockets
 	wg      sync.WaitGroup
+
+	closeOnce sync.Once
+	closeErr  error
 
 	mu     sync.Mutex
 	index  uint32 // 0 while the interface is not known to exist
@@ -81,17 +84,17 @@ func (i *Interface) Check(context.Context) Result {
 	return Result{Up: up, Reason: reason}
 }
 
-// Close stops watching and closes the netlink sockets.
+// Close stops watching and closes the netlink sockets. It may be called
+// more than once, also concurrently: every call returns the first one's
+// result.
 func (i *Interface) Close() error {
-	select {
-	case <-i.done:
-		return nil
-	default:
-	}
-	close(i.done)
-	err := i.events.Close()
-	i.wg.Wait()
-	return errors.Join(err, i.query.Close())
+	i.closeOnce.Do(func() {
+		close(i.done)
+		err := i.events.Close()
+		i.wg.Wait()
+		i.closeErr = errors.Join(err, i.query.Close())
+	})
+	return i.closeErr
 }
 
 func linkUp(flags uint32) bool {

@@ -138,3 +138,27 @@ func TestTrackerInterfaceWeightZeroIsFault(t *testing.T) {
 		t.Errorf("weight -30, link up: %+v, want delta 0", s)
 	}
 }
+
+// TestInterfaceCloseIsIdempotent: concurrent and repeated Closes all
+// return nil and none panics (a double close of the done channel did, and
+// the netlink sockets were closed twice).
+func TestInterfaceCloseIsIdempotent(t *testing.T) {
+	for range 10 {
+		ifcs := make([]*Interface, 50)
+		for i := range ifcs {
+			ifc, err := NewInterface("lo")
+			if err != nil {
+				t.Fatal(err)
+			}
+			ifcs[i] = ifc
+		}
+		if err := closeConcurrently(ifcs); err != nil {
+			t.Fatalf("Close: %v", err)
+		}
+		for _, ifc := range ifcs {
+			if err := ifc.Close(); err != nil {
+				t.Fatalf("Close after Close: %v", err)
+			}
+		}
+	}
+}
