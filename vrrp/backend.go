@@ -30,9 +30,11 @@ type AddressSet struct {
 	Router    string // the router's name (keepalived's instance name)
 	VRID      uint8
 	Interface string // the router's interface
-	IPv6      bool
-	Priority  uint8 // effective priority when the call was made
-	VIPs      []VIP // shared: a backend must not modify it
+	IPv6      bool   // the router's address family
+	Priority  uint8  // effective priority when the call was made
+	// VIPs are all the router's addresses, Excluded ones included, which
+	// may be of the other family. Shared: a backend must not modify it.
+	VIPs []VIP
 	// NoAccept is RFC 5798 Accept_Mode false (keepalived's no_accept): a
 	// backend that can should make the host drop packets addressed to the
 	// VIPs while it holds them, unless Priority is 255 (the owner).

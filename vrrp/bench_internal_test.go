@@ -2,9 +2,13 @@ package vrrp
 
 import (
 	"context"
+	"io"
 	"net/netip"
 	"testing"
 	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 
 	"github.com/vrrpkit/vrrpkit/advert"
 )
@@ -119,5 +123,67 @@ func BenchmarkNodeTimer(b *testing.B) {
 	}
 	if tr.sent < b.N {
 		b.Fatalf("%d adverts sent for %d timer events", tr.sent, b.N)
+	}
+}
+
+// Dropped packets cost no allocation while their log lines are not
+// written (Debug off): a flood of bad packets makes no garbage.
+func TestDropsAllocateNothingWithoutDebug(t *testing.T) {
+	clock := &benchClock{now: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)}
+	tr := &benchTransport{}
+	log := zap.New(zapcore.NewCore(zapcore.NewConsoleEncoder(zap.NewDevelopmentEncoderConfig()),
+		zapcore.AddSync(io.Discard), zapcore.InfoLevel))
+	n, err := NewNode(NodeConfig{Clock: clock, Network: benchNetwork{tr}, Logger: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vips := []VIP{{Prefix: netip.MustParsePrefix("10.0.0.100/24")}}
+	v3r, err := n.Add(Config{Name: "VI_1", VRID: 1, Interface: "eth0", VIPs: vips})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v2, err := n.Add(Config{Name: "VI_2", VRID: 2, Interface: "eth0", Version: 2, VIPs: vips,
+		AuthType: advert.AuthPass, AuthPass: "secret"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.stepStart(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	src := netip.MustParseAddr("10.0.0.1")
+	packet := func(a advert.Advert, ttl uint8) *advert.Packet {
+		msg, err := a.Append(nil, src, advert.GroupIPv4, advert.ChecksumStandard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &advert.Packet{Src: src, Dst: advert.GroupIPv4, HopLimit: ttl, Msg: msg}
+	}
+	addrs := []netip.Addr{netip.MustParseAddr("10.0.0.100")}
+	v3 := advert.Advert{Version: 3, Type: advert.TypeAdvertisement, VRID: 1, Priority: 200, Interval: time.Second, Addrs: addrs}
+	for _, c := range []struct {
+		name   string
+		p      *advert.Packet
+		reason DropReason
+	}{
+		{"ttl", packet(v3, 64), DropTTL},
+		{"version", packet(advert.Advert{Version: 2, Type: advert.TypeAdvertisement, VRID: 1, Priority: 200,
+			Interval: time.Second, Addrs: addrs}, 255), DropVersion},
+		{"address list", packet(advert.Advert{Version: 3, Type: advert.TypeAdvertisement, VRID: 1, Priority: 200,
+			Interval: time.Second, Addrs: []netip.Addr{src}}, 255), DropAddressList},
+		{"password", packet(advert.Advert{Version: 2, Type: advert.TypeAdvertisement, VRID: 2, Priority: 200,
+			Interval: time.Second, AuthType: advert.AuthPass, AuthData: [8]byte{'x'}, Addrs: addrs}, 255), DropAuth},
+	} {
+		r := v3r
+		if c.p.Msg[1] == 2 {
+			r = v2
+		}
+		before := r.Stats().Drops[c.reason]
+		allocs := testing.AllocsPerRun(100, func() { tr.deliver(c.p) })
+		if got := r.Stats().Drops[c.reason] - before; got != 101 {
+			t.Errorf("%s: %d drops counted as %v, want 101", c.name, got, c.reason)
+		}
+		if allocs != 0 {
+			t.Errorf("%s: %v allocations per dropped packet, want 0", c.name, allocs)
+		}
 	}
 }

@@ -44,7 +44,9 @@ type Config struct {
 
 	// IPv6 selects the address family: IPv6 adverts go from the
 	// interface's link-local address to ff02::12 (RFC 5798 §5.1.2).
-	// Default: IPv4. All VIPs, UnicastSrc and Peers must be of this family.
+	// Default: IPv4. VIPs, UnicastSrc and Peers must be of this family,
+	// except Excluded VIPs, which may be of either (keepalived's
+	// dual-stack virtual_ipaddress_excluded).
 	IPv6 bool
 
 	// Version is the VRRP version: 3 (RFC 5798 / RFC 9568, default) or 2
@@ -91,7 +93,9 @@ type Config struct {
 
 	// VIPs are the virtual addresses (keepalived's virtual_ipaddress and
 	// virtual_ipaddress_excluded). At least one is required; adverts list
-	// the ones not Excluded, at most 255.
+	// the ones not Excluded, at most 255. Excluded addresses may be of the
+	// other family; the Backend gets them in the router's AddressSet.
+	// Add copies the slice.
 	VIPs []VIP
 
 	// UnicastSrc is the source address of our adverts (keepalived's
@@ -104,7 +108,7 @@ type Config struct {
 	// instead of to the multicast group (keepalived's unicast_peer).
 	// Default: multicast. In unicast mode the received TTL / hop limit is
 	// not checked, as keepalived does not (it sends IPv6 unicast adverts
-	// with hop limit 64).
+	// with hop limit 64). Add copies the slice.
 	Peers []netip.Addr
 
 	// CheckUnicastSource drops adverts whose source is not one of Peers
@@ -151,6 +155,15 @@ type Config struct {
 	// if one goes to Fault or Backup the others follow, and they become
 	// master together. Default: none.
 	SyncGroup string
+
+	// Tracks are the tracked objects' statuses when the router is added
+	// (keepalived's track_script, track_interface, ... as known at
+	// startup): the Node sets them before it starts the router, so that a
+	// router whose object is already down starts at the lowered priority,
+	// or in Fault (keepalived's init_fail), instead of starting and
+	// changing a moment later. Router.Track changes them afterwards. Names
+	// must be unique. Default: none. Add copies the slice.
+	Tracks []TrackStatus
 }
 
 // ConfigError says which field of which router's Config is wrong.
@@ -243,7 +256,7 @@ func (c Config) Validate() error {
 		if !v.Prefix.IsValid() {
 			return bad(field, "invalid prefix")
 		}
-		if !family(v.Prefix.Addr()) {
+		if a := v.Prefix.Addr(); !family(a) && (!v.Excluded || a.Is4In6()) {
 			return bad(field, "%v is not %s", v.Prefix, fam)
 		}
 		if seen[v.Prefix.Addr()] {
@@ -294,6 +307,17 @@ func (c Config) Validate() error {
 		}
 	default:
 		return bad("AuthType", "unknown type %d", c.AuthType)
+	}
+	tracked := make(map[string]bool, len(c.Tracks))
+	for i, t := range c.Tracks {
+		field := "Tracks[" + strconv.Itoa(i) + "]"
+		if t.Name == "" {
+			return bad(field, "no name")
+		}
+		if tracked[t.Name] {
+			return bad(field, "%q listed twice", t.Name)
+		}
+		tracked[t.Name] = true
 	}
 	switch c.Checksum {
 	case advert.ChecksumStandard:

@@ -44,6 +44,11 @@ func TestConfigErrorsNameTheField(t *testing.T) {
 		{"VIPs", func(c *Config) { c.VIPs = nil }},
 		{"VIPs[1]", func(c *Config) { c.VIPs = append(c.VIPs, VIP{Prefix: netip.MustParsePrefix("fd00::1/64")}) }},
 		{"VIPs[1]", func(c *Config) { c.VIPs = append(c.VIPs, c.VIPs[0]) }},
+		{"VIPs[1]", func(c *Config) {
+			c.VIPs = append(c.VIPs, VIP{Prefix: netip.MustParsePrefix("::ffff:10.0.0.7/128"), Excluded: true})
+		}},
+		{"Tracks[0]", func(c *Config) { c.Tracks = []TrackStatus{{Up: true}} }},
+		{"Tracks[1]", func(c *Config) { c.Tracks = []TrackStatus{{Name: "chk"}, {Name: "chk", Up: true}} }},
 		{"UnicastSrc", func(c *Config) { c.UnicastSrc = netip.MustParseAddr("fd00::1") }},
 		{"Peers[0]", func(c *Config) { c.Peers = []netip.Addr{v4("224.0.0.1")} }},
 		{"Peers[1]", func(c *Config) { c.Peers = []netip.Addr{v4("10.0.0.2"), v4("10.0.0.2")} }},
@@ -68,6 +73,25 @@ func TestConfigErrorsNameTheField(t *testing.T) {
 		if !errors.As(err, &ce) || ce.Field != tc.field || ce.Router != "VI_1" {
 			t.Errorf("%s: got %v", tc.field, err)
 		}
+	}
+}
+
+// keepalived accepts virtual_ipaddress_excluded of the other family: they
+// are not in adverts, so the advert's family does not constrain them.
+func TestConfigAcceptsExcludedVIPsOfTheOtherFamily(t *testing.T) {
+	c := validConfig()
+	c.VIPs = append(c.VIPs, VIP{Prefix: netip.MustParsePrefix("fd00::108/64"), Excluded: true})
+	if err := c.Validate(); err != nil {
+		t.Errorf("IPv4 router with an excluded IPv6 VIP: %v", err)
+	}
+	if got := c.advertAddrs(); len(got) != 1 || got[0] != netip.MustParseAddr("10.0.0.100") {
+		t.Errorf("advertised %v, want only 10.0.0.100", got)
+	}
+	c6 := validConfig()
+	c6.IPv6 = true
+	c6.VIPs = []VIP{{Prefix: netip.MustParsePrefix("fd00::1/64")}, {Prefix: netip.MustParsePrefix("10.0.0.9/24"), Excluded: true}}
+	if err := c6.Validate(); err != nil {
+		t.Errorf("IPv6 router with an excluded IPv4 VIP: %v", err)
 	}
 }
 

@@ -156,6 +156,8 @@ func (n *Node) Add(cfg Config) (*Router, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
+	// The caller may reuse its slices; Config hands out copies too.
+	cfg.VIPs, cfg.Peers, cfg.Tracks = slices.Clone(cfg.VIPs), slices.Clone(cfg.Peers), slices.Clone(cfg.Tracks)
 	r := &Router{node: n, cfg: cfg, base: cfg.Priority, heapIdx: -1,
 		events: newEventQueue(n.cfg.EventBuffer), tracks: make(map[string]TrackStatus)}
 	r.key = routerKey{iface: cfg.Interface, ipv6: cfg.IPv6, vrid: cfg.VRID}
@@ -436,9 +438,12 @@ func (n *Node) attach(r *Router, now time.Time) {
 	if r.group != nil {
 		n.syncFaults(r.group, now)
 	}
-	// Started by startAttached once the commands queued with it (tracked
-	// objects set before Run) have run: a router whose tracker starts in
-	// Fault goes straight to Fault.
+	// Its tracked objects as they were when it was added: a router whose
+	// tracker is in Fault goes straight to Fault when it starts.
+	for _, s := range r.cfg.Tracks {
+		n.track(r, s, false, now)
+	}
+	// Started by startAttached once the commands queued with it have run.
 	n.unstarted = append(n.unstarted, r)
 }
 

@@ -494,3 +494,75 @@ func TestTrackedFaultBeforeRunStartsInFault(t *testing.T) {
 		runner.stop(t)
 	})
 }
+
+// Config.Tracks are in place before the router starts, also when it is
+// added to a running Node (Router.Track right after Add can lose the
+// race with the router's start).
+func TestTracksInConfigAreSetBeforeTheRouterStarts(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		lan := newLAN(t)
+		n, _ := vrrp.NewNode(vrrp.NodeConfig{Network: addHost(lan, "a", "10.0.0.1")})
+		runner := run(n.Run)
+		synctest.Wait()
+		// keepalived's init_fail: a check that starts failed.
+		c1 := cfg("VI_1", 1, 100)
+		c1.Tracks = []vrrp.TrackStatus{{Name: "chk", Fault: true, Reason: "init_fail"}}
+		r1, err := n.Add(c1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c2 := cfg("VI_2", 2, 100)
+		c2.Tracks = []vrrp.TrackStatus{{Name: "eth1", Delta: -20}}
+		r2, err := n.Add(c2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		firstState := func(r *vrrp.Router) vrrp.Event {
+			for ev := range r.Events() {
+				if ev.Kind == vrrp.EventState {
+					return ev
+				}
+			}
+			panic("unreachable")
+		}
+		if ev := firstState(r1); ev.From != vrrp.Initialize || ev.To != vrrp.Fault {
+			t.Errorf("VI_1 first went %v → %v, want INIT → FAULT", ev.From, ev.To)
+		}
+		if ev := firstState(r2); ev.To != vrrp.Backup || ev.Priority != 80 {
+			t.Errorf("VI_2 first went to %v at priority %d, want BACKUP at 80", ev.To, ev.Priority)
+		}
+		r1.Track(vrrp.TrackStatus{Name: "chk", Up: true})
+		waitState(t, r1, vrrp.Backup, time.Second)
+		runner.stop(t)
+	})
+}
+
+// Add takes copies of the Config's slices: the caller may reuse them.
+func TestAddCopiesTheCallersSlices(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		lan := newLAN(t)
+		b := &vrrptest.Backend{}
+		c := cfg("VI_1", 1, 200)
+		c.Backend = b
+		want := c.VIPs[0].Prefix
+		r, err := vrrp.NewRouter(c, vrrp.NodeConfig{Network: addHost(lan, "a", "10.0.0.1")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.VIPs[0].Prefix = netip.MustParsePrefix("10.9.9.9/32")
+		got := r.Config()
+		got.VIPs[0].Prefix = netip.MustParsePrefix("10.8.8.8/32")
+		if p := r.Config().VIPs[0].Prefix; p != want {
+			t.Errorf("Config().VIPs[0] = %v, want %v", p, want)
+		}
+		runner := run(r.Run)
+		waitState(t, r, vrrp.Master, 5*time.Second)
+		synctest.Wait()
+		for _, call := range b.Recorded() {
+			if call.Op == "acquire" && (len(call.Set.VIPs) != 1 || call.Set.VIPs[0].Prefix != want) {
+				t.Errorf("acquired %v, want [%v]", call.Set.VIPs, want)
+			}
+		}
+		runner.stop(t)
+	})
+}

@@ -36,14 +36,14 @@ func (n *Node) handlePacket(t *transport, p *advert.Packet, now time.Time) {
 	// unicast mode keepalived does not (it sends IPv6 unicast with hop
 	// limit 64).
 	if len(r.peers) == 0 && p.HopLimit != 255 {
-		n.drop(r, DropTTL, p, now, "invalid ttl. "+strconv.Itoa(int(p.HopLimit))+" and expect 255")
+		n.drop(r, DropTTL, p, now, func() string { return "invalid ttl. " + strconv.Itoa(int(p.HopLimit)) + " and expect 255" })
 		return
 	}
 	// RFC 2402 / keepalived: AH is checked before anything in the message
 	// can be trusted.
 	if r.ah != nil {
 		if p.AH == nil {
-			n.drop(r, DropAuthType, p, now, "received a packet without IPsec AH, expecting AH")
+			n.drop(r, DropAuthType, p, now, func() string { return "received a packet without IPsec AH, expecting AH" })
 			return
 		}
 		if err := r.ah.Verify(p.IPHeader, p.AH, p.Msg); err != nil {
@@ -52,45 +52,51 @@ func (n *Node) handlePacket(t *transport, p *advert.Packet, now time.Time) {
 				reason = DropReplay
 				n.replayed(r, p.Src, now)
 			}
-			n.drop(r, reason, p, now, "IPSEC-AH: "+err.Error())
+			n.drop(r, reason, p, now, func() string { return "IPSEC-AH: " + err.Error() })
 			return
 		}
 		if p.Src == r.replaySrc {
 			r.replaySrc = netip.Addr{}
 		}
 	} else if p.AH != nil {
-		n.drop(r, DropAuthType, p, now, "received an IPsec AH packet, expecting none")
+		n.drop(r, DropAuthType, p, now, func() string { return "received an IPsec AH packet, expecting none" })
 		return
 	}
 	a := &r.rxAdv
 	if _, err := a.Decode(p.Msg, p.Src, p.Dst, r.rxMode); err != nil {
-		n.drop(r, decodeDropReason(err), p, now, err.Error())
+		n.drop(r, decodeDropReason(err), p, now, err.Error)
 		return
 	}
 	if a.Version != r.cfg.Version {
-		n.drop(r, DropVersion, p, now, "invalid version. "+strconv.Itoa(int(a.Version))+" and expect "+strconv.Itoa(int(r.cfg.Version)))
+		n.drop(r, DropVersion, p, now, func() string {
+			return "invalid version. " + strconv.Itoa(int(a.Version)) + " and expect " + strconv.Itoa(int(r.cfg.Version))
+		})
 		return
 	}
 	if a.Version == 2 {
 		if a.AuthType != r.cfg.AuthType {
-			n.drop(r, DropAuthType, p, now, "received a "+strconv.Itoa(int(a.AuthType))+" auth, expecting "+strconv.Itoa(int(r.cfg.AuthType))+"!")
+			n.drop(r, DropAuthType, p, now, func() string {
+				return "received a " + strconv.Itoa(int(a.AuthType)) + " auth, expecting " + strconv.Itoa(int(r.cfg.AuthType)) + "!"
+			})
 			return
 		}
 		if r.cfg.AuthType == advert.AuthPass && r.pass.Verify(a.AuthData) != nil {
-			n.drop(r, DropAuth, p, now, "received an invalid passwd!")
+			n.drop(r, DropAuth, p, now, func() string { return "received an invalid passwd!" })
 			return
 		}
 		// RFC 3768 §7.1: MUST verify that the Adver Interval is the one
 		// configured; else two masters could run one VRID.
 		if a.Interval != r.cfg.Interval {
-			n.drop(r, DropInterval, p, now, "advertisement interval mismatch mine="+
-				strconv.Itoa(int(r.cfg.Interval/time.Second))+" sec rcved="+strconv.Itoa(int(a.Interval/time.Second))+" sec")
+			n.drop(r, DropInterval, p, now, func() string {
+				return "advertisement interval mismatch mine=" + strconv.Itoa(int(r.cfg.Interval/time.Second)) +
+					" sec rcved=" + strconv.Itoa(int(a.Interval/time.Second)) + " sec"
+			})
 			return
 		}
 	}
 	// keepalived's vrrp_check_unicast_src.
 	if r.cfg.CheckUnicastSource && !slices.Contains(r.peers, p.Src) {
-		n.drop(r, DropNotPeer, p, now, "unicast source address "+p.Src.String()+" not a unicast peer")
+		n.drop(r, DropNotPeer, p, now, func() string { return "unicast source address " + p.Src.String() + " not a unicast peer" })
 		return
 	}
 	// RFC 5798 §7.1: MAY verify the address list; on mismatch log it, and
@@ -98,11 +104,13 @@ func (n *Node) handlePacket(t *transport, p *advert.Packet, now time.Time) {
 	if !r.sameAddrs(a.Addrs) {
 		r.stats.addrMismatch.Add(1)
 		if a.Priority != OwnerPriority {
-			n.drop(r, DropAddressList, p, now, "received an address list that differs from ours ("+
-				strconv.Itoa(len(a.Addrs))+" addresses, expected "+strconv.Itoa(len(r.txAdv.Addrs))+")")
+			n.drop(r, DropAddressList, p, now, func() string {
+				return "received an address list that differs from ours (" + strconv.Itoa(len(a.Addrs)) +
+					" addresses, expected " + strconv.Itoa(len(r.txAdv.Addrs)) + ")"
+			})
 			return
 		}
-		n.dropLog(r, DropAddressList, p, now, "address owner's address list differs from ours; accepting it")
+		n.dropLog(r, DropAddressList, p, now, func() string { return "address owner's address list differs from ours; accepting it" })
 	}
 	r.stats.received.Add(1)
 	if a.Priority == 0 {
@@ -148,18 +156,20 @@ func decodeDropReason(err error) DropReason {
 
 // drop counts a packet the router does not take and logs it at Debug,
 // rate-limited. A drop that reveals a misconfiguration (auth, interval,
-// version, address list) is logged once at Warn.
-func (n *Node) drop(r *Router, reason DropReason, p *advert.Packet, now time.Time, why string) {
+// version, address list) is logged once at Warn. why says why in words;
+// it is called only when the line is logged, so that a flood of dropped
+// packets costs no allocation.
+func (n *Node) drop(r *Router, reason DropReason, p *advert.Packet, now time.Time, why func() string) {
 	r.stats.drops[reason].Add(1)
 	n.dropLog(r, reason, p, now, why)
 }
 
-func (n *Node) dropLog(r *Router, reason DropReason, p *advert.Packet, now time.Time, why string) {
+func (n *Node) dropLog(r *Router, reason DropReason, p *advert.Packet, now time.Time, why func() string) {
 	switch reason {
 	case DropVersion, DropAuthType, DropAuth, DropInterval, DropAddressList, DropNotPeer:
 		if !r.warned[reason] {
 			r.warned[reason] = true
-			n.log.Warn("("+r.cfg.Name+") "+why, zap.Stringer("from", p.Src), zap.Stringer("drop", reason))
+			n.log.Warn("("+r.cfg.Name+") "+why(), zap.Stringer("from", p.Src), zap.Stringer("drop", reason))
 			return
 		}
 	}
@@ -167,7 +177,7 @@ func (n *Node) dropLog(r *Router, reason DropReason, p *advert.Packet, now time.
 		return
 	}
 	if ok, suppressed := r.logLimit.allow(now, time.Second); ok {
-		n.log.Debug("("+r.cfg.Name+") "+why, zap.Stringer("from", p.Src), zap.Stringer("drop", reason),
+		n.log.Debug("("+r.cfg.Name+") "+why(), zap.Stringer("from", p.Src), zap.Stringer("drop", reason),
 			zap.Int("suppressed", suppressed))
 	}
 }

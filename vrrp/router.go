@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -76,8 +77,13 @@ type routerKey struct {
 // Name returns Config.Name (or its default).
 func (r *Router) Name() string { return r.cfg.Name }
 
-// Config returns the router's configuration with defaults filled in.
-func (r *Router) Config() Config { return r.cfg }
+// Config returns the router's configuration with defaults filled in. Its
+// slices are copies.
+func (r *Router) Config() Config {
+	c := r.cfg
+	c.VIPs, c.Peers, c.Tracks = slices.Clone(c.VIPs), slices.Clone(c.Peers), slices.Clone(c.Tracks)
+	return c
+}
 
 // State returns the current state.
 func (r *Router) State() State {

@@ -1,0 +1,287 @@
+package vrrp
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/netip"
+	"sync"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/vrrpkit/vrrpkit/advert"
+)
+
+// Tests of the loop's order of events, with a transport fed by hand and
+// the loop held busy by a command that waits (inside a testing/synctest
+// bubble: time is fake and moves only when every goroutine waits).
+
+// handTransport delivers the packets put into in, and records what is sent.
+type handTransport struct {
+	in chan advert.Packet
+
+	mu       sync.Mutex
+	sent     []uint8 // VRIDs
+	sendHook func(vrid uint8)
+	closed   chan struct{}
+}
+
+func newHandTransport() *handTransport {
+	return &handTransport{in: make(chan advert.Packet, 16), closed: make(chan struct{})}
+}
+
+func (t *handTransport) Open(context.Context, Endpoint) (Transport, error) { return t, nil }
+func (t *handTransport) LocalAddr() netip.Addr                             { return netip.MustParseAddr("10.0.0.2") }
+func (t *handTransport) Close() error {
+	select {
+	case <-t.closed:
+	default:
+		close(t.closed)
+	}
+	return nil
+}
+
+func (t *handTransport) Send(p *advert.Packet) error {
+	t.mu.Lock()
+	t.sent = append(t.sent, p.Msg[1])
+	hook := t.sendHook
+	t.mu.Unlock()
+	if hook != nil {
+		hook(p.Msg[1])
+	}
+	return nil
+}
+
+func (t *handTransport) sends() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.sent)
+}
+
+func (t *handTransport) Receive(p *advert.Packet, buf []byte) error {
+	select {
+	case q := <-t.in:
+		n := copy(buf, q.Msg)
+		*p = q
+		p.Msg = buf[:n]
+		return nil
+	case <-t.closed:
+		return errors.New("closed")
+	}
+}
+
+// masterAdvert is an advert of VRID vrid from the master 10.0.0.1 at
+// priority 200, 1 s interval, listing 10.0.vrid.100.
+func masterAdvert(t *testing.T, vrid uint8, age time.Duration) advert.Packet {
+	t.Helper()
+	src := netip.MustParseAddr("10.0.0.1")
+	a := advert.Advert{Version: 3, Type: advert.TypeAdvertisement, VRID: vrid, Priority: 200, Interval: time.Second,
+		Addrs: []netip.Addr{netip.AddrFrom4([4]byte{10, 0, vrid, 100})}}
+	msg, err := a.Append(nil, src, advert.GroupIPv4, advert.ChecksumStandard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return advert.Packet{Src: src, Dst: advert.GroupIPv4, HopLimit: 255, Msg: msg, Age: age}
+}
+
+func backupConfig(vrid uint8) Config {
+	return Config{Name: "VI_" + string('0'+vrid), VRID: vrid, Interface: "eth0", Priority: 100,
+		VIPs: []VIP{{Prefix: netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 0, vrid, 100}), 24)}}}
+}
+
+// busy holds the loop inside a command until the returned func is called.
+func busy(n *Node) (release func()) {
+	held, done := make(chan struct{}), make(chan struct{})
+	n.do(func(time.Time) {
+		close(held)
+		<-done
+	})
+	<-held
+	return func() { close(done) }
+}
+
+// RFC 5798 §6.4.2: a backup that receives an advert resets its
+// Master_Down_Timer. An advert that arrived before the timer ran out, but
+// waited while the loop was busy, still counts: with both the timer and
+// the packet ready when the loop gets to them, the packet goes first and
+// there is no takeover.
+func TestQueuedAdvertBeforeDeadlineBeatsDueDownTimer(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tr := newHandTransport()
+		n, _ := NewNode(NodeConfig{Network: tr})
+		r, err := n.Add(backupConfig(1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- n.Run(ctx) }()
+		mdi := MasterDownInterval(3, 100, time.Second)
+		tr.in <- masterAdvert(t, 1, 0)
+		last := time.Now()
+		synctest.Wait()
+		// Many rounds: the loop's select picks among ready cases at
+		// random, and the old loop took the timer first half the time.
+		for round := range 20 {
+			// Just before the deadline, the loop gets busy; an advert
+			// arrives (the receive goroutine reads and queues it); the
+			// deadline passes; then the loop is free.
+			time.Sleep(time.Until(last.Add(mdi - 100*time.Millisecond)))
+			release := busy(n)
+			tr.in <- masterAdvert(t, 1, 0)
+			last = time.Now()
+			synctest.Wait()
+			time.Sleep(200 * time.Millisecond)
+			release()
+			synctest.Wait()
+			if st := r.State(); st != Backup || tr.sends() != 0 {
+				t.Fatalf("round %d: %v after %d adverts sent; the queued advert should have kept it Backup", round, st, tr.sends())
+			}
+		}
+		cancel()
+		<-done
+	})
+}
+
+// The down timer runs from the advert's arrival, not from when the loop
+// got to it: neither a loop held busy after the receive goroutine read it,
+// nor the time it waited in the socket (Packet.Age) delays a takeover.
+func TestDownTimerRunsFromArrival(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		age  time.Duration // Packet.Age: waited in the socket
+		busy time.Duration // the loop busy after the read
+	}{
+		{"loop busy", 0, 700 * time.Millisecond},
+		{"waited in socket", 700 * time.Millisecond, 0},
+		{"both", 300 * time.Millisecond, 400 * time.Millisecond},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				tr := newHandTransport()
+				n, _ := NewNode(NodeConfig{Network: tr})
+				r, err := n.Add(backupConfig(1))
+				if err != nil {
+					t.Fatal(err)
+				}
+				ctx, cancel := context.WithCancel(context.Background())
+				done := make(chan error, 1)
+				go func() { done <- n.Run(ctx) }()
+				synctest.Wait()
+				for range r.Events() {
+					if r.State() == Backup {
+						break
+					}
+				}
+				release := busy(n)
+				read := time.Now()
+				arrived := read.Add(-c.age)
+				tr.in <- masterAdvert(t, 1, c.age)
+				synctest.Wait()
+				time.Sleep(c.busy)
+				release()
+				for ev := range r.Events() {
+					if ev.Kind == EventState && ev.To == Master {
+						want := arrived.Add(MasterDownInterval(3, 100, time.Second))
+						if !ev.Time.Equal(want) {
+							t.Errorf("master at arrival%+v, want arrival+Master_Down_Interval (%v)",
+								ev.Time.Sub(arrived), MasterDownInterval(3, 100, time.Second))
+						}
+						break
+					}
+				}
+				cancel()
+				<-done
+			})
+		})
+	}
+}
+
+// A timer batch sends every due advert before any of its state changes
+// are logged, evented or handed to the backend.
+func TestTimerBatchSendsBeforeItsOtherWork(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tr := newHandTransport()
+		var mu sync.Mutex
+		var order []string
+		rec := &orderBackend{mu: &mu, order: &order}
+		// Log lines go into the order too.
+		logged := zap.New(zapcore.NewCore(zapcore.NewConsoleEncoder(zap.NewDevelopmentEncoderConfig()),
+			zapcore.AddSync(io.Discard), zapcore.InfoLevel), zap.Hooks(func(e zapcore.Entry) error {
+			mu.Lock()
+			defer mu.Unlock()
+			order = append(order, "log "+e.Message)
+			return nil
+		}))
+		n, _ := NewNode(NodeConfig{Network: tr, Logger: logged})
+		var routers []*Router
+		for vrid := uint8(1); vrid <= 5; vrid++ {
+			c := backupConfig(vrid)
+			c.Backend = rec
+			r, err := n.Add(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			routers = append(routers, r)
+		}
+		// Every router starts at the same moment: their down timers run
+		// out together, in one batch.
+		tr.sendHook = func(vrid uint8) {
+			mu.Lock()
+			defer mu.Unlock()
+			order = append(order, "send "+string('0'+vrid))
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- n.Run(ctx) }()
+		synctest.Wait()
+		mu.Lock()
+		order = order[:0] // the releases of the start
+		mu.Unlock()
+		time.Sleep(MasterDownInterval(3, 100, time.Second))
+		synctest.Wait()
+		for _, r := range routers {
+			if r.State() != Master {
+				t.Fatalf("%s: %v", r.Name(), r.State())
+			}
+		}
+		mu.Lock()
+		got := append([]string(nil), order...)
+		mu.Unlock()
+		sends := 0
+		for i, s := range got {
+			if len(s) > 4 && s[:4] == "send" {
+				if i != sends {
+					t.Fatalf("order %v: an advert went out after other work", got)
+				}
+				sends++
+			}
+		}
+		if sends != 5 {
+			t.Fatalf("order %v: want 5 adverts first", got)
+		}
+		cancel()
+		<-done
+	})
+}
+
+// orderBackend records its calls in a shared order.
+type orderBackend struct {
+	mu    *sync.Mutex
+	order *[]string
+}
+
+func (b *orderBackend) note(op string, set AddressSet) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	*b.order = append(*b.order, op+" "+set.Router)
+	return nil
+}
+
+func (b *orderBackend) Acquire(_ context.Context, s AddressSet) error  { return b.note("acquire", s) }
+func (b *orderBackend) Release(_ context.Context, s AddressSet) error  { return b.note("release", s) }
+func (b *orderBackend) Announce(_ context.Context, s AddressSet) error { return b.note("announce", s) }
