@@ -151,8 +151,17 @@ func (d *daemon) addInstance(rp *routerPlan) {
 				cfg.Backend = b
 			}
 		}
-		if len(rp.otherFamily) > 0 {
-			cfg.Backend = dualBackend{Backend: cfg.Backend, other: rp.otherFamily}
+	}
+	in := &instance{plan: rp, stop: make(chan struct{}), done: make(chan struct{}),
+		tracks: make(map[string]vrrp.TrackStatus)}
+	// The tracked objects' states go in with the router, so that the node
+	// starts it with them (a router whose weight-0 script fails starts in
+	// FAULT, as keepalived's leaves INIT for FAULT).
+	subs := subscribers(rp, in)
+	cfg.Tracks = nil
+	for _, ks := range subs {
+		if st, ok := d.trackers.status(ks.key, ks.sub); ok {
+			cfg.Tracks = append(cfg.Tracks, st)
 		}
 	}
 	r, err := d.node.Add(cfg)
@@ -160,12 +169,10 @@ func (d *daemon) addInstance(rp *routerPlan) {
 		d.log.Error(rp.inst.Pos.String()+": ("+rp.inst.Name+") cannot start", zap.Error(err))
 		return
 	}
-	in := &instance{plan: rp, r: r, stop: make(chan struct{}), done: make(chan struct{}),
-		tracks: make(map[string]vrrp.TrackStatus)}
-	// The tracked states go to the router right behind Add, so that the
-	// node starts it with them (a router whose weight-0 script fails
-	// starts in FAULT, as keepalived's leaves INIT for FAULT).
-	for _, ks := range subscribers(rp, in) {
+	in.r = r
+	// Changes from now on; attach repeats the current state, which the
+	// router already has.
+	for _, ks := range subs {
 		d.trackers.attach(ks.key, ks.sub)
 	}
 	d.mu.Lock()

@@ -275,10 +275,28 @@ func (ts *trackers) attach(k trackKey, s subscriber) {
 	t.mu.Unlock()
 }
 
-func (s subscriber) send(st health.State) {
+// status is what subscriber s of the tracker of k would hear now; false
+// when no tracker of k runs.
+func (ts *trackers) status(k trackKey, s subscriber) (vrrp.TrackStatus, bool) {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	t := ts.running[k]
+	if t == nil {
+		return vrrp.TrackStatus{}, false
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return s.status(t.state), true
+}
+
+func (s subscriber) status(st health.State) vrrp.TrackStatus {
 	ts := s.weight.Status(st)
 	ts.Name = s.name
-	s.report(ts)
+	return ts
+}
+
+func (s subscriber) send(st health.State) {
+	s.report(s.status(st))
 }
 
 // update is the tracker's report: the object's new state goes to every

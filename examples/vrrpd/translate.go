@@ -35,10 +35,6 @@ type routerPlan struct {
 	schedule vip.Schedule
 	tracks   []trackRef
 	notify   kaconf.Notify
-	// otherFamily are virtual_ipaddress_excluded entries of the other
-	// address family (keepalived allows them; a vrrp.Config is one
-	// family): the backend handles them beside the router's own.
-	otherFamily []vrrp.VIP
 }
 
 // groupPlan is one vrrp_sync_group.
@@ -98,7 +94,6 @@ func buildPlan(conf *kaconf.Config) (*plan, error) {
 				Msg: "(" + in.Name + ") " + fmt.Sprintf(format, args...)})
 		}
 		rp := &routerPlan{inst: in, cfg: routerConfig(in, warn), notify: in.Notify}
-		rp.cfg.VIPs, rp.otherFamily = splitFamily(rp.cfg.VIPs, rp.cfg.IPv6)
 		rp.schedule = schedule(in.GARP, global)
 		rp.tracks = trackRefs(in, conf.SyncGroup(in.SyncGroup))
 		if err := rp.cfg.Validate(); err != nil {
@@ -181,19 +176,6 @@ func vips(in *kaconf.Instance, warn func(keyword, format string, args ...any)) [
 		out = append(out, vrrp.VIP{Prefix: v.Prefix, Interface: v.Interface, Label: v.Label, Excluded: v.Excluded})
 	}
 	return out
-}
-
-// splitFamily separates the excluded addresses of the other family from
-// the router's own.
-func splitFamily(vs []vrrp.VIP, ipv6 bool) (own, other []vrrp.VIP) {
-	for _, v := range vs {
-		if v.Excluded && v.Prefix.Addr().Is6() != ipv6 {
-			other = append(other, v)
-			continue
-		}
-		own = append(own, v)
-	}
-	return own, other
 }
 
 // peers maps unicast_peer. Per-peer TTL bounds have no counterpart.
