@@ -52,7 +52,7 @@
 //     membership.
 //   - virtual_ipaddress and virtual_ipaddress_excluded (address/prefix, dev,
 //     label) → vrrp.VIP on vip's Linux backend; excluded addresses of the
-//     other family (dual stack) ride along as a second address set.
+//     other family (dual stack) are in the router's address set too.
 //   - vrrp_garp_master_delay/repeat/refresh/refresh_repeat,
 //     vrrp_garp_lower_prio_delay/repeat, vrrp_garp_interval,
 //     vrrp_gna_interval and the per-instance garp_* → vip.Schedule (the
