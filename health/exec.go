@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
-	"os/user"
 	"strconv"
 	"sync"
 	"syscall"
@@ -20,7 +19,8 @@ import (
 // done (the tracker's timeout, or the tracker stopping) the whole group is
 // killed with SIGKILL, so children the program left behind die with it.
 // A program that exits by itself may leave children running, as keepalived
-// allows.
+// allows. (Outside Unix there are no process groups: only the program is
+// killed, and User and Group are not supported.)
 type Exec struct {
 	// Path is the program: a path, or a name looked up in $PATH
 	// (keepalived's "script", its first word). Required.
@@ -68,27 +68,19 @@ func (e *Exec) Check(ctx context.Context) Result {
 	cmd.Stdout = out
 	cmd.Stderr = out
 	cmd.WaitDelay = pipeGrace
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if e.User != "" || e.Group != "" {
-		cred, err := credential(e.User, e.Group)
-		if err != nil {
-			return Result{Reason: "not started: " + err.Error()}
-		}
-		cmd.SysProcAttr.Credential = cred
+	if err := e.prepare(cmd); err != nil {
+		return Result{Reason: "not started: " + err.Error()}
 	}
 	if err := cmd.Start(); err != nil {
 		return Result{Reason: "not started: " + err.Error()}
 	}
-	pgid := cmd.Process.Pid
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	var err error
 	select {
 	case err = <-done:
 	case <-ctx.Done():
-		// The negative pid addresses the group: the program and every
-		// child it started that has not left the group.
-		_ = syscall.Kill(-pgid, syscall.SIGKILL)
+		killGroup(cmd)
 		<-done
 		return Result{Reason: "killed: " + context.Cause(ctx).Error(), Output: out.String()}
 	}
@@ -110,53 +102,6 @@ func (e *Exec) Check(ctx context.Context) Result {
 	}
 	res.Reason = fmt.Sprintf("wait: %v", err)
 	return res
-}
-
-// credential resolves User and Group the way keepalived does: the group
-// defaults to the user's primary group.
-func credential(userName, groupName string) (*syscall.Credential, error) {
-	cred := &syscall.Credential{Uid: uint32(syscall.Getuid()), Gid: uint32(syscall.Getgid())}
-	if userName != "" {
-		u, err := user.Lookup(userName)
-		if err != nil && isNumber(userName) {
-			u, err = user.LookupId(userName)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("user %s: %w", userName, err)
-		}
-		uid, err := strconv.ParseUint(u.Uid, 10, 32)
-		if err != nil {
-			return nil, fmt.Errorf("user %s: uid %q: %w", userName, u.Uid, err)
-		}
-		gid, err := strconv.ParseUint(u.Gid, 10, 32)
-		if err != nil {
-			return nil, fmt.Errorf("user %s: gid %q: %w", userName, u.Gid, err)
-		}
-		cred.Uid, cred.Gid = uint32(uid), uint32(gid)
-	}
-	if groupName != "" {
-		g, err := user.LookupGroup(groupName)
-		if err != nil && isNumber(groupName) {
-			g, err = user.LookupGroupId(groupName)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("group %s: %w", groupName, err)
-		}
-		gid, err := strconv.ParseUint(g.Gid, 10, 32)
-		if err != nil {
-			return nil, fmt.Errorf("group %s: gid %q: %w", groupName, g.Gid, err)
-		}
-		cred.Gid = uint32(gid)
-	}
-	// An empty (non-nil) list makes the child call setgroups(0): a script
-	// run as nobody must not keep root's supplementary groups.
-	cred.Groups = []uint32{}
-	return cred, nil
-}
-
-func isNumber(s string) bool {
-	_, err := strconv.ParseUint(s, 10, 32)
-	return err == nil
 }
 
 // tailBuffer keeps the last limit bytes written to it.

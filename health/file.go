@@ -3,7 +3,6 @@ package health
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -12,15 +11,14 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
-
-	"golang.org/x/sys/unix"
 )
 
 // File is keepalived's track_file: the integer written in a file, which a
 // tracker multiplies by its weight (see Weight.Status). It is read at once
 // and again whenever the file is written and closed, moved or deleted
 // (inotify on its directory, as keepalived does), so a tracker needs no
-// Interval for it.
+// Interval for it. It needs Linux: elsewhere NewFile fails with an error
+// that wraps errors.ErrUnsupported.
 //
 // The file is read as keepalived reads it: the first 127 bytes, parsed like
 // C's strtol with base 0 (leading blanks, a sign, then decimal, 0x hex or
@@ -29,7 +27,6 @@ import (
 // for a C int is ignored: the previous value stays.
 type File struct {
 	path string // absolute, symlinks resolved as far as they exist
-	base string
 
 	inotify *os.File
 	changes notifier
@@ -40,29 +37,6 @@ type File struct {
 
 	mu   sync.Mutex
 	last int64
-}
-
-// NewFile starts watching path. Like keepalived, it refuses a file whose
-// directory does not exist; the file itself need not exist yet.
-func NewFile(path string) (*File, error) {
-	abs, err := resolve(path)
-	if err != nil {
-		return nil, fmt.Errorf("health: track file %s: %w", path, err)
-	}
-	f := &File{path: abs, base: filepath.Base(abs), stopped: make(chan struct{})}
-	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
-	if err != nil {
-		return nil, fmt.Errorf("health: track file %s: inotify: %w", path, err)
-	}
-	if _, err := unix.InotifyAddWatch(fd, filepath.Dir(abs), unix.IN_CLOSE_WRITE|unix.IN_DELETE|unix.IN_MOVE); err != nil {
-		unix.Close(fd)
-		return nil, fmt.Errorf("health: track file %s: watch %s: %w", path, filepath.Dir(abs), err)
-	}
-	// Non-blocking, so the runtime poller reads it and Close interrupts a
-	// pending read.
-	f.inotify = os.NewFile(uintptr(fd), "inotify")
-	go f.watch()
-	return f, nil
 }
 
 // resolve is keepalived's realpath handling: the file's own path if it
@@ -107,41 +81,6 @@ func (f *File) Close() error {
 	return f.closeErr
 }
 
-func (f *File) watch() {
-	defer close(f.stopped)
-	buf := make([]byte, 64*(unix.SizeofInotifyEvent+unix.NAME_MAX+1))
-	for {
-		n, err := f.inotify.Read(buf)
-		if err != nil {
-			// Closed, or the watch is broken beyond repair: either way
-			// no more changes will be seen.
-			return
-		}
-		hit := false
-		for b := buf[:n]; len(b) >= unix.SizeofInotifyEvent; {
-			mask := binary.NativeEndian.Uint32(b[4:8])
-			nameLen := int(binary.NativeEndian.Uint32(b[12:16]))
-			end := unix.SizeofInotifyEvent + nameLen
-			if end > len(b) {
-				break
-			}
-			name := string(bytes.TrimRight(b[unix.SizeofInotifyEvent:end], "\x00"))
-			b = b[end:]
-			switch {
-			case mask&(unix.IN_Q_OVERFLOW|unix.IN_IGNORED) != 0:
-				// Events were lost, or the directory went away: read again.
-				hit = true
-			case mask&unix.IN_ISDIR != 0:
-			case name == f.base:
-				hit = true
-			}
-		}
-		if hit {
-			f.changes.notify()
-		}
-	}
-}
-
 // Check reads the file once.
 func (f *File) Check(ctx context.Context) Result {
 	v, reason := f.read()
@@ -157,8 +96,7 @@ func (f *File) Value() int64 {
 func (f *File) read() (int64, string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	// O_NONBLOCK as keepalived: a FIFO must not hang the read.
-	fd, err := os.OpenFile(f.path, os.O_RDONLY|unix.O_NONBLOCK, 0)
+	fd, err := os.OpenFile(f.path, readFlags, 0)
 	if err != nil {
 		f.last = 0
 		return 0, fmt.Sprintf("%v: value 0", err)

@@ -21,6 +21,9 @@ import (
 // namespace, call NewInterface on a thread in that namespace. An interface
 // that does not exist (yet) is down; it is found when it appears, and lost
 // when it is deleted or renamed.
+//
+// It needs Linux: elsewhere NewInterface fails with an error that wraps
+// errors.ErrUnsupported.
 type Interface struct {
 	name   string
 	events *netlink.Conn // subscribed to link events
