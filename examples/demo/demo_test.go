@@ -157,7 +157,7 @@ const labInterval = 500 * time.Millisecond
 
 func TestStoryInLab(t *testing.T) {
 	c, err := newLabCluster(labInterval)
-	if errors.Is(err, errNoPrivilege) {
+	if errors.Is(err, errNoLab) {
 		t.Skipf("lab: %v (set VRRPKIT_REQUIRE_NETNS=1 to fail instead)", err)
 	}
 	if err != nil {

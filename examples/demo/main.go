@@ -4,10 +4,10 @@
 //
 //	go run ./examples/demo [-interval 100ms] [-memory]
 //
-// As root it builds a real lab — network namespaces joined by a bridge, one
-// process per router on raw sockets, the VIP on a real interface — and cleans
-// it all up afterwards. Without root it says so and tells the same story on
-// vrrptest's in-memory network.
+// As root on Linux it builds a real lab — network namespaces joined by a
+// bridge, one process per router on raw sockets, the VIP on a real interface
+// — and cleans it all up afterwards. Without root, or on another system, it
+// says so and tells the same story on vrrptest's in-memory network.
 package main
 
 import (
@@ -29,12 +29,17 @@ import (
 // router process stalled on a loaded machine does not lose mastership).
 const (
 	vrid            = 51
+	vipAddr         = "10.0.0.100"
 	defaultInterval = 100 * time.Millisecond
 	// pause lets the reader catch up between the story's acts.
 	pause = 1500 * time.Millisecond
 )
 
 var priorities = []uint8{200, 150, 100} // h1, h2, h3
+
+// errNoLab: the lab cannot be built here (no privilege for network
+// namespaces, or not Linux); the in-memory network stands in.
+var errNoLab = errors.New("no lab of network namespaces here")
 
 func main() {
 	memory := flag.Bool("memory", false, "use the in-memory network even when running as root")
@@ -51,7 +56,7 @@ func main() {
 
 	// Refuse a bad interval here rather than in each router process.
 	probe := vrrp.Config{Name: "demo", VRID: vrid, Interface: "eth0", Interval: *interval,
-		VIPs: []vrrp.VIP{{Prefix: netip.MustParsePrefix(labVIP + "/24")}}}
+		VIPs: []vrrp.VIP{{Prefix: netip.MustParsePrefix(vipAddr + "/24")}}}
 	if err := probe.Validate(); err != nil {
 		fmt.Fprintf(os.Stderr, "demo: -interval: %v\n", err)
 		os.Exit(2)
@@ -61,9 +66,9 @@ func main() {
 	if !*memory {
 		lc, err := newLabCluster(*interval)
 		switch {
-		case errors.Is(err, errNoPrivilege):
-			fmt.Printf("Not running as root (%v),\nso the same story runs on vrrptest's in-memory network instead.\n", err)
-			fmt.Println("Run it as root to see it on real network namespaces and raw sockets.")
+		case errors.Is(err, errNoLab):
+			fmt.Printf("%v,\nso the same story runs on vrrptest's in-memory network instead.\n", err)
+			fmt.Println("Run it as root on Linux to see it on real network namespaces and raw sockets.")
 			fmt.Println()
 		case err != nil:
 			fmt.Fprintf(os.Stderr, "demo: building the lab: %v\n", err)

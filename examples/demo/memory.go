@@ -47,7 +47,7 @@ func newMemoryCluster(interval time.Duration) *memoryCluster {
 }
 
 func (c *memoryCluster) Describe() string { return "in-memory LAN (vrrptest), one process" }
-func (c *memoryCluster) VIP() string      { return "10.0.0.100" }
+func (c *memoryCluster) VIP() string      { return vipAddr }
 
 func (c *memoryCluster) Interval() time.Duration { return c.interval }
 
@@ -62,7 +62,7 @@ func (c *memoryCluster) Start(i int) error {
 		Interface: n.host.Interface(),
 		Priority:  priorities[i],
 		Interval:  c.interval,
-		VIPs:      []vrrp.VIP{{Prefix: netip.MustParsePrefix("10.0.0.100/24")}},
+		VIPs:      []vrrp.VIP{{Prefix: netip.MustParsePrefix(vipAddr + "/24")}},
 		Backend:   n.backend,
 	}, vrrp.NodeConfig{Network: n.host})
 	if err != nil {

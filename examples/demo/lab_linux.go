@@ -21,8 +21,6 @@ import (
 	"github.com/vrrpkit/vrrpkit/vrrp"
 )
 
-var errNoPrivilege = errors.New("no privilege for network namespaces")
-
 // nodeEnv carries "name,priority,interval" to a router process: the demo
 // re-executes itself in each lab host (the test binary does the same in
 // tests).
@@ -47,8 +45,6 @@ func runNodeFromEnv(ctx context.Context) {
 		os.Exit(1)
 	}
 }
-
-const labVIP = "10.0.0.100"
 
 // labCluster runs each router as its own process (this binary with -node)
 // in its own network namespace, on a bridge, with the VIP on a real eth0.
@@ -80,7 +76,7 @@ func newLabCluster(interval time.Duration) (c *labCluster, err error) {
 		case skipped:
 			tb.cleanup()
 			reason, _, _ := strings.Cut(strings.TrimPrefix(string(r), "netlab: "), ";")
-			c, err = nil, fmt.Errorf("%w: %s", errNoPrivilege, reason)
+			c, err = nil, fmt.Errorf("%w: %s", errNoLab, reason)
 		case failed:
 			tb.cleanup()
 			c, err = nil, errors.New(string(r))
@@ -97,7 +93,7 @@ func (c *labCluster) Describe() string {
 	return "a lab of network namespaces h1, h2, h3 on a bridge, one router process per host on raw sockets"
 }
 
-func (c *labCluster) VIP() string { return labVIP }
+func (c *labCluster) VIP() string { return vipAddr }
 
 func (c *labCluster) Interval() time.Duration { return c.interval }
 
@@ -164,7 +160,7 @@ func (c *labCluster) Holders() ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		if strings.Contains(out, " "+labVIP+"/") {
+		if strings.Contains(out, " "+vipAddr+"/") {
 			holders = append(holders, h.Name)
 		}
 	}
@@ -238,7 +234,7 @@ func runNode(ctx context.Context, name string, prio uint8, interval time.Duratio
 		Interface: "eth0",
 		Priority:  prio,
 		Interval:  interval,
-		VIPs:      []vrrp.VIP{{Prefix: netip.MustParsePrefix(labVIP + "/24")}},
+		VIPs:      []vrrp.VIP{{Prefix: netip.MustParsePrefix(vipAddr + "/24")}},
 		Backend:   backend,
 	}, vrrp.NodeConfig{Network: network})
 	if err != nil {
