@@ -36,7 +36,14 @@ import (
 // addresses, which arrives on lo) nor packets from other interfaces.
 //
 // Send and Receive may be called concurrently with each other; Receive by
-// one goroutine at a time.
+// one goroutine at a time. A reader that takes packets in batches uses
+// WaitReceive and ReceiveBatch instead of Receive (each by one goroutine
+// at a time, the two concurrently).
+//
+// The raw sockets are kept out of Go's poller, which would wake the
+// process for every packet that arrives whether or not anyone waits for
+// it; an epoll descriptor over them, armed one-shot, is in the poller
+// instead. A reader that batches is then woken once for a burst.
 type Conn struct {
 	cfg     Config
 	group   netip.Addr
@@ -49,24 +56,26 @@ type Conn struct {
 
 	reopenMu sync.Mutex
 
-	// Receive state, guarded by recvMu. The read callbacks are built once:
-	// a closure per call would allocate.
-	recvMu    sync.Mutex
-	rm        recvMsg
-	rbuf      []byte
-	rs        *sockets
-	rgot      bool
-	rerr      error
-	readOne   func(fd uintptr) bool
-	readEach  func(fd uintptr) bool
-	readEther func(fd uintptr) bool
+	// ReceiveBatch state, guarded by recvMu.
+	recvMu sync.Mutex
+	rb     recvBatch
+
+	// WaitReceive state, guarded by waitMu. The callback is built once: a
+	// closure per call would allocate.
+	waitMu  sync.Mutex
+	wevents [2]unix.EpollEvent
+	werrno  unix.Errno
+	waitFn  func(fd uintptr) bool
+
+	// Receive's, guarded by oneMu.
+	oneMu  sync.Mutex
+	oneBuf [1][]byte
 
 	// Send state, guarded by sendMu.
-	sendMu  sync.Mutex
-	sm      sendMsg
-	sbuf    []byte
-	ipID    uint16
-	writeFn func(fd uintptr) bool
+	sendMu sync.Mutex
+	sm     sendMsg
+	sbuf   []byte
+	ipID   uint16
 
 	received, sent, truncated, malformed, otherIf, reopens atomic.Uint64
 }
@@ -74,13 +83,18 @@ type Conn struct {
 // sockets is what one open (or reopen) of a Conn holds.
 type sockets struct {
 	ifindex int
-	vrrp    *net.IPConn // protocol 112: receives VRRP, sends everything
-	vrrpRC  syscall.RawConn
-	ah      *net.IPConn // protocol 51, receive only; nil without AH
-	ahRC    syscall.RawConn
-	poll    *os.File // epoll over vrrp and ah, so one Receive waits on both
-	pollRC  syscall.RawConn
-	mon     *linkMonitor
+	// The raw sockets as plain descriptors, outside Go's poller.
+	vrrpFD int // protocol 112: receives VRRP, sends everything
+	ahFD   int // protocol 51, receive only; -1 without AH
+	// wait is an epoll descriptor over the sockets, registered one-shot
+	// (see arm), in Go's poller: WaitReceive waits on it.
+	wait   *os.File
+	waitFD int // wait's descriptor (os.File.Fd would make it blocking)
+	waitRC syscall.RawConn
+	mon    *linkMonitor
+
+	mu     sync.RWMutex // read-held while the descriptors are in use
+	closed bool
 }
 
 // Listen opens the sockets for cfg and starts watching the interface. The
@@ -116,10 +130,7 @@ func Listen(ctx context.Context, cfg Config) (*Conn, error) {
 		return nil, c.opError("listen", nil, err)
 	}
 	c.cfg.Netns = nil
-	c.readOne = func(fd uintptr) bool { return c.rm.recv(fd, c.rbuf) }
-	c.readEach = func(fd uintptr) bool { c.rgot = c.rm.recv(fd, c.rbuf); return true }
-	c.readEther = c.readEither
-	c.writeFn = func(fd uintptr) bool { return c.sm.send(fd) }
+	c.waitFn = c.pollWait
 	if err := ctx.Err(); err != nil {
 		c.ns.Close()
 		return nil, c.opError("listen", nil, err)
@@ -163,7 +174,7 @@ func (c *Conn) openHere() (_ *sockets, err error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &sockets{ifindex: ifi.Index}
+	s := &sockets{ifindex: ifi.Index, vrrpFD: -1, ahFD: -1}
 	defer func() {
 		if err != nil {
 			s.close()
@@ -175,10 +186,12 @@ func (c *Conn) openHere() (_ *sockets, err error) {
 	}
 	group := &net.IPAddr{IP: c.group.AsSlice()}
 	if c.cfg.IPv6 {
-		if s.vrrp, s.vrrpRC, err = listenRaw("ip6:112", "::", ifi.Name, ifi.Index); err != nil {
+		vrrp, rc, err := listenRaw("ip6:112", "::", ifi.Name, ifi.Index)
+		if err != nil {
 			return nil, err
 		}
-		p := ipv6.NewPacketConn(s.vrrp)
+		defer vrrp.Close()
+		p := ipv6.NewPacketConn(vrrp)
 		for _, step := range []func() error{
 			func() error { return p.JoinGroup(ifi, group) },
 			func() error { return p.SetMulticastInterface(ifi) },
@@ -187,7 +200,7 @@ func (c *Conn) openHere() (_ *sockets, err error) {
 			func() error { return p.SetHopLimit(255) },          // unicast too, as the RFC's receivers check it
 			func() error { return p.SetTrafficClass(tosNetworkControl) },
 			func() error { return p.SetControlMessage(ipv6.FlagDst|ipv6.FlagInterface|ipv6.FlagHopLimit, true) },
-			func() error { return setMulticastAll(s.vrrpRC, unix.IPPROTO_IPV6, unix.IPV6_MULTICAST_ALL) },
+			func() error { return setMulticastAll(rc, unix.IPPROTO_IPV6, unix.IPV6_MULTICAST_ALL) },
 		} {
 			if err := step(); err != nil {
 				return nil, err
@@ -196,14 +209,22 @@ func (c *Conn) openHere() (_ *sockets, err error) {
 		// No IPV6_CHECKSUM offload: the codec computes the VRRPv3
 		// checksum on send, and on receive the kernel would drop a bad
 		// one silently where the protocol wants to count it.
+		if s.vrrpFD, err = detach(rc); err != nil {
+			return nil, err
+		}
+		if s.wait, s.waitFD, s.waitRC, err = newEpoll(s.vrrpFD); err != nil {
+			return nil, err
+		}
 		return s, nil
 	}
 
-	if s.vrrp, s.vrrpRC, err = listenRaw("ip4:112", "0.0.0.0", ifi.Name, ifi.Index); err != nil {
+	vrrp, rc, err := listenRaw("ip4:112", "0.0.0.0", ifi.Name, ifi.Index)
+	if err != nil {
 		return nil, err
 	}
+	defer vrrp.Close()
 	// IP_HDRINCL: we write the IPv4 header (see putIPv4Header).
-	r, err := ipv4.NewRawConn(s.vrrp)
+	r, err := ipv4.NewRawConn(vrrp)
 	if err != nil {
 		return nil, err
 	}
@@ -212,32 +233,56 @@ func (c *Conn) openHere() (_ *sockets, err error) {
 		func() error { return r.SetMulticastInterface(ifi) },
 		func() error { return r.SetMulticastLoopback(false) },
 		func() error { return r.SetControlMessage(ipv4.FlagInterface, true) },
-		func() error { return setMulticastAll(s.vrrpRC, unix.IPPROTO_IP, unix.IP_MULTICAST_ALL) },
+		func() error { return setMulticastAll(rc, unix.IPPROTO_IP, unix.IP_MULTICAST_ALL) },
 	} {
 		if err := step(); err != nil {
 			return nil, err
 		}
 	}
-	if !c.cfg.AH {
-		return s, nil
-	}
-	if s.ah, s.ahRC, err = listenRaw("ip4:51", "0.0.0.0", ifi.Name, ifi.Index); err != nil {
+	if s.vrrpFD, err = detach(rc); err != nil {
 		return nil, err
 	}
-	p := ipv4.NewPacketConn(s.ah)
-	for _, step := range []func() error{
-		func() error { return p.JoinGroup(ifi, group) },
-		func() error { return p.SetControlMessage(ipv4.FlagInterface, true) },
-		func() error { return setMulticastAll(s.ahRC, unix.IPPROTO_IP, unix.IP_MULTICAST_ALL) },
-	} {
-		if err := step(); err != nil {
+	if c.cfg.AH {
+		ah, ahRC, err := listenRaw("ip4:51", "0.0.0.0", ifi.Name, ifi.Index)
+		if err != nil {
+			return nil, err
+		}
+		defer ah.Close()
+		p := ipv4.NewPacketConn(ah)
+		for _, step := range []func() error{
+			func() error { return p.JoinGroup(ifi, group) },
+			func() error { return p.SetControlMessage(ipv4.FlagInterface, true) },
+			func() error { return setMulticastAll(ahRC, unix.IPPROTO_IP, unix.IP_MULTICAST_ALL) },
+		} {
+			if err := step(); err != nil {
+				return nil, err
+			}
+		}
+		if s.ahFD, err = detach(ahRC); err != nil {
 			return nil, err
 		}
 	}
-	if s.poll, s.pollRC, err = newEpoll(s.vrrpRC, s.ahRC); err != nil {
+	if s.wait, s.waitFD, s.waitRC, err = newEpoll(s.vrrpFD, s.ahFD); err != nil {
 		return nil, err
 	}
 	return s, nil
+}
+
+// detach returns a duplicate of a socket's descriptor that is not in Go's
+// poller; the caller then closes the net.Conn, which takes the original
+// out of the poller (and the socket stays open through the duplicate).
+func detach(rc syscall.RawConn) (int, error) {
+	fd := -1
+	var serr error
+	if err := rc.Control(func(f uintptr) {
+		fd, serr = unix.FcntlInt(f, unix.F_DUPFD_CLOEXEC, 0)
+	}); err != nil {
+		return -1, err
+	}
+	if serr != nil {
+		return -1, fmt.Errorf("dup: %w", serr)
+	}
+	return fd, nil
 }
 
 // listenRaw opens a raw socket bound to the interface: the kernel then
@@ -331,61 +376,81 @@ func setMulticastAll(rc syscall.RawConn, level, opt int) error {
 	return serr
 }
 
-// newEpoll returns an epoll descriptor, registered with Go's poller, that
-// is readable when either socket is: Receive waits on it, then reads
-// whichever socket has a packet, without a goroutine per socket.
-func newEpoll(rcs ...syscall.RawConn) (*os.File, syscall.RawConn, error) {
+// newEpoll returns an epoll descriptor over the sockets (fds of -1 are
+// skipped), registered with Go's poller. Each socket is registered
+// one-shot: it signals once, then stays quiet until arm, so that packets
+// arriving while a reader works through a batch wake nobody.
+func newEpoll(fds ...int) (*os.File, int, syscall.RawConn, error) {
 	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
 	if err != nil {
-		return nil, nil, fmt.Errorf("epoll_create1: %w", err)
+		return nil, -1, nil, fmt.Errorf("epoll_create1: %w", err)
 	}
-	for _, rc := range rcs {
-		var cerr error
-		if err := rc.Control(func(fd uintptr) {
-			cerr = unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, int(fd), &unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(fd)})
-		}); err != nil {
-			cerr = err
+	for _, fd := range fds {
+		if fd < 0 {
+			continue
 		}
-		if cerr != nil {
+		ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLONESHOT, Fd: int32(fd)}
+		if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, fd, &ev); err != nil {
 			unix.Close(epfd)
-			return nil, nil, fmt.Errorf("epoll_ctl: %w", cerr)
+			return nil, -1, nil, fmt.Errorf("epoll_ctl: %w", err)
 		}
 	}
 	if err := unix.SetNonblock(epfd, true); err != nil {
 		unix.Close(epfd)
-		return nil, nil, err
+		return nil, -1, nil, err
 	}
 	f := os.NewFile(uintptr(epfd), "epoll")
 	rc, err := f.SyscallConn()
 	if err != nil {
 		f.Close()
-		return nil, nil, err
+		return nil, -1, nil, err
 	}
-	return f, rc, nil
+	return f, epfd, rc, nil
 }
 
-// interrupt wakes a Receive blocked on these sockets (the interface is
-// gone; Receive then reports it).
-func (s *sockets) interrupt() {
-	past := time.Unix(1, 0)
-	if s.vrrp != nil {
-		s.vrrp.SetReadDeadline(past)
+// arm re-enables the sockets' one-shot registrations. The kernel checks
+// them at once: a packet already waiting makes wait readable.
+func (s *sockets) arm() error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return net.ErrClosed
 	}
-	if s.poll != nil {
-		s.poll.SetReadDeadline(past)
+	epfd := s.waitFD
+	for _, fd := range [...]int{s.vrrpFD, s.ahFD} {
+		if fd < 0 {
+			continue
+		}
+		ev := unix.EpollEvent{Events: unix.EPOLLIN | unix.EPOLLONESHOT, Fd: int32(fd)}
+		if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_MOD, fd, &ev); err != nil {
+			return os.NewSyscallError("epoll_ctl", err)
+		}
+	}
+	return nil
+}
+
+// interrupt wakes a WaitReceive blocked on these sockets (the interface is
+// gone; it then reports it).
+func (s *sockets) interrupt() {
+	if s.wait != nil {
+		s.wait.SetReadDeadline(time.Unix(1, 0))
 	}
 }
 
 func (s *sockets) close() {
-	if s.poll != nil {
-		s.poll.Close()
+	s.mu.Lock()
+	if !s.closed {
+		s.closed = true
+		if s.wait != nil {
+			s.wait.Close()
+		}
+		for _, fd := range [...]int{s.vrrpFD, s.ahFD} {
+			if fd >= 0 {
+				unix.Close(fd)
+			}
+		}
 	}
-	if s.vrrp != nil {
-		s.vrrp.Close()
-	}
-	if s.ah != nil {
-		s.ah.Close()
-	}
+	s.mu.Unlock()
 	if s.mon != nil {
 		s.mon.close()
 	}
@@ -411,89 +476,154 @@ func (c *Conn) Receive(p *Packet, buf []byte) error {
 	if len(buf) == 0 {
 		return c.opError("read", nil, errors.New("empty buffer"))
 	}
+	c.oneMu.Lock()
+	defer c.oneMu.Unlock()
+	c.oneBuf[0] = buf
+	defer func() { c.oneBuf[0] = nil }()
+	for {
+		n, err := c.ReceiveBatch(unsafe.Slice(p, 1), c.oneBuf[:])
+		if n == 1 {
+			return nil // an error after it shows at the next call
+		}
+		if err != nil {
+			return err
+		}
+		if err := c.WaitReceive(); err != nil {
+			return err
+		}
+	}
+}
+
+// ReceiveBatch reads the packets waiting in the sockets, at most
+// min(len(ps), len(bufs)), without blocking: ps[:n] are filled, their
+// slices pointing into bufs. n is 0 when none was waiting. Errors are
+// Receive's; packets read before an error are returned with it. Packets
+// that cannot be framed are counted in Stats and skipped.
+func (c *Conn) ReceiveBatch(ps []Packet, bufs [][]byte) (n int, err error) {
 	c.recvMu.Lock()
 	defer c.recvMu.Unlock()
-	c.rbuf = buf
-	defer func() { c.rbuf, c.rs = nil, nil }()
+	s, err := c.current()
+	if err != nil {
+		return 0, err
+	}
+	if s.mon.isGone() {
+		return 0, c.goneError(s)
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		// Closed or reopened meanwhile: nothing to read here.
+		_, err := c.current()
+		return 0, err
+	}
+	limit := min(len(ps), len(bufs))
+	used := 0 // of bufs
+	for _, fd := range [...]int{s.vrrpFD, s.ahFD} {
+		for fd >= 0 && used < limit {
+			want := min(limit-used, maxBatch)
+			k, errno := c.rb.recv(fd, bufs[used:used+want])
+			if errno != 0 {
+				return n, c.opError("read", nil, os.NewSyscallError("recvmmsg", errno))
+			}
+			now := time.Now().UnixNano()
+			for i := range k {
+				d := c.rb.datagram(i, bufs[used+i])
+				if d.eof() {
+					// No datagram, no error: the socket was shut down.
+					// Reading on would spin.
+					return n, c.opError("read", nil, io.EOF)
+				}
+				if c.frame(s, &ps[n], d, now) {
+					n++
+					c.received.Add(1)
+				}
+			}
+			used += k
+			if k < want {
+				break // none left on this socket
+			}
+		}
+	}
+	return n, nil
+}
+
+// WaitReceive blocks until a packet may be waiting for ReceiveBatch, and
+// returns nil; or it returns Receive's errors. It wakes once: packets that
+// arrive after it returned wake nobody until it is called again, so that
+// a reader working through a burst in batches is not woken for each
+// packet. (It may return when the packets it woke for were read already.)
+func (c *Conn) WaitReceive() error {
+	c.waitMu.Lock()
+	defer c.waitMu.Unlock()
 	for {
 		s, err := c.current()
 		if err != nil {
 			return err
 		}
 		if s.mon.isGone() {
-			return c.opError("read", nil, fmt.Errorf("%w: %s (index %d)", ErrInterfaceGone, c.cfg.Interface, s.ifindex))
+			return c.goneError(s)
 		}
-		c.rs = s
-		if s.poll != nil {
-			c.rerr = nil
-			err = s.pollRC.Read(c.readEther)
-			if err == nil {
-				err = c.rerr
+		if err = s.arm(); err == nil {
+			c.werrno = 0
+			if err = s.waitRC.Read(c.waitFn); err == nil && c.werrno != 0 {
+				err = os.NewSyscallError("epoll_pwait", c.werrno)
 			}
-		} else {
-			err = s.vrrpRC.Read(c.readOne)
 		}
-		if err != nil {
-			if cur, cerr := c.current(); cerr != nil {
-				return cerr
-			} else if cur != s {
-				continue // reopened under us: read the new sockets
-			}
-			if s.mon.isGone() {
-				continue // reported at the top of the loop
-			}
-			return c.opError("read", nil, err)
-		}
-		if c.rm.errno != 0 {
-			return c.opError("read", nil, os.NewSyscallError("recvmsg", c.rm.errno))
-		}
-		if c.rm.n == 0 && c.rm.name.Family == 0 {
-			// No datagram, no error: the socket was shut down. Reading
-			// on would spin.
-			return c.opError("read", nil, io.EOF)
-		}
-		if c.frame(s, p, buf) {
-			c.received.Add(1)
+		if err == nil {
 			return nil
 		}
+		if cur, cerr := c.current(); cerr != nil {
+			return cerr
+		} else if cur != s {
+			continue // reopened under us: wait on the new sockets
+		}
+		if s.mon.isGone() {
+			continue // reported at the top of the loop
+		}
+		return c.opError("read", nil, err)
 	}
 }
 
-// readEither is the epoll callback: it tries each socket once without
-// blocking, and asks the poller to wait when neither had a packet.
-func (c *Conn) readEither(uintptr) bool {
-	for _, rc := range [...]syscall.RawConn{c.rs.vrrpRC, c.rs.ahRC} {
-		c.rgot = false
-		if err := rc.Read(c.readEach); err != nil {
-			c.rerr = err
-			return true
-		}
-		if c.rgot {
-			return true
-		}
+// pollWait is WaitReceive's read callback on the epoll descriptor: it
+// takes the events without blocking, and asks the poller to wait when
+// there were none.
+func (c *Conn) pollWait(fd uintptr) bool {
+	n, _, errno := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, fd, uintptr(unsafe.Pointer(&c.wevents[0])),
+		uintptr(len(c.wevents)), 0, 0, 0)
+	switch {
+	case errno == unix.EINTR:
+		return false
+	case errno != 0:
+		c.werrno = errno
+		return true
 	}
-	return false
+	return n > 0
 }
 
-// frame fills p from the datagram in buf, or counts why it cannot.
-func (c *Conn) frame(s *sockets, p *Packet, buf []byte) bool {
-	if c.rm.flags&unix.MSG_TRUNC != 0 {
+func (c *Conn) goneError(s *sockets) error {
+	return c.opError("read", nil, fmt.Errorf("%w: %s (index %d)", ErrInterfaceGone, c.cfg.Interface, s.ifindex))
+}
+
+// frame fills p from datagram d, received when the wall clock read now
+// (nanoseconds since the epoch), or counts why it cannot.
+func (c *Conn) frame(s *sockets, p *Packet, d datagram, now int64) bool {
+	if d.flags&unix.MSG_TRUNC != 0 {
 		c.truncated.Add(1)
 		return false
 	}
-	info := parseControl(c.rm.oob[:c.rm.oobn])
+	info := parseControl(d.oob)
 	if info.ifindex != s.ifindex {
 		c.otherIf.Add(1)
 		return false
 	}
-	age := stampAge(info.stamp, time.Now().UnixNano())
-	b := buf[:c.rm.n]
+	age := stampAge(info.stamp, now)
+	b := d.b
 	if c.cfg.IPv6 {
 		hl := uint8(0)
 		if info.hopLimit >= 0 && info.hopLimit <= 255 {
 			hl = uint8(info.hopLimit)
 		}
-		*p = Packet{Src: c.rm.srcIPv6(), Dst: info.dst, HopLimit: hl, Ifindex: info.ifindex, Msg: b, Age: age}
+		*p = Packet{Src: d.src6, Dst: info.dst, HopLimit: hl, Ifindex: info.ifindex, Msg: b, Age: age}
 		return true
 	}
 	// IPv4 raw sockets deliver the IP header too.
@@ -600,11 +730,17 @@ func (c *Conn) Send(p *Packet) error {
 		}
 		c.sm.setIPv4(b, dst)
 	}
-	if err := s.vrrpRC.Write(c.writeFn); err != nil {
-		return c.opError("write", dstAddr(), err)
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		return c.opError("write", dstAddr(), net.ErrClosed)
 	}
-	if c.sm.errno != 0 {
-		return c.opError("write", dstAddr(), os.NewSyscallError("sendmsg", c.sm.errno))
+	// Never blocks: a full send buffer is an error, not a wait in the
+	// protocol's loop.
+	errno := c.sm.send(uintptr(s.vrrpFD))
+	s.mu.RUnlock()
+	if errno != 0 {
+		return c.opError("write", dstAddr(), os.NewSyscallError("sendmsg", errno))
 	}
 	c.sent.Add(1)
 	return nil

@@ -575,3 +575,109 @@ func TestStampAgeIgnoresImpossibleStamps(t *testing.T) {
 		}
 	}
 }
+
+// A batch reader: WaitReceive returns once packets may be waiting (also
+// ones that arrived before it was called), ReceiveBatch takes them in one
+// call without blocking, and WaitReceive blocks while nothing waits.
+func TestWaitReceiveAndReceiveBatch(t *testing.T) {
+	lab := netlab.New(t, 2)
+	capt := lab.Capture()
+	h1, h2 := lab.Host(1), lab.Host(2)
+	for _, cfg := range []Config{{}, {AH: true}, {IPv6: true}} {
+		t.Run(familyName(cfg.IPv6)+map[bool]string{true: "+AH"}[cfg.AH], func(t *testing.T) {
+			c1 := listenOn(t, h1, Config{IPv6: cfg.IPv6})
+			c2 := listenOn(t, h2, cfg)
+			ps := make([]Packet, 32)
+			bufs := make([][]byte, 32)
+			for i := range bufs {
+				bufs[i] = make([]byte, 2048)
+			}
+			if n, err := c2.ReceiveBatch(ps, bufs); n != 0 || err != nil {
+				t.Fatalf("ReceiveBatch with nothing sent = %d, %v", n, err)
+			}
+			waited := make(chan error, 1)
+			go func() { waited <- c2.WaitReceive() }()
+			select {
+			case err := <-waited:
+				t.Fatalf("WaitReceive returned (%v) with nothing sent", err)
+			case <-time.After(50 * time.Millisecond):
+			}
+			src, vip := c1.LocalAddr(), netip.MustParseAddr("10.0.0.100")
+			if cfg.IPv6 {
+				vip = netip.MustParseAddr("fd00::100")
+			}
+			const sent = 10
+			for vrid := range uint8(sent) {
+				if err := c1.Send(&Packet{Msg: encode(t, testAdvert(3, vrid+1, 100, vip), src, c1.group)}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			select {
+			case err := <-waited:
+				if err != nil {
+					t.Fatal(err)
+				}
+			case <-time.After(waitTimeout):
+				t.Fatal("WaitReceive did not return after packets arrived")
+			}
+			got, calls := 0, 0
+			deadline := time.Now().Add(waitTimeout)
+			for got < sent && time.Now().Before(deadline) {
+				n, err := c2.ReceiveBatch(ps, bufs)
+				if err != nil {
+					t.Fatal(err)
+				}
+				calls++
+				for i := range n {
+					if ps[i].Src != src || ps[i].Msg[1] != uint8(got+i+1) {
+						t.Errorf("packet %d: from %v VRID %d, want %v VRID %d", got+i, ps[i].Src, ps[i].Msg[1], src, got+i+1)
+					}
+				}
+				got += n
+				if n == 0 {
+					if err := c2.WaitReceive(); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			if got != sent {
+				t.Fatalf("read %d packets, want %d", got, sent)
+			}
+			// Sent before anyone waited: a new WaitReceive still sees it.
+			late := encode(t, testAdvert(3, 99, 100, vip), src, c1.group)
+			if err := c1.Send(&Packet{Msg: late}); err != nil {
+				t.Fatal(err)
+			}
+			proto := uint8(ProtocolNumber)
+			ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+			defer cancel()
+			if _, err := capt.WaitFor(ctx, wireMatch(proto, src, late)); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			go func() { done <- c2.WaitReceive() }()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Fatal(err)
+				}
+			case <-time.After(waitTimeout):
+				t.Fatal("WaitReceive did not see a packet that was already waiting")
+			}
+			// Close wakes a waiting WaitReceive.
+			if n, err := c2.ReceiveBatch(ps, bufs); n != 1 || err != nil {
+				t.Fatalf("ReceiveBatch = %d, %v; want the waiting packet", n, err)
+			}
+			go func() { done <- c2.WaitReceive() }()
+			c2.Close()
+			select {
+			case err := <-done:
+				if !errors.Is(err, net.ErrClosed) {
+					t.Errorf("WaitReceive after Close: %v, want net.ErrClosed", err)
+				}
+			case <-time.After(waitTimeout):
+				t.Fatal("Close did not wake WaitReceive")
+			}
+		})
+	}
+}

@@ -34,11 +34,9 @@ func TestConnReopenAfterSocketFailure(t *testing.T) {
 			if cfg.IPv6 {
 				level, opt, peer = unix.IPPROTO_IPV6, unix.IPV6_RECVERR, h1.IPv6
 			}
-			s.vrrpRC.Control(func(fd uintptr) {
-				if err := unix.SetsockoptInt(int(fd), level, opt, 1); err != nil {
-					t.Fatal(err)
-				}
-			})
+			if err := unix.SetsockoptInt(s.vrrpFD, level, opt, 1); err != nil {
+				t.Fatal(err)
+			}
 			src := c2.LocalAddr()
 			if cfg.IPv6 {
 				src = h2.IPv6

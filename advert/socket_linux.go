@@ -37,7 +37,7 @@ const tosNetworkControl = 0xc0
 // ICV (HMAC-MD5-96).
 const ahHeaderLen = 24
 
-// recvMsg is one recvmsg(2) call's buffers.
+// recvMsg is one recvmsg(2) call's buffers (for draining a new socket).
 type recvMsg struct {
 	name unix.RawSockaddrInet6 // large enough for IPv4 too
 	oob  [128]byte
@@ -75,14 +75,6 @@ func (r *recvMsg) recv(fd uintptr, b []byte) bool {
 	}
 	r.n, r.oobn, r.flags = int(n), int(r.msg.Controllen), int(r.msg.Flags)
 	return true
-}
-
-// srcIPv6 is the source address of the last IPv6 datagram.
-func (r *recvMsg) srcIPv6() netip.Addr {
-	if r.name.Family != unix.AF_INET6 {
-		return netip.Addr{}
-	}
-	return netip.AddrFrom16(r.name.Addr)
 }
 
 // pktinfo is what the control messages of one datagram said.
@@ -140,7 +132,6 @@ type sendMsg struct {
 	oob   [64]byte
 	iov   unix.Iovec
 	msg   unix.Msghdr
-	errno unix.Errno
 }
 
 // setIPv4 addresses the next datagram to dst (the IPv4 header is ours).
@@ -206,15 +197,87 @@ func stampAge(stamp, now int64) time.Duration {
 	return age
 }
 
-// send writes the prepared datagram without blocking; false means EAGAIN.
-func (s *sendMsg) send(fd uintptr) bool {
+// send writes the prepared datagram without blocking (EAGAIN when the
+// socket's send buffer is full).
+func (s *sendMsg) send(fd uintptr) unix.Errno {
 	_, _, errno := unix.RawSyscall(unix.SYS_SENDMSG, fd, uintptr(unsafe.Pointer(&s.msg)), unix.MSG_DONTWAIT)
-	if errno == unix.EAGAIN || errno == unix.EWOULDBLOCK {
-		return false
-	}
-	s.errno = errno
-	return true
+	return errno
 }
+
+// maxBatch is how many datagrams one recvmmsg(2) call takes at most.
+const maxBatch = 32
+
+// oobLen holds the control messages of one datagram: IPV6_PKTINFO,
+// IPV6_HOPLIMIT and SCM_TIMESTAMPNS take 96 bytes.
+const oobLen = 128
+
+// mmsghdr is struct mmsghdr: Go pads it as C does.
+type mmsghdr struct {
+	hdr unix.Msghdr
+	n   uint32
+}
+
+// recvBatch is one recvmmsg(2) call's buffers.
+type recvBatch struct {
+	hdrs  [maxBatch]mmsghdr
+	names [maxBatch]unix.RawSockaddrInet6 // large enough for IPv4 too
+	oobs  [maxBatch][oobLen]byte
+	iovs  [maxBatch]unix.Iovec
+}
+
+// recv reads up to len(bufs) (at most maxBatch) datagrams from fd into
+// bufs without blocking, and says how many; 0 and no error when none was
+// waiting. An error after some datagrams is reported by the next call.
+func (r *recvBatch) recv(fd int, bufs [][]byte) (int, unix.Errno) {
+	n := min(len(bufs), maxBatch)
+	for i := range n {
+		r.iovs[i].Base = &bufs[i][0]
+		r.iovs[i].SetLen(len(bufs[i]))
+		r.names[i].Family = 0 // tells a datagram from end of file (shut down)
+		h := &r.hdrs[i]
+		h.hdr = unix.Msghdr{
+			Name:    (*byte)(unsafe.Pointer(&r.names[i])),
+			Namelen: unix.SizeofSockaddrInet6,
+			Iov:     &r.iovs[i],
+			Control: &r.oobs[i][0],
+		}
+		h.hdr.SetIovlen(1)
+		h.hdr.SetControllen(oobLen)
+		h.n = 0
+	}
+	k, _, errno := unix.RawSyscall6(unix.SYS_RECVMMSG, uintptr(fd), uintptr(unsafe.Pointer(&r.hdrs[0])), uintptr(n),
+		unix.MSG_DONTWAIT, 0, 0)
+	switch errno {
+	case 0:
+		return int(k), 0
+	case unix.EAGAIN:
+		return 0, 0
+	}
+	return 0, errno
+}
+
+// datagram is what one datagram of a recvmmsg call brought.
+type datagram struct {
+	b     []byte // the datagram, in the caller's buffer
+	flags int
+	oob   []byte
+	src6  netip.Addr // the source of an IPv6 datagram
+	name  uint16     // address family of the source (0: none, end of file)
+}
+
+// datagram returns the i-th datagram of the last recv, which went into buf.
+func (r *recvBatch) datagram(i int, buf []byte) datagram {
+	h := &r.hdrs[i]
+	d := datagram{b: buf[:min(int(h.n), len(buf))], flags: int(h.hdr.Flags),
+		oob: r.oobs[i][:min(int(h.hdr.Controllen), oobLen)], name: r.names[i].Family}
+	if d.name == unix.AF_INET6 {
+		d.src6 = netip.AddrFrom16(r.names[i].Addr)
+	}
+	return d
+}
+
+// eof: no datagram, no error: the socket was shut down.
+func (d datagram) eof() bool { return len(d.b) == 0 && d.name == 0 }
 
 // putIPv4Header writes the 20-byte IPv4 header we send adverts with,
 // byte-compatible with keepalived: TOS 0xc0, a non-zero identification,

@@ -32,14 +32,10 @@ func FuzzFrame(f *testing.F) {
 		}
 		h.SetLen(unix.CmsgLen(20))
 		oob = append(oob, b...)
-		c.rm.oobn = copy(c.rm.oob[:], oob)
-		buf := append([]byte(nil), b...)
-		if len(buf) == 0 {
-			buf = []byte{0}
-		}
-		c.rm.n = len(b)
+		oob = oob[:min(len(oob), oobLen)]
+		d := datagram{b: append([]byte(nil), b...), oob: oob, name: unix.AF_INET}
 		var p Packet
-		if c.frame(s, &p, buf) {
+		if c.frame(s, &p, d, 0) {
 			for _, sl := range [][]byte{p.Msg, p.AH, p.IPHeader} {
 				if len(sl) > len(b) {
 					t.Fatalf("slice of %d bytes from a %d-byte datagram", len(sl), len(b))
