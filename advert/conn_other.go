@@ -19,9 +19,12 @@ func Listen(ctx context.Context, cfg Config) (*Conn, error) { return nil, errNot
 
 func (*Conn) Send(*Packet) error            { return errNotLinux }
 func (*Conn) Receive(*Packet, []byte) error { return errNotLinux }
-func (*Conn) LocalAddr() netip.Addr         { return netip.Addr{} }
-func (*Conn) Link() (bool, <-chan struct{}) { return false, nil }
-func (*Conn) Ifindex() int                  { return 0 }
-func (*Conn) Reopen(context.Context) error  { return errNotLinux }
-func (*Conn) Close() error                  { return nil }
-func (*Conn) Stats() Stats                  { return Stats{} }
+func (*Conn) WaitReceive() error            { return errNotLinux }
+
+func (*Conn) ReceiveBatch([]Packet, [][]byte) (int, error) { return 0, errNotLinux }
+func (*Conn) LocalAddr() netip.Addr                        { return netip.Addr{} }
+func (*Conn) Link() (bool, <-chan struct{})                { return false, nil }
+func (*Conn) Ifindex() int                                 { return 0 }
+func (*Conn) Reopen(context.Context) error                 { return errNotLinux }
+func (*Conn) Close() error                                 { return nil }
+func (*Conn) Stats() Stats                                 { return Stats{} }

@@ -88,6 +88,9 @@ type Node struct {
 	later     []laterWork
 	laterActs []Action
 	rx        chan *rxBuf
+	readable  chan readable
+	rxPkts    []advert.Packet // batch transports' reads
+	rxBufs    [][]byte
 	runCtx    context.Context
 	workCtx   context.Context
 	cancel    context.CancelFunc
@@ -134,15 +137,16 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 		cfg.MaxReopenBackoff = max(30*time.Second, cfg.ReopenBackoff)
 	}
 	n := &Node{
-		cfg:    cfg,
-		clock:  cfg.Clock,
-		log:    cfg.Logger,
-		keys:   make(map[routerKey]*Router),
-		wakeCh: make(chan struct{}, 1),
-		trans:  make(map[transportKey]*transport),
-		groups: make(map[string]*syncGroup),
-		rx:     make(chan *rxBuf, 64),
-		stopIO: make(chan struct{}),
+		cfg:      cfg,
+		clock:    cfg.Clock,
+		log:      cfg.Logger,
+		keys:     make(map[routerKey]*Router),
+		wakeCh:   make(chan struct{}, 1),
+		trans:    make(map[transportKey]*transport),
+		groups:   make(map[string]*syncGroup),
+		rx:       make(chan *rxBuf, 64),
+		readable: make(chan readable, 16),
+		stopIO:   make(chan struct{}),
 	}
 	return n, nil
 }
@@ -263,8 +267,11 @@ func (n *Node) Run(ctx context.Context) error {
 		case <-timer.C():
 			n.armedAt = time.Time{}
 			n.drainRx()
+			n.readAll(n.clock.Now())
 			n.onTimer(n.clock.Now())
 			n.runLater(true)
+		case s := <-n.readable:
+			n.onReadable(s, n.clock.Now())
 		case b := <-n.rx:
 			n.onRx(b)
 			n.runLater(true)
@@ -336,14 +343,16 @@ func (n *Node) nextWake() time.Time {
 		if !t.reopenAt.IsZero() && (next.IsZero() || t.reopenAt.Before(next)) {
 			next = t.reopenAt
 		}
+		if t.polling && (next.IsZero() || t.pollAt.Before(next)) {
+			next = t.pollAt
+		}
 	}
 	return next
 }
 
-// dueBy reports whether a timer runs out at or before t.
+// dueBy reports whether a router's timer runs out at or before t.
 func (n *Node) dueBy(t time.Time) bool {
-	next := n.nextWake()
-	return !next.IsZero() && !next.After(t)
+	return len(n.heap) > 0 && !n.heap[0].wake.IsZero() && !n.heap[0].wake.After(t)
 }
 
 // onTimer handles every router whose timer ran out by now. Their adverts

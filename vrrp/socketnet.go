@@ -11,9 +11,10 @@ import (
 // The real transports are advert's raw sockets; advert does not import
 // vrrp, so these assertions keep the two in step.
 var (
-	_ Transport   = (*advert.Conn)(nil)
-	_ LinkMonitor = (*advert.Conn)(nil)
-	_ Network     = (*SocketNetwork)(nil)
+	_ Transport      = (*advert.Conn)(nil)
+	_ LinkMonitor    = (*advert.Conn)(nil)
+	_ batchTransport = (*advert.Conn)(nil)
+	_ Network        = (*SocketNetwork)(nil)
 )
 
 // SocketNetwork opens real transports: raw VRRP sockets (advert.Conn) in
