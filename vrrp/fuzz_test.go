@@ -2,6 +2,7 @@ package vrrp_test
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 	"net/netip"
 	"path/filepath"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/vrrpkit/vrrpkit/advert"
+	"github.com/vrrpkit/vrrpkit/auth"
 	"github.com/vrrpkit/vrrpkit/internal/pcapfile"
 	"github.com/vrrpkit/vrrpkit/vrrp"
 	"github.com/vrrpkit/vrrpkit/vrrp/vrrptest"
@@ -103,7 +105,7 @@ type fuzzNode struct {
 // newFuzzNode starts the routers mode selects: bits 0-2 the IPv4 config,
 // bit 3 the IPv6 one, bits 4-5 the priority, bit 6 nopreempt.
 func newFuzzNode(t *testing.T, mode uint8) *fuzzNode {
-	clock := vrrptest.NewManualClock(simStart)
+	clock := vrrptest.NewManualClock(time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC))
 	lan := vrrptest.NewLAN(vrrptest.LANConfig{Seed: 1, Clock: clock})
 	h := lan.AddHost(vrrptest.HostConfig{Name: "h2", Addrs: []netip.Addr{fuzzSelf4, fuzzSelf6, fuzzLL6}})
 	n, err := vrrp.NewNode(vrrp.NodeConfig{Clock: clock, Network: h})
@@ -197,20 +199,101 @@ func (fn *fuzzNode) settle() {
 }
 
 // fuzzReceive runs one input: the routers start, time passes (before),
-// the packet arrives, time passes (between), the same packet arrives again
-// (a duplicate, or an AH replay), and the network goes silent.
-func fuzzReceive(t *testing.T, mode uint8, before, between uint16, src, dst []byte, hop uint8, msg, ah, ipHeader []byte) {
+// the packet arrives, time passes (between), a second packet arrives —
+// msg2 from the same source, or without msg2 the same packet again (a
+// duplicate, or an AH replay) — and the network goes silent.
+//
+// Mode bit 7 repairs what random bytes almost never get right, so that
+// mutated fields reach the checks behind it: the VRRP checksum, and the AH
+// header, sealed again with the captures' key.
+func fuzzReceive(t *testing.T, mode uint8, before, between uint16, src, dst []byte, hop uint8, msg, msg2, ah, ipHeader []byte) {
 	fn := newFuzzNode(t, mode)
 	defer fn.node.StepStop(false)
 	p := &advert.Packet{Src: fuzzAddr(src), Dst: fuzzAddr(dst), HopLimit: hop, Msg: msg, IPHeader: ipHeader}
 	if len(ah) > 0 {
 		p.AH = ah
 	}
+	p2 := *p
+	if len(msg2) > 0 {
+		p2.Msg = msg2
+	}
+	if mode&0x80 != 0 {
+		unicast := len(fuzzConfigs4[mode&7].Peers) > 0
+		repair(p, unicast, 0)
+		if len(msg2) > 0 {
+			repair(&p2, unicast, 1)
+		} else {
+			p2 = *p
+		}
+	}
 	fn.advance(time.Duration(before) * time.Millisecond)
 	fn.inject(p)
 	fn.advance(time.Duration(between) * time.Millisecond)
-	fn.inject(p)
+	fn.inject(&p2)
 	fn.settle()
+}
+
+// fuzzAHKey is the captures' AH key (auth_pass key12345).
+var fuzzAHKey = func() auth.Password {
+	k, err := auth.NewPassword("key12345")
+	if err != nil {
+		panic(err)
+	}
+	return k
+}()
+
+// repair gives p's message a correct VRRP checksum (RFC 3768 §5.3.8, RFC
+// 5798 §5.2.8: v3 with the pseudo-header), and if p has AH, an IPv4 header
+// and AH header sealed with fuzzAHKey and the AH header's sequence number
+// plus seqAdd. Msg, IPHeader and AH are copied, never changed in place.
+func repair(p *advert.Packet, unicast bool, seqAdd uint32) {
+	msg := append([]byte(nil), p.Msg...)
+	if len(msg) >= 8 {
+		msg[6], msg[7] = 0, 0
+		acc := fuzzCsum(0, msg)
+		if msg[0]>>4 == 3 {
+			acc = fuzzCsum(acc, p.Src.AsSlice())
+			acc = fuzzCsum(acc, p.Dst.AsSlice())
+			acc += uint64(len(msg)) + 112
+		}
+		for acc > 0xffff {
+			acc = acc&0xffff + acc>>16
+		}
+		binary.BigEndian.PutUint16(msg[6:], ^uint16(acc))
+	}
+	p.Msg = msg
+	if p.AH == nil || !p.Src.Is4() || !p.Dst.Is4() {
+		return
+	}
+	ip := make([]byte, 20)
+	copy(ip, p.IPHeader)
+	ip[0], ip[8], ip[9] = 0x45, p.HopLimit, 51
+	binary.BigEndian.PutUint16(ip[2:], uint16(20+24+len(msg)))
+	if ip[4] == 0 && ip[5] == 0 {
+		ip[5] = 1
+	}
+	src, dst := p.Src.As4(), p.Dst.As4()
+	copy(ip[12:16], src[:])
+	copy(ip[16:20], dst[:])
+	seq := seqAdd
+	if len(p.AH) >= 12 {
+		seq += binary.BigEndian.Uint32(p.AH[8:12])
+	}
+	ah := make([]byte, 24)
+	if auth.NewAH(fuzzAHKey, unicast, 0).SealAH(ah, ip, msg, max(seq, 1)) == nil {
+		p.IPHeader, p.AH = ip, ah
+	}
+}
+
+// fuzzCsum adds b to a one's-complement sum as 16-bit words (RFC 1071).
+func fuzzCsum(acc uint64, b []byte) uint64 {
+	for ; len(b) >= 2; b = b[2:] {
+		acc += uint64(binary.BigEndian.Uint16(b))
+	}
+	if len(b) == 1 {
+		acc += uint64(b[0]) << 8
+	}
+	return acc
 }
 
 // fuzzSeeds are the VRRP packets keepalived 2.2.7 sent in the captures,
@@ -252,6 +335,9 @@ func fuzzSeeds(tb testing.TB) []fuzzSeed {
 			default:
 				continue
 			}
+			if k := len(seeds) - 1; k >= 0 && seeds[k].name == s.name && fuzzAddr(seeds[k].src) == ip.Src {
+				seeds[k].next = s.msg
+			}
 			seeds = append(seeds, s)
 		}
 	}
@@ -262,6 +348,7 @@ func fuzzSeeds(tb testing.TB) []fuzzSeed {
 }
 
 type fuzzSeed struct {
+	next              []byte // the message the same sender sent next
 	name              string
 	mode              uint8
 	src, dst          []byte
@@ -279,7 +366,8 @@ func FuzzReceive(f *testing.F) {
 		// Master_Down_Interval), with each priority.
 		for _, prio := range []uint8{0x00, 0x10, 0x30} {
 			for _, before := range []uint16{0, 5000} {
-				f.Add(s.mode|prio, before, uint16(1000), s.src, s.dst, s.hop, s.msg, s.ah, s.ipHeader)
+				f.Add(s.mode|prio, before, uint16(1000), s.src, s.dst, s.hop, s.msg, []byte(nil), s.ah, s.ipHeader)
+				f.Add(s.mode|prio|0x80, before, uint16(1000), s.src, s.dst, s.hop, s.msg, s.next, s.ah, s.ipHeader)
 			}
 		}
 	}
@@ -288,29 +376,43 @@ func FuzzReceive(f *testing.F) {
 
 // TestReceiveCapturedAdverts runs the fuzz seeds as a test, and checks
 // that keepalived's own packets reach the state machine in the mode they
-// are seeded with (rather than all being dropped), so that the fuzzer
-// starts from the paths that matter.
+// are seeded with (rather than all being dropped), as they are and
+// repaired (so repair keeps a valid packet valid), and that a repaired
+// packet with a changed priority does too: the fuzzer starts from the
+// paths that matter.
 func TestReceiveCapturedAdverts(t *testing.T) {
 	reached := make(map[string]bool)
 	for i, s := range fuzzSeeds(t) {
-		t.Run(fmt.Sprintf("%s/%d", s.name, i), func(t *testing.T) {
-			fn := newFuzzNode(t, s.mode)
-			defer fn.node.StepStop(false)
-			p := &advert.Packet{Src: fuzzAddr(s.src), Dst: fuzzAddr(s.dst), HopLimit: s.hop, Msg: s.msg, AH: s.ah, IPHeader: s.ipHeader}
-			fn.inject(p)
-			for _, r := range fn.routers {
-				if r.Stats().AdvertsReceived > 0 {
-					reached[s.name] = true
+		for _, variant := range []string{"raw", "repaired", "priority"} {
+			t.Run(fmt.Sprintf("%s/%d/%s", s.name, i, variant), func(t *testing.T) {
+				fn := newFuzzNode(t, s.mode)
+				defer fn.node.StepStop(false)
+				p := &advert.Packet{Src: fuzzAddr(s.src), Dst: fuzzAddr(s.dst), HopLimit: s.hop, Msg: s.msg, AH: s.ah, IPHeader: s.ipHeader}
+				switch variant {
+				case "repaired":
+					repair(p, len(fuzzConfigs4[s.mode&7].Peers) > 0, 0)
+				case "priority":
+					p.Msg = append([]byte(nil), p.Msg...)
+					p.Msg[2] ^= 0x40
+					repair(p, len(fuzzConfigs4[s.mode&7].Peers) > 0, 0)
 				}
-			}
-			fn.advance(time.Second)
-			fn.inject(p)
-			fn.settle()
-		})
+				fn.inject(p)
+				for _, r := range fn.routers {
+					if r.Stats().AdvertsReceived > 0 {
+						reached[s.name+"/"+variant] = true
+					}
+				}
+				fn.advance(time.Second)
+				fn.inject(p)
+				fn.settle()
+			})
+		}
 	}
 	for _, s := range fuzzSeeds(t) {
-		if !reached[s.name] {
-			t.Errorf("no advert of %s reached the state machine", s.name)
+		for _, variant := range []string{"raw", "repaired", "priority"} {
+			if !reached[s.name+"/"+variant] {
+				t.Errorf("no %s advert of %s reached the state machine", variant, s.name)
+			}
 		}
 	}
 }
