@@ -4,6 +4,7 @@ import (
 	"container/heap"
 	"net"
 	"net/netip"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -288,6 +289,13 @@ func (a *announcer) run() {
 			if !e.owner.stopped.Load() {
 				if err := a.send(e.t); err != nil {
 					a.sendFailed(e, err)
+				}
+				if i < len(batch)-1 {
+					// A takeover of 200 routers queues 1,000 packets
+					// at once, 10 ms of sending: let a protocol loop
+					// sharing the thread (GOMAXPROCS=1) send its adverts
+					// in between rather than after.
+					runtime.Gosched()
 				}
 			}
 			batch[i] = nil

@@ -83,12 +83,16 @@ type Node struct {
 	unstarted []*Router // attached, not yet started
 	inGroup   bool
 	// The deferred half of timer batches (see apply).
-	deferring bool
-	inLater   bool
-	later     []laterWork
-	laterActs []Action
+	deferring  bool
+	inLater    bool
+	later      []laterWork
+	laterActs  []Action
+	laterSince time.Time // when the first of later was queued
 	rx        chan *rxBuf
 	readable  chan readable
+	held      []*Router // workers to start (see releaseHeld)
+	heldSince time.Time
+	holdUntil time.Time
 	rxPkts    []advert.Packet // batch transports' reads
 	rxBufs    [][]byte
 	runCtx    context.Context
@@ -259,6 +263,7 @@ func (n *Node) Run(ctx context.Context) error {
 	}()
 	n.runPending()
 	for {
+		n.holdUntil = n.releaseHeld(n.clock.Now(), false)
 		n.arm(timer)
 		select {
 		case <-ctx.Done():
@@ -272,11 +277,13 @@ func (n *Node) Run(ctx context.Context) error {
 			n.runLater(true)
 		case s := <-n.readable:
 			n.onReadable(s, n.clock.Now())
+			n.runLater(true)
 		case b := <-n.rx:
 			n.onRx(b)
 			n.runLater(true)
 		case <-n.wakeCh:
 			n.runPending()
+			n.runLater(true)
 		}
 	}
 }
@@ -345,6 +352,14 @@ func (n *Node) nextWake() time.Time {
 		}
 		if t.polling && (next.IsZero() || t.pollAt.Before(next)) {
 			next = t.pollAt
+		}
+	}
+	if !n.holdUntil.IsZero() && (next.IsZero() || n.holdUntil.Before(next)) {
+		next = n.holdUntil
+	}
+	if len(n.later) > 0 {
+		if until := n.laterSince.Add(maxHold); next.IsZero() || until.Before(next) {
+			next = until
 		}
 	}
 	return next
@@ -509,6 +524,7 @@ func (n *Node) shutdown() error {
 	n.mu.Lock()
 	n.phase = phaseStopped
 	n.mu.Unlock()
+	n.releaseHeld(now, true)
 	err := n.waitWorkers()
 	for _, t := range n.transList {
 		n.closeTransport(t)
@@ -641,6 +657,9 @@ func (n *Node) apply(r *Router, acts []Action, now time.Time) {
 					n.laterActs = append(n.laterActs, *a)
 				}
 			}
+			if len(n.later) == 0 {
+				n.laterSince = n.clock.Now()
+			}
 			n.later = append(n.later, laterWork{r: r, now: now, prio: prio, from: start, to: len(n.laterActs)})
 		} else {
 			for i := range acts {
@@ -692,12 +711,21 @@ func (n *Node) finish(r *Router, a *Action, now time.Time, prio uint8) {
 }
 
 // runLater carries out the deferred work of timer batches, in order.
-// With preempt, routers whose timers run out meanwhile are handled
-// between two pieces of it, so that their adverts do not wait for it
-// either.
+// With preempt, it waits while a router's timer is due within holdWindow
+// (for maxHold at most): the adverts of a takeover of many routers go out
+// one after another as their timers run out, as fast as the master sent
+// them, and work done between them would make the last ones late. And
+// routers whose timers run out while it works are handled between two
+// pieces of it. Without preempt (before an event that is not a timer is
+// handled) it does everything at once.
 func (n *Node) runLater(preempt bool) {
-	if n.inLater {
+	if n.inLater || len(n.later) == 0 {
 		return
+	}
+	if preempt && !n.stepping {
+		if now := n.clock.Now(); now.Before(n.laterSince.Add(maxHold)) && n.dueBy(now.Add(holdWindow)) {
+			return
+		}
 	}
 	n.inLater = true
 	defer func() { n.inLater = false }()

@@ -202,71 +202,78 @@ func TestDownTimerRunsFromArrival(t *testing.T) {
 }
 
 // A timer batch sends every due advert before any of its state changes
-// are logged, evented or handed to the backend.
+// are logged, evented or handed to the backend; and so do timers that run
+// out shortly after one another (within holdWindow).
 func TestTimerBatchSendsBeforeItsOtherWork(t *testing.T) {
-	synctest.Test(t, func(t *testing.T) {
-		tr := newHandTransport()
-		var mu sync.Mutex
-		var order []string
-		rec := &orderBackend{mu: &mu, order: &order}
-		// Log lines go into the order too.
-		logged := zap.New(zapcore.NewCore(zapcore.NewConsoleEncoder(zap.NewDevelopmentEncoderConfig()),
-			zapcore.AddSync(io.Discard), zapcore.InfoLevel), zap.Hooks(func(e zapcore.Entry) error {
-			mu.Lock()
-			defer mu.Unlock()
-			order = append(order, "log "+e.Message)
-			return nil
-		}))
-		n, _ := NewNode(NodeConfig{Network: tr, Logger: logged})
-		var routers []*Router
-		for vrid := uint8(1); vrid <= 5; vrid++ {
-			c := backupConfig(vrid)
-			c.Backend = rec
-			r, err := n.Add(c)
-			if err != nil {
-				t.Fatal(err)
-			}
-			routers = append(routers, r)
-		}
-		// Every router starts at the same moment: their down timers run
-		// out together, in one batch.
-		tr.sendHook = func(vrid uint8) {
-			mu.Lock()
-			defer mu.Unlock()
-			order = append(order, "send "+string('0'+vrid))
-		}
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() { done <- n.Run(ctx) }()
-		synctest.Wait()
-		mu.Lock()
-		order = order[:0] // the releases of the start
-		mu.Unlock()
-		time.Sleep(MasterDownInterval(3, 100, time.Second))
-		synctest.Wait()
-		for _, r := range routers {
-			if r.State() != Master {
-				t.Fatalf("%s: %v", r.Name(), r.State())
-			}
-		}
-		mu.Lock()
-		got := append([]string(nil), order...)
-		mu.Unlock()
-		sends := 0
-		for i, s := range got {
-			if len(s) > 4 && s[:4] == "send" {
-				if i != sends {
-					t.Fatalf("order %v: an advert went out after other work", got)
+	for _, spacing := range []time.Duration{0, 200 * time.Microsecond} {
+		t.Run(spacing.String(), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				tr := newHandTransport()
+				var mu sync.Mutex
+				var order []string
+				rec := &orderBackend{mu: &mu, order: &order}
+				// Log lines go into the order too.
+				logged := zap.New(zapcore.NewCore(zapcore.NewConsoleEncoder(zap.NewDevelopmentEncoderConfig()),
+					zapcore.AddSync(io.Discard), zapcore.InfoLevel), zap.Hooks(func(e zapcore.Entry) error {
+					mu.Lock()
+					defer mu.Unlock()
+					order = append(order, "log "+e.Message)
+					return nil
+				}))
+				tr.sendHook = func(vrid uint8) {
+					mu.Lock()
+					defer mu.Unlock()
+					order = append(order, "send "+string('0'+vrid))
 				}
-				sends++
-			}
-		}
-		if sends != 5 {
-			t.Fatalf("order %v: want 5 adverts first", got)
-		}
-		cancel()
-		<-done
-	})
+				n, _ := NewNode(NodeConfig{Network: tr, Logger: logged})
+				ctx, cancel := context.WithCancel(context.Background())
+				done := make(chan error, 1)
+				go func() { done <- n.Run(ctx) }()
+				// Added spacing apart (at once: their down timers run out
+				// together, in one batch).
+				start := time.Now()
+				var routers []*Router
+				for vrid := uint8(1); vrid <= 5; vrid++ {
+					c := backupConfig(vrid)
+					c.Backend = rec
+					r, err := n.Add(c)
+					if err != nil {
+						t.Fatal(err)
+					}
+					routers = append(routers, r)
+					time.Sleep(spacing)
+				}
+				synctest.Wait()
+				mu.Lock()
+				order = order[:0] // the starts
+				mu.Unlock()
+				time.Sleep(time.Until(start.Add(MasterDownInterval(3, 100, time.Second) + 50*time.Millisecond)))
+				synctest.Wait()
+				for _, r := range routers {
+					if r.State() != Master {
+						t.Fatalf("%s: %v", r.Name(), r.State())
+					}
+				}
+				mu.Lock()
+				got := append([]string(nil), order...)
+				mu.Unlock()
+				sends := 0
+				for i, s := range got {
+					if len(s) > 4 && s[:4] == "send" {
+						if i != sends {
+							t.Fatalf("order %v: an advert went out after other work", got)
+						}
+						sends++
+					}
+				}
+				if sends != 5 {
+					t.Fatalf("order %v: want 5 adverts first", got)
+				}
+				cancel()
+				<-done
+			})
+		})
+	}
 }
 
 // orderBackend records its calls in a shared order.
@@ -285,3 +292,80 @@ func (b *orderBackend) note(op string, set AddressSet) error {
 func (b *orderBackend) Acquire(_ context.Context, s AddressSet) error  { return b.note("acquire", s) }
 func (b *orderBackend) Release(_ context.Context, s AddressSet) error  { return b.note("release", s) }
 func (b *orderBackend) Announce(_ context.Context, s AddressSet) error { return b.note("announce", s) }
+
+// In a takeover of many routers whose down timers run out one after
+// another, their backends start only once no advert is due within
+// holdWindow: every advert goes out before the address changes compete
+// with them. A steady stream of deadlines delays the backends maxHold at
+// most.
+func TestBackendsWaitForTheDueAdverts(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		routers int
+		spacing time.Duration // between the routers' down timers
+	}{
+		{"burst", 10, 100 * time.Microsecond},
+		{"stream", 40, time.Millisecond},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				tr := newHandTransport()
+				var mu sync.Mutex
+				var firstAcquire time.Time
+				var lastSend time.Time
+				rec := funcBackend(func(op string) {
+					mu.Lock()
+					defer mu.Unlock()
+					if op == "acquire" && firstAcquire.IsZero() {
+						firstAcquire = time.Now()
+					}
+				})
+				tr.sendHook = func(uint8) {
+					mu.Lock()
+					defer mu.Unlock()
+					lastSend = time.Now()
+				}
+				n, _ := NewNode(NodeConfig{Network: tr})
+				ctx, cancel := context.WithCancel(context.Background())
+				done := make(chan error, 1)
+				go func() { done <- n.Run(ctx) }()
+				// Added one after another, so their down timers run
+				// out c.spacing apart.
+				start := time.Now()
+				for i := range c.routers {
+					cfg := backupConfig(uint8(i + 1))
+					cfg.Backend = rec
+					if _, err := n.Add(cfg); err != nil {
+						t.Fatal(err)
+					}
+					time.Sleep(c.spacing)
+				}
+				mdi := MasterDownInterval(3, 100, time.Second)
+				time.Sleep(time.Until(start.Add(mdi + time.Duration(c.routers)*c.spacing + 100*time.Millisecond)))
+				mu.Lock()
+				acquired, sent := firstAcquire, lastSend
+				mu.Unlock()
+				firstDue := start.Add(mdi)
+				switch {
+				case acquired.IsZero():
+					t.Error("no acquire")
+				case c.name == "burst" && acquired.Before(sent):
+					t.Errorf("first acquire %v after the first deadline, before the last advert (%v)",
+						acquired.Sub(firstDue), sent.Sub(firstDue))
+				case c.name == "stream" && acquired.Sub(firstDue) > maxHold:
+					t.Errorf("first acquire %v after the first deadline, want within maxHold %v",
+						acquired.Sub(firstDue), maxHold)
+				}
+				cancel()
+				<-done
+			})
+		})
+	}
+}
+
+// funcBackend calls f with each operation.
+type funcBackend func(op string)
+
+func (f funcBackend) Acquire(context.Context, AddressSet) error  { f("acquire"); return nil }
+func (f funcBackend) Release(context.Context, AddressSet) error  { f("release"); return nil }
+func (f funcBackend) Announce(context.Context, AddressSet) error { f("announce"); return nil }

@@ -3,18 +3,33 @@ package vrrp
 import (
 	"context"
 	"sync"
+	"time"
 
 	"go.uber.org/zap"
 )
 
 // worker runs one router's Backend calls in order, off the loop. Its
 // goroutine starts when there is work and ends when there is none.
+//
+// The loop holds a new worker back while adverts are due (see
+// releaseHeld): with one thread for the whole process (vrrpd's
+// GOMAXPROCS=1), a takeover of 200 routers would otherwise interleave
+// their address changes — netlink and gratuitous ARP, tens of
+// milliseconds — with the adverts still to send.
 type worker struct {
 	mu      sync.Mutex
 	ops     []backendOp
-	running bool
+	running bool          // a goroutine runs the queue, or is held to
 	idle    chan struct{} // closed when the queue empties; nil while idle
 }
+
+// holdWindow: new workers, and the deferred half of timer batches (see
+// runLater), wait while a router's timer is due within it. maxHold bounds
+// the wait (timers may follow each other without a gap).
+const (
+	holdWindow = 2 * time.Millisecond
+	maxHold    = 20 * time.Millisecond
+)
 
 type backendOp struct {
 	kind ActionKind
@@ -46,8 +61,35 @@ func (n *Node) backendOp(r *Router, kind ActionKind, prio uint8) {
 	}
 	w.mu.Unlock()
 	if start {
-		go n.runWorker(r)
+		if len(n.held) == 0 {
+			// Deferred work held already counts.
+			n.heldSince = n.clock.Now()
+			if n.inLater {
+				n.heldSince = n.laterSince
+			}
+		}
+		n.held = append(n.held, r)
 	}
+}
+
+// releaseHeld starts the held workers, unless a router's timer is due
+// within holdWindow and they have waited less than maxHold (force: start
+// them anyway). It returns when the held workers are to start at the
+// latest, or the zero Time when none is held.
+func (n *Node) releaseHeld(now time.Time, force bool) time.Time {
+	if len(n.held) == 0 {
+		return time.Time{}
+	}
+	deadline := n.heldSince.Add(maxHold)
+	if !force && now.Before(deadline) && n.dueBy(now.Add(holdWindow)) {
+		return deadline
+	}
+	for i, r := range n.held {
+		go n.runWorker(r)
+		n.held[i] = nil
+	}
+	n.held = n.held[:0]
+	return time.Time{}
 }
 
 func (n *Node) runWorker(r *Router) {
