@@ -89,20 +89,20 @@ type Node struct {
 	later      []laterWork
 	laterActs  []Action
 	laterSince time.Time // when the first of later was queued
-	rx        chan *rxBuf
-	readable  chan readable
-	held      []*Router // workers to start (see releaseHeld)
-	heldSince time.Time
-	holdUntil time.Time
-	rxPkts    []advert.Packet // batch transports' reads
-	rxBufs    [][]byte
-	runCtx    context.Context
-	workCtx   context.Context
-	cancel    context.CancelFunc
-	stopIO    chan struct{}
-	ioWG      sync.WaitGroup
-	workWG    sync.WaitGroup
-	armedAt   time.Time
+	rx         chan *rxBuf
+	readable   chan readable
+	held       []*Router // workers to start (see releaseHeld)
+	heldSince  time.Time
+	holdUntil  time.Time
+	rxPkts     []advert.Packet // batch transports' reads
+	rxBufs     [][]byte
+	runCtx     context.Context
+	workCtx    context.Context
+	cancel     context.CancelFunc
+	stopIO     chan struct{}
+	ioWG       sync.WaitGroup
+	workWG     sync.WaitGroup
+	armedAt    time.Time
 
 	// Step mode: the deterministic simulation drives the node on one
 	// goroutine through a clock with AfterFunc and push transports.
