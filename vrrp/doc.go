@@ -32,9 +32,13 @@
 //
 // Node drives machines: one goroutine and one timer for all its routers,
 // one Transport per interface and address family shared by the routers on
-// it and demultiplexed by VRID (up to 255), a receive goroutine per
-// Transport that only reads, and one ordered worker per router for Backend
-// calls, so that a slow backend delays addresses, never adverts. Its
+// it and demultiplexed by VRID (up to 255), a goroutine per Transport that
+// reads it (or, for advert's sockets, only waits: the loop reads them
+// itself, in batches), and one ordered worker per router for Backend
+// calls, so that a slow backend delays addresses, never adverts. Received
+// adverts are timed from their arrival (the kernel's stamp) and taken in
+// time order with the timers; a timer batch sends its adverts before it
+// logs, sends events or hands work to the backends. Its
 // receive path checks what RFC 5798 §7.1 and RFC 3768 §7.1 ask (TTL / hop
 // limit 255 in multicast mode, version, type, VRID, length, checksum,
 // authentication with PASS or keepalived's IPsec AH, the VRRPv2 interval,

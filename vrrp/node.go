@@ -59,8 +59,9 @@ var ErrNodeStopped = errors.New("vrrp: node stopped")
 
 // Node runs many virtual routers on one goroutine: one timer for all of
 // them, one Transport per interface and address family shared by its
-// routers and demultiplexed by VRID, one receive goroutine per Transport
-// that only reads, and one ordered worker per router for Backend calls so
+// routers and demultiplexed by VRID, one goroutine per Transport that
+// reads it or (batch transports) only waits for it, and one ordered worker
+// per router for Backend calls so
 // that a slow backend delays addresses, never adverts.
 type Node struct {
 	cfg   NodeConfig
