@@ -61,8 +61,8 @@ var ErrNodeStopped = errors.New("vrrp: node stopped")
 // them, one Transport per interface and address family shared by its
 // routers and demultiplexed by VRID, one goroutine per Transport that
 // reads it or (batch transports) only waits for it, and one ordered worker
-// per router for Backend calls so
-// that a slow backend delays addresses, never adverts.
+// per router for Backend calls so that a slow backend delays addresses,
+// never adverts.
 type Node struct {
 	cfg   NodeConfig
 	clock Clock
