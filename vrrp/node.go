@@ -48,7 +48,8 @@ type NodeConfig struct {
 	// rather than by sleeping. Costs a file descriptor and a goroutine.
 	// Leave it off inside a testing/synctest bubble: a timerfd ticks in
 	// real time, and a bubble's clock does not move while the loop waits.
-	// Default: off (runtime timers only); the timerfd is Linux only.
+	// Default: off (runtime timers only); only with the system clock, and
+	// the timerfd on Linux.
 	PreciseWakeups bool
 }
 
@@ -381,8 +382,8 @@ const spinWindow = 200 * time.Microsecond
 // spinDownTimers handles the down timers due within spinWindow as they
 // run out, yielding the thread while it waits.
 func (n *Node) spinDownTimers() {
-	if !n.cfg.PreciseWakeups {
-		return // a test's clock does not move while the loop spins
+	if _, real := n.clock.(SystemClock); !real || !n.cfg.PreciseWakeups {
+		return // a test's clock does not move while the loop waits
 	}
 	for len(n.heap) > 0 {
 		r := n.heap[0]
