@@ -382,7 +382,7 @@ const spinWindow = 200 * time.Microsecond
 // spinDownTimers handles the down timers due within spinWindow as they
 // run out, yielding the thread while it waits.
 func (n *Node) spinDownTimers() {
-	if _, real := n.clock.(SystemClock); !real || !n.cfg.PreciseWakeups {
+	if _, sys := n.clock.(SystemClock); !sys || !n.cfg.PreciseWakeups {
 		return // a test's clock does not move while the loop waits
 	}
 	for len(n.heap) > 0 {
