@@ -204,7 +204,7 @@ func commandEnv(action string, set vrrp.AddressSet) []string {
 		state = "BACKUP"
 	}
 	noAccept := "0"
-	if set.NoAccept && set.Priority != 255 {
+	if set.NoAccept {
 		noAccept = "1"
 	}
 	family := "ipv4"

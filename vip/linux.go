@@ -369,7 +369,7 @@ func (l *Linux) acquire(ctx context.Context, set vrrp.AddressSet, sched Schedule
 		return fmt.Errorf("vip: acquire %s: %w", set.Router, net.ErrClosed)
 	}
 
-	if set.NoAccept && set.Priority != 255 && !l.warnedNA[keyOf(set)] {
+	if set.NoAccept && !l.warnedNA[keyOf(set)] {
 		l.warnedNA[keyOf(set)] = true
 		l.log.Warn("no_accept is not enforced by the Linux backend: the host accepts traffic to the VIPs",
 			zap.String("router", set.Router))

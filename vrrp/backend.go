@@ -37,7 +37,8 @@ type AddressSet struct {
 	VIPs []VIP
 	// NoAccept is RFC 5798 Accept_Mode false (keepalived's no_accept): a
 	// backend that can should make the host drop packets addressed to the
-	// VIPs while it holds them, unless Priority is 255 (the owner).
+	// VIPs while it holds them. Always false for the address owner
+	// (priority 255), which accepts them (RFC 5798 §6.1).
 	NoAccept bool
 }
 

@@ -88,7 +88,8 @@ type Config struct {
 	// NoAccept turns Accept_Mode off (RFC 5798 §6.1; keepalived's
 	// no_accept): a non-owner master should not accept packets addressed
 	// to the VIPs. Default: accept (keepalived's default outside strict
-	// mode). Passed to the Backend in AddressSet.NoAccept.
+	// mode). Passed to the Backend in AddressSet.NoAccept, except for the
+	// owner (priority 255), which always accepts.
 	NoAccept bool
 
 	// VIPs are the virtual addresses (keepalived's virtual_ipaddress and

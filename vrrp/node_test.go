@@ -566,3 +566,37 @@ func TestAddCopiesTheCallersSlices(t *testing.T) {
 		runner.stop(t)
 	})
 }
+
+// RFC 5798 §6.1: Accept_Mode false never applies to the address owner, so
+// its backend is told to accept; a non-owner's is told not to.
+func TestNoAcceptReachesTheBackendExceptForTheOwner(t *testing.T) {
+	for _, tc := range []struct {
+		prio uint8
+		want bool
+	}{{255, false}, {200, true}} {
+		synctest.Test(t, func(t *testing.T) {
+			b := &vrrptest.Backend{}
+			c := cfg("VI_1", 51, tc.prio)
+			c.Backend, c.NoAccept = b, true
+			r, err := vrrp.NewRouter(c, vrrp.NodeConfig{Network: addHost(newLAN(t), "a", "10.0.0.1")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			running := run(r.Run)
+			waitState(t, r, vrrp.Master, 5*time.Second)
+			pass(time.Millisecond)
+			if err := running.stop(t); err != nil {
+				t.Fatal(err)
+			}
+			calls := b.Recorded()
+			if len(calls) == 0 {
+				t.Fatal("no backend calls")
+			}
+			for _, call := range calls {
+				if call.Set.NoAccept != tc.want {
+					t.Errorf("priority %d: %s with NoAccept %v, want %v", tc.prio, call.Op, call.Set.NoAccept, tc.want)
+				}
+			}
+		})
+	}
+}

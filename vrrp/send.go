@@ -59,8 +59,10 @@ func (r *Router) prepare(now time.Time) error {
 		r.rxMode = advert.ChecksumEither
 	}
 	vips := slices.Clone(c.VIPs)
+	// RFC 5798 §6.1: the address owner always accepts packets to its
+	// addresses, whatever Accept_Mode says.
 	r.set = AddressSet{Router: c.Name, VRID: c.VRID, Interface: c.Interface, IPv6: c.IPv6,
-		VIPs: vips, NoAccept: c.NoAccept}
+		VIPs: vips, NoAccept: c.NoAccept && c.Priority != OwnerPriority}
 	return nil
 }
 
