@@ -5,7 +5,10 @@
 // gratuitous ARP (an ARP request with sender = target = the VIP, RFC 5227
 // §3) and unsolicited IPv6 neighbor advertisements (RFC 4861 §7.2.6, RFC
 // 5798 §6.4.2), and puts back an address that someone else deletes while
-// it is held. Command runs a program on acquire, release and announce
+// it is held. With AddressSet.NoAccept (RFC 5798 Accept_Mode false) it
+// also makes the host drop packets addressed to the VIPs while it holds
+// them, through an nftables table of its own (LinuxConfig.NoAcceptTable);
+// neighbor discovery for the VIPs still works. Command runs a program on acquire, release and announce
 // (moving a cloud floating IP or elastic interface), Funcs calls Go
 // functions, and Multi composes backends.
 //

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"sync"
 	"syscall"
 
@@ -48,6 +49,13 @@ type LinuxConfig struct {
 	// NoRestore turns off putting back a held address that someone else
 	// deletes. Default false: deleted VIPs are restored and announced.
 	NoRestore bool
+
+	// NoAcceptTable names the nftables table (family inet) through which
+	// the backend enforces AddressSet.NoAccept. Default "vrrpkit". The
+	// backend owns it: a table of this name is deleted when the backend
+	// opens and when it closes, so two backends in one network namespace
+	// need different names.
+	NoAcceptTable string
 }
 
 // Linux is the backend that puts VIPs on Linux interfaces: addresses added
@@ -55,10 +63,11 @@ type LinuxConfig struct {
 // unsolicited neighbor advertisements through one AF_PACKET socket,
 // restored when someone else deletes them while they are held.
 //
-// It does not enforce AddressSet.NoAccept (RFC 5798 Accept_Mode false):
-// keepalived does that with iptables or nftables rules, which are not
-// expressible through rtnetlink; it logs a warning instead. A Command
-// backend composed with Multi can add such rules (VRRP_NO_ACCEPT).
+// It enforces AddressSet.NoAccept (RFC 5798 Accept_Mode false) as
+// keepalived does, with firewall rules: while a set with NoAccept is held,
+// an nftables table drops packets addressed to its VIPs, neighbor
+// discovery excepted (see noAccept). The rules go in before the addresses
+// and come out after them.
 //
 // It works in the network namespace of the thread that called NewLinux:
 // its netlink and packet sockets are opened there, and every later lookup
@@ -81,11 +90,15 @@ type Linux struct {
 
 	watchDone chan struct{}
 
-	mu       sync.Mutex
-	sets     map[setKey]*heldSet
-	byAddr   map[addrKey]*heldSet
-	warnedNA map[setKey]bool // NoAccept warned about
-	closed   bool
+	// na enforces NoAccept; nil, with naErr saying why, when nftables
+	// cannot be opened.
+	na    *noAccept
+	naErr error
+
+	mu     sync.Mutex
+	sets   map[setKey]*heldSet
+	byAddr map[addrKey]*heldSet
+	closed bool
 }
 
 var _ vrrp.Backend = (*Linux)(nil)
@@ -121,9 +134,10 @@ func (h heldAddr) same(o heldAddr) bool {
 
 // heldSet is an acquired router's addresses and its announcements.
 type heldSet struct {
-	key   setKey
-	owner *owner
-	addrs []heldAddr
+	key      setKey
+	owner    *owner
+	addrs    []heldAddr
+	filtered []netip.Addr // in the NoAccept drop rules
 }
 
 // NewLinux opens the backend's sockets in the calling thread's network
@@ -131,7 +145,9 @@ type heldSet struct {
 // notifications unless cfg.NoRestore), a netlink connection for netconf
 // queries (RouterFlagAuto only) and an AF_PACKET socket bound to no
 // interface, which sends announcements on any interface and receives
-// nothing. It needs CAP_NET_ADMIN and CAP_NET_RAW.
+// nothing; and an nftables connection for NoAccept, through which it
+// deletes a NoAcceptTable left by an earlier run. It needs CAP_NET_ADMIN
+// and CAP_NET_RAW.
 func NewLinux(cfg *LinuxConfig) (*Linux, error) {
 	if cfg == nil {
 		cfg = &LinuxConfig{}
@@ -145,7 +161,6 @@ func NewLinux(cfg *LinuxConfig) (*Linux, error) {
 		frame:      make([]byte, 0, naLen),
 		sets:       make(map[setKey]*heldSet),
 		byAddr:     make(map[addrKey]*heldSet),
-		warnedNA:   make(map[setKey]bool),
 	}
 	if l.log == nil {
 		l.log = zap.NewNop()
@@ -192,6 +207,15 @@ func NewLinux(cfg *LinuxConfig) (*Linux, error) {
 	}
 	if l.raw, err = l.pkt.SyscallConn(); err != nil {
 		return fail("packet socket", err)
+	}
+
+	table := cfg.NoAcceptTable
+	if table == "" {
+		table = "vrrpkit"
+	}
+	if l.na, err = newNoAccept(table); err != nil {
+		l.naErr = err
+		l.log.Debug("no_accept cannot be enforced", zap.Error(err))
 	}
 
 	l.ann = newAnnouncer(l.clock, l.log, l.sendAnnouncement)
@@ -243,9 +267,11 @@ func (l *Linux) Release(ctx context.Context, set vrrp.AddressSet) error {
 		return fmt.Errorf("vip: release %s: %w", set.Router, net.ErrClosed)
 	}
 	var remove []heldAddr
+	var filtered []netip.Addr
 	if hs := l.sets[keyOf(set)]; hs != nil {
 		l.dropLocked(hs)
 		remove = append(remove, hs.addrs...)
+		filtered = hs.filtered
 	}
 	var errs []error
 	links := make(map[string]linkInfo)
@@ -271,7 +297,46 @@ func (l *Linux) Release(ctx context.Context, set vrrp.AddressSet) error {
 			errs = append(errs, err)
 		}
 	}
+	// The drop rules come out after the addresses.
+	if err := l.unholdFilterLocked(set.Router, filtered); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
+}
+
+// holdFilterLocked puts addrs under router's NoAccept drop rules.
+func (l *Linux) holdFilterLocked(router string, addrs []netip.Addr) error {
+	if len(addrs) == 0 {
+		return nil
+	}
+	if l.na == nil {
+		return fmt.Errorf("vip: acquire %s: no_accept: %w", router, l.naErr)
+	}
+	if err := l.na.hold(addrs); err != nil {
+		return fmt.Errorf("vip: acquire %s: %w", router, err)
+	}
+	return nil
+}
+
+// unholdFilterLocked takes router's addrs out of the drop rules.
+func (l *Linux) unholdFilterLocked(router string, addrs []netip.Addr) error {
+	if len(addrs) == 0 || l.na == nil {
+		return nil
+	}
+	if err := l.na.unhold(addrs); err != nil {
+		return fmt.Errorf("vip: release %s: %w", router, err)
+	}
+	return nil
+}
+
+func addrsOf(has []heldAddr) []netip.Addr {
+	out := make([]netip.Addr, 0, len(has))
+	for _, ha := range has {
+		if a := ha.prefix.Addr(); !slices.Contains(out, a) {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // Announce re-announces the held addresses at once, on the schedule's
@@ -355,6 +420,9 @@ func (l *Linux) Close() error {
 		l.log.Debug("released on close", zap.String("router", hs.key.router))
 	}
 	l.sets, l.byAddr = nil, nil
+	if l.na != nil {
+		errs = append(errs, l.na.close())
+	}
 	errs = append(errs, l.closeSockets())
 	return errors.Join(errs...)
 }
@@ -369,11 +437,6 @@ func (l *Linux) acquire(ctx context.Context, set vrrp.AddressSet, sched Schedule
 		return fmt.Errorf("vip: acquire %s: %w", set.Router, net.ErrClosed)
 	}
 
-	if set.NoAccept && !l.warnedNA[keyOf(set)] {
-		l.warnedNA[keyOf(set)] = true
-		l.log.Warn("no_accept is not enforced by the Linux backend: the host accepts traffic to the VIPs",
-			zap.String("router", set.Router))
-	}
 	var errs []error
 	links := make(map[string]linkInfo)
 	var wanted, added []heldAddr
@@ -384,6 +447,19 @@ func (l *Linux) acquire(ctx context.Context, set vrrp.AddressSet, sched Schedule
 			continue
 		}
 		wanted = append(wanted, ha)
+	}
+	// The drop rules go in first, so that the host never accepts a packet
+	// to an address it holds. Without them the addresses are still added:
+	// a master without its VIPs would be worse; the error says why.
+	var filtered []netip.Addr
+	if set.NoAccept {
+		filtered = addrsOf(wanted)
+		if err := l.holdFilterLocked(set.Router, filtered); err != nil {
+			errs = append(errs, err)
+			filtered = nil
+		}
+	}
+	for _, ha := range wanted {
 		if err := ctx.Err(); err != nil {
 			errs = append(errs, fmt.Errorf("vip: add %s to %s: %w", ha.prefix, ha.ifname, err))
 			continue
@@ -406,9 +482,12 @@ func (l *Linux) acquire(ctx context.Context, set vrrp.AddressSet, sched Schedule
 				}
 			}
 		}
+		if err := l.unholdFilterLocked(set.Router, old.filtered); err != nil {
+			errs = append(errs, err)
+		}
 	}
 
-	hs := &heldSet{key: keyOf(set), owner: &owner{name: set.Router, sched: sched}, addrs: added}
+	hs := &heldSet{key: keyOf(set), owner: &owner{name: set.Router, sched: sched}, addrs: added, filtered: filtered}
 	ts, err := l.targetsLocked(added, links)
 	if err != nil {
 		errs = append(errs, err)

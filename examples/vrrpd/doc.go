@@ -111,8 +111,11 @@
 //   - IPv6 VIPs are added deprecated (preferred lifetime 0), so that the
 //     host never picks one as its source address; keepalived does that for
 //     /128 VIPs only (vip.IPv6SourceAvoid).
-//   - no_accept is passed to the backend but not enforced with firewall
-//     rules (keepalived uses iptables or nftables).
+//   - no_accept is enforced with an nftables table of vrrpd's own (inet
+//     vrrpkit) that drops packets to the VIPs while a non-owner master
+//     holds them, neighbor discovery excepted; keepalived uses iptables or
+//     nftables rules in chains it is configured with (vrrp_iptables,
+//     nftables), which vrrpd does not read.
 //   - The Go runtime runs with GOMAXPROCS=1 and GOGC=50 unless the
 //     environment sets them: the protocol is one event loop, and more
 //     threads only add wake-ups (see BENCHMARKS.md).

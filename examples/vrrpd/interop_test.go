@@ -199,7 +199,8 @@ func testInteropNoPreempt(t *testing.T) {
 	k := ld.keepalived(h2, m.instanceConf(h2, nil, 100, nopreempt))
 	k.await(0, `\(VI_1\) Entering MASTER STATE`)
 	kFirst := awaitFirstAdvert(t, capture, h2.MAC, interopVRID, time.Time{})
-	v := ld.vrrpd(h1, vdir, m.instanceConf(h1, nil, 200, nopreempt))
+	// vrrpd also runs in Accept_Mode false: checked once it is master.
+	v := ld.vrrpd(h1, vdir, m.instanceConf(h1, nil, 200, nopreempt+"  no_accept\n"))
 	v.await(0, `\(VI_1\) Entering BACKUP STATE`)
 	vStart := time.Now()
 	// Two of vrrpd's Master_Down_Intervals of keepalived adverts.
@@ -231,7 +232,21 @@ func testInteropNoPreempt(t *testing.T) {
 	}
 	awaitHolders(t, m.vips(), []string{"h1"}, both...)
 	checkNoDrops(t, v)
+
+	// no_accept (RFC 5798 §6.4.3): h1 holds the VIP and drops what is
+	// addressed to it, while its own address answers; nothing of it is
+	// left after vrrpd stops.
+	if out, err := h2.Run("ping", "-c", "1", "-W", "2", h1.IPv4.String()); err != nil {
+		t.Fatalf("ping %s from h2: %v\n%s", h1.IPv4, err, out)
+	}
+	vip := m.vipAddrs()[0].String()
+	if out, err := h2.Run("ping", "-c", "1", "-W", "1", vip); err == nil {
+		t.Errorf("vrrpd's master with no_accept answered a ping to the VIP %s:\n%s", vip, out)
+	}
 	v.terminate()
+	if tables, err := h1.NFTables(); err != nil || slices.Contains(tables, "vrrpkit") {
+		t.Errorf("vrrpd's no_accept table after it stopped: tables %v, %v", tables, err)
+	}
 	k.terminate()
 	ld.checkNoComplaints()
 }
