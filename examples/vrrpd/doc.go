@@ -12,7 +12,9 @@
 // keepalived's own options are accepted so that unit files and container
 // images run vrrpd unchanged: -f/--use-file, -l/--log-console (always on),
 // -D/--log-detail (adds every advert sent and received, and every dropped
-// packet), -p/--pid and -r/--vrrp_pid (both written with vrrpd's pid),
+// packet), -p/--pid and -r/--vrrp_pid (both written with vrrpd's pid;
+// vrrpd refuses to start while one names a running vrrpd, as keepalived
+// does),
 // -i/--config-id, -d/--dump-conf (logs the configuration with every default
 // explicit), -u/--umask, -t/--config-test[=FILE], --signum; -n, -P, -G and
 // keepalived's other options are accepted and ignored with a log line.

@@ -196,15 +196,14 @@ func serve(opts *options, logOut io.Writer) int {
 			log.Info(line)
 		}
 	}
+	if err := writePidFiles(opts.pidFile, opts.vrrpPidFile); err != nil {
+		log.Error(err.Error())
+		return 1
+	}
 	for _, f := range []string{opts.pidFile, opts.vrrpPidFile} {
-		if f == "" {
-			continue
+		if f != "" {
+			defer os.Remove(f)
 		}
-		if err := os.WriteFile(f, []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
-			log.Error("pid file", zap.Error(err))
-			return 1
-		}
-		defer os.Remove(f)
 	}
 
 	var network vrrp.Network

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -129,6 +130,19 @@ func TestReloadKeepsUnchangedInstances(t *testing.T) {
 	var js Status
 	if err := json.Unmarshal(out.Bytes(), &js); err != nil || len(js.Instances) != 2 {
 		t.Errorf("vrrpd status --json: %v, %d instances:\n%s", err, len(js.Instances), out.String())
+	}
+
+	// A second vrrpd given the first one's pid file refuses to start (it
+	// exits before it opens a socket), and the first runs on.
+	second := ld.vrrpd(h1, t.TempDir(), reloadConf(h1, 200, "", "", map[string]int{"VI_1": 81}),
+		"-p", filepath.Join(vdir, "vrrpd.pid"))
+	second.await(0, `pid file .*vrrpd\.pid: vrrpd is already running as pid `+strconv.Itoa(v.cmd.Process.Pid))
+	<-second.exited
+	if second.state.ExitCode() != 1 {
+		t.Errorf("the second vrrpd exited with %v, want status 1", second.state)
+	}
+	if st := v.status(); !inState("VI_1", "MASTER")(st) || !inState("VI_4", "MASTER")(st) {
+		t.Errorf("the first vrrpd after the second was refused: %+v", st.Instances)
 	}
 
 	// SIGINT: both masters leave with priority 0 and remove their VIPs.
