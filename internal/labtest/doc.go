@@ -19,7 +19,7 @@
 // converges to one master holding the VIPs once the network heals.
 //
 // The routers are this package's test binary run again inside a host
-// (TestHelperProcess), configured by JSON in an environment variable and
+// (TestMain), configured by JSON in an environment variable and
 // reporting its events as JSON lines on stdout. The tests need root; without
 // it they skip, and with VRRPKIT_REQUIRE_NETNS=1 they fail instead.
 //

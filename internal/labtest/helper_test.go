@@ -21,8 +21,8 @@ import (
 	"github.com/vrrpkit/vrrpkit/vrrp"
 )
 
-// envSpec carries a router process's spec (JSON) from the test to
-// TestHelperProcess.
+// envSpec carries a router process's spec (JSON) from the test to the
+// router process (see TestMain).
 const envSpec = "VRRPKIT_LABTEST_ROUTER"
 
 // spec is what one router process runs: a virtual router with vip's Linux
@@ -47,19 +47,17 @@ type report struct {
 	Stats    *vrrp.Stats `json:"stats,omitempty"`
 }
 
-// TestHelperProcess is a router process, not a test: the lab tests run the
-// test binary again inside a lab host with only this test selected and a
-// spec in the environment. It builds the stack an embedding program would —
-// vrrp.NewSocketNetwork, vip.NewLinux, vrrp.NewRouter — reports "ready",
-// waits for a line on stdin (so that the three routers of a lab start
-// together), runs until SIGTERM and reports its events as they happen, its
-// counters, and how it ended.
-func TestHelperProcess(t *testing.T) {
-	raw := os.Getenv(envSpec)
-	if raw == "" {
-		t.Skip("a router process for the lab tests; runs only when they start it")
+// TestMain makes the test binary a router process when a lab test starts
+// it again inside a lab host with a spec in the environment: it builds the
+// stack an embedding program would — vrrp.NewSocketNetwork, vip.NewLinux,
+// vrrp.NewRouter — reports "ready", waits for a line on stdin (so that the
+// three routers of a lab start together), runs until SIGTERM and reports
+// its events as they happen, its counters, and how it ended.
+func TestMain(m *testing.M) {
+	if raw := os.Getenv(envSpec); raw != "" {
+		os.Exit(routerMain(raw, os.Stdin, os.Stdout, os.Stderr))
 	}
-	os.Exit(routerMain(raw, os.Stdin, os.Stdout, os.Stderr))
+	os.Exit(m.Run())
 }
 
 func routerMain(raw string, stdin io.Reader, stdout, stderr io.Writer) int {

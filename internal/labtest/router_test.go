@@ -54,7 +54,7 @@ func launch(t *testing.T, h *netlab.Host, name string, s spec) *proc {
 		t.Fatal(err)
 	}
 	p := &proc{t: t, h: h, name: name, spec: s, notify: make(chan struct{}), exited: make(chan struct{})}
-	p.cmd = h.Command(context.Background(), os.Args[0], "-test.run=^TestHelperProcess$", "-test.count=1")
+	p.cmd = h.Command(context.Background(), os.Args[0])
 	p.cmd.Env = append(os.Environ(), envSpec+"="+string(raw))
 	p.cmd.Stderr = &lockedWriter{mu: &p.mu, w: &p.stderr}
 	stdout, err := p.cmd.StdoutPipe()
