@@ -147,6 +147,13 @@ type Config struct {
 	// addresses are re-announced either way.
 	LowerPriorityNoAdvert bool
 
+	// IgnoreLinkDown keeps the router out of Fault when its interface goes
+	// down (keepalived's dont_track_primary, for cross-connected links):
+	// it stays in its state, and a master's adverts fail to send until the
+	// link returns. Default: the interface going down is a Fault (RFC 5798
+	// leaves interface tracking to the implementation).
+	IgnoreLinkDown bool
+
 	// Backend adds, removes and announces the VIPs. Default: none (the
 	// router only runs the protocol; events tell the program).
 	Backend Backend

@@ -593,6 +593,9 @@ func (n *Node) waitWorkers() error {
 // setFault turns one fault condition of r on or off and moves the machine
 // into or out of Fault when the whole changes.
 func (n *Node) setFault(r *Router, k faultKind, on bool, detail string, now time.Time) {
+	if k == faultLink && r.cfg.IgnoreLinkDown {
+		on = false
+	}
 	if !r.faults.set(k, on, detail) {
 		return
 	}

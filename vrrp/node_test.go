@@ -317,6 +317,36 @@ func TestLinkDownFaultsAndRecovers(t *testing.T) {
 	})
 }
 
+// keepalived's dont_track_primary: the interface going down is no Fault.
+func TestIgnoreLinkDownKeepsTheRouterInItsState(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		lan := newLAN(t)
+		host := addHost(lan, "a", "10.0.0.1")
+		b := &vrrptest.Backend{}
+		c := cfg("VI_1", 1, 255)
+		c.Backend, c.IgnoreLinkDown = b, true
+		r, _ := vrrp.NewRouter(c, vrrp.NodeConfig{Network: host})
+		runner := run(r.Run)
+		waitState(t, r, vrrp.Master, time.Second)
+		host.SetLinkUp(false)
+		pass(time.Second)
+		for len(r.Events()) > 0 {
+			if ev := <-r.Events(); ev.Kind == vrrp.EventState {
+				t.Errorf("state event with the link down: %+v", ev)
+			}
+		}
+		if r.State() != vrrp.Master || !b.Held() {
+			t.Fatalf("with the link down: %v, VIPs held %v; want Master holding them", r.State(), b.Held())
+		}
+		host.SetLinkUp(true)
+		pass(time.Second)
+		if r.State() != vrrp.Master {
+			t.Fatalf("after the link came back: %v", r.State())
+		}
+		runner.stop(t)
+	})
+}
+
 func TestNoSourceAddressFaultsUntilOneAppears(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		lan := newLAN(t)

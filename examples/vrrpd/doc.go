@@ -51,7 +51,7 @@
 //     preempt_delay, accept / no_accept, unicast_src_ip / mcast_src_ip,
 //     unicast_peer, vrrp_check_unicast_src, vrrp_mcast_group4/6,
 //     authentication (PASS, AH), v3_checksum_as_v2, vrrp_sync_group
-//     membership.
+//     membership, dont_track_primary (vrrp.Config.IgnoreLinkDown).
 //   - virtual_ipaddress and virtual_ipaddress_excluded (address/prefix, dev,
 //     label) → vrrp.VIP on vip's Linux backend; excluded addresses of the
 //     other family (dual stack) are in the router's address set too.
@@ -96,8 +96,7 @@
 // # Differences from keepalived
 //
 // Settings kaconf parses but the library has no field for are warned
-// about with their file and line and ignored: dont_track_primary (the
-// instance's interface is always tracked), per-peer min_ttl/max_ttl,
+// about with their file and line and ignored: per-peer min_ttl/max_ttl,
 // virtual_ipaddress brd and scope (and the options kaconf already warns
 // about: use_vmac, preferred_lft, -nodad, noprefixroute, peer, e-mail
 // notification). An instance the library cannot run (a VRRPv2 instance

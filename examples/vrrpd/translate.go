@@ -141,15 +141,13 @@ func routerConfig(in *kaconf.Instance, warn func(keyword, format string, args ..
 		Group:              multicastGroup(in),
 		Checksum:           checksum(in),
 		SyncGroup:          in.SyncGroup,
+		IgnoreLinkDown:     in.DontTrackPrimary,
 	}
 	c.AuthType, c.AuthPass = authentication(in)
 	if c.NoPreempt && c.PreemptDelay > 0 {
 		// keepalived accepts both and nopreempt wins.
 		warn("preempt_delay", "has no effect with nopreempt, ignored")
 		c.PreemptDelay = 0
-	}
-	if in.DontTrackPrimary {
-		warn("dont_track_primary", "not supported by vrrpd (the instance's interface is always tracked), ignored")
 	}
 	if len(c.Peers) == 0 {
 		c.CheckUnicastSource = false

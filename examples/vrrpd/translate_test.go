@@ -66,6 +66,9 @@ func TestRouterConfigMapsEachKeyword(t *testing.T) {
 		{"preempt_delay, mcast_src_ip", instanceBlock("  preempt_delay 5.5", "  mcast_src_ip 10.0.0.9", vips),
 			vrrp.Config{Name: "VI_1", VRID: 51, Interface: "eth0", Version: 2, Priority: 100, Interval: time.Second,
 				PreemptDelay: 5500 * time.Millisecond, UnicastSrc: addr("10.0.0.9"), VIPs: []vrrp.VIP{{Prefix: pfx("10.0.0.100/24")}}}},
+		{"dont_track_primary", instanceBlock("  dont_track_primary", vips),
+			vrrp.Config{Name: "VI_1", VRID: 51, Interface: "eth0", Version: 2, Priority: 100, Interval: time.Second,
+				IgnoreLinkDown: true, VIPs: []vrrp.VIP{{Prefix: pfx("10.0.0.100/24")}}}},
 		{"dev, label, excluded", instanceBlock("  virtual_ipaddress {\n    10.0.0.100/24 dev eth1 label eth1:vip\n  }",
 			"  virtual_ipaddress_excluded {\n    10.0.0.200/32\n  }"),
 			vrrp.Config{Name: "VI_1", VRID: 51, Interface: "eth0", Version: 2, Priority: 100, Interval: time.Second,
@@ -94,7 +97,7 @@ func TestCheckUnicastSourceGoesToInstancesWithPeers(t *testing.T) {
 }
 
 func TestUnsupportedSettingsWarnWithFileAndLine(t *testing.T) {
-	p := mustPlan(t, "\n\nvrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 51\n  dont_track_primary\n"+
+	p := mustPlan(t, "\n\nvrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 51\n"+
 		"  nopreempt\n  preempt_delay 3\n  unicast_peer {\n    10.0.0.2 min_ttl 10\n  }\n"+
 		"  virtual_ipaddress {\n    10.0.0.100/24 brd + scope link\n  }\n}\n")
 	var got []string
@@ -102,7 +105,6 @@ func TestUnsupportedSettingsWarnWithFileAndLine(t *testing.T) {
 		got = append(got, w.String())
 	}
 	for _, want := range []string{
-		"k.conf:3: dont_track_primary: (VI_1) not supported by vrrpd",
 		"k.conf:3: preempt_delay: (VI_1) has no effect with nopreempt, ignored",
 		"k.conf:3: unicast_peer: (VI_1) 10.0.0.2 min_ttl/max_ttl: not supported by vrrpd, ignored",
 		"k.conf:3: virtual_ipaddress: (VI_1) 10.0.0.100/24 brd 10.0.0.255: not supported by vrrpd, ignored",

@@ -71,6 +71,8 @@ type mode struct {
 	pass      string
 	noPreempt bool
 	delay     time.Duration // the announcement schedule's second batch
+	// ignoreLinkDown: vrrp.Config.IgnoreLinkDown (dont_track_primary).
+	ignoreLinkDown bool
 }
 
 // group is three routers (priorities 200, 150, 100) on a three-host lab.
@@ -166,6 +168,8 @@ func (g *group) spec(i int) spec {
 		NoPreempt: m.noPreempt,
 		AuthType:  m.auth,
 		AuthPass:  m.pass,
+
+		IgnoreLinkDown: m.ignoreLinkDown,
 	}
 	for _, p := range g.vips {
 		cfg.VIPs = append(cfg.VIPs, vrrp.VIP{Prefix: p})

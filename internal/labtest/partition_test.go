@@ -149,6 +149,45 @@ func TestCutLinkFaultsTheRouterAndItRecovers(t *testing.T) {
 	g.stopAll(ps, 0)
 }
 
+// TestIgnoreLinkDownKeepsTheMasterThroughALinkCut: with IgnoreLinkDown
+// (keepalived's dont_track_primary) the master whose link is cut stays
+// master and keeps its VIPs — no Fault — while h2 takes over the rest of
+// the LAN; when the link returns, h2 hears h1's higher priority and steps
+// down, and the VIPs are on h1 only.
+func TestIgnoreLinkDownKeepsTheMasterThroughALinkCut(t *testing.T) {
+	m := partitionModes[0]
+	m.ignoreLinkDown = true
+	t.Parallel()
+	g := newGroup(t, m)
+	hosts := g.hosts
+	ps := g.elect()
+
+	mark2 := ps[1].mark()
+	cutAt := time.Now()
+	if err := hosts[0].LinkDown(); err != nil {
+		t.Fatal(err)
+	}
+	ps[1].waitState(mark2, vrrp.Master, g.stateTimeout())
+	g.takeover(0, 1, cutAt, "link cut, link ignored")
+	// h1 saw its carrier go long before h2's Master_Down_Interval ran out.
+	g.stillMaster(ps[0], "with its link down")
+	waitVIPs(t, hosts, g.vips, hosts[0], hosts[1])
+
+	mark2 = ps[1].mark()
+	upAt := time.Now()
+	if err := hosts[0].LinkUp(); err != nil {
+		t.Fatal(err)
+	}
+	r, _ := ps[1].waitState(mark2, vrrp.Backup, g.stateTimeout())
+	if r.Reason != vrrp.ReasonHigherPriority.String() {
+		t.Errorf("h2 left MASTER for %q, want %q", r.Reason, vrrp.ReasonHigherPriority)
+	}
+	waitVIPs(t, hosts, g.vips, hosts[0])
+	g.stillMaster(ps[0], "after the link came back")
+	g.converged(0, upAt)
+	g.stopAll(ps, 0)
+}
+
 // elect starts the three routers together and waits until h1 (priority
 // 200) is master, the others backups, and the VIPs on h1 only.
 func (g *group) elect() []*proc {
