@@ -14,6 +14,7 @@ import (
 	"github.com/google/nftables/expr"
 
 	"github.com/vrrpkit/vrrpkit/internal/netlab"
+	"github.com/vrrpkit/vrrpkit/vrrp"
 )
 
 // RFC 5798 §6.4.3: a master that is not the address owner and has
@@ -90,6 +91,18 @@ func TestLinuxNoAcceptDropsTrafficToTheVIPs(t *testing.T) {
 		}
 	}
 
+	// A firewall reload deletes the table (nft flush ruleset): the next
+	// acquisition builds it again, with the addresses still held.
+	if err := l.Acquire(ctx, v6NoAccept(v6)); err != nil {
+		t.Fatal(err)
+	}
+	if err := h1.Do(func() error { return deleteTable("vrrpkit") }); err != nil {
+		t.Fatal(err)
+	}
+	if err := dialFrom(h2, vip6); err != nil {
+		t.Fatalf("the IPv6 VIP with the table deleted: %v", err)
+	}
+
 	// Re-acquiring with NoAccept puts the rules back in place; Close
 	// removes the table.
 	v4.NoAccept = true
@@ -99,8 +112,10 @@ func TestLinuxNoAcceptDropsTrafficToTheVIPs(t *testing.T) {
 	if err := dialFrom(h2, vip4); err == nil {
 		t.Error("connected to the IPv4 VIP after re-acquiring it with no_accept")
 	}
-	if err := dialFrom(h2, vip6); err != nil {
-		t.Errorf("the IPv6 VIP, still in accept mode: %v", err)
+	for _, addr := range []string{vip4, vip6} {
+		if err := dialFrom(h2, addr); err == nil {
+			t.Errorf("connected to %s after the table was built again", addr)
+		}
 	}
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
@@ -188,4 +203,20 @@ func nftTables(t *testing.T, h *netlab.Host) []string {
 		t.Fatal(err)
 	}
 	return tables
+}
+
+func v6NoAccept(set vrrp.AddressSet) vrrp.AddressSet {
+	set.NoAccept = true
+	return set
+}
+
+// deleteTable deletes the inet table name, as `nft delete table inet
+// name` (or a firewall's `flush ruleset`) would.
+func deleteTable(name string) error {
+	c, err := nftables.New()
+	if err != nil {
+		return err
+	}
+	c.DelTable(&nftables.Table{Family: nftables.TableFamilyINet, Name: name})
+	return c.Flush()
 }

@@ -33,7 +33,9 @@ import (
 // VIPs (ARP is not IP and never reaches the hook). The table is created
 // at the first held address and deleted with the backend; a table of
 // the same name left by a crashed predecessor is deleted when the
-// backend opens.
+// backend opens. A table deleted by someone else (`nft flush ruleset` in a
+// firewall reload) is built again at the next hold; until then the held
+// VIPs accept traffic, as keepalived's would (nothing watches the rules).
 type noAccept struct {
 	nft  *nftables.Conn
 	name string
@@ -85,7 +87,14 @@ func (f *noAccept) hold(addrs []netip.Addr) error {
 			add6 = append(add6, nftables.SetElement{Key: a.AsSlice()})
 		}
 	}
-	if err := f.apply(f.nft.SetAddElements, add4, add6, "add"); err != nil {
+	err := f.apply(f.nft.SetAddElements, add4, add6, "add")
+	if errors.Is(err, unix.ENOENT) {
+		// The table went away under us (`nft flush ruleset`, a firewall
+		// reload): build it again with every held address.
+		f.table = nil
+		err = f.rebuild()
+	}
+	if err != nil {
 		for _, a := range addrs {
 			if f.held[a]--; f.held[a] <= 0 {
 				delete(f.held, a)
@@ -94,6 +103,22 @@ func (f *noAccept) hold(addrs []netip.Addr) error {
 		return err
 	}
 	return nil
+}
+
+// rebuild creates the table and puts every held address in it.
+func (f *noAccept) rebuild() error {
+	if err := f.create(); err != nil {
+		return err
+	}
+	var add4, add6 []nftables.SetElement
+	for a := range f.held {
+		if a.Is4() {
+			add4 = append(add4, nftables.SetElement{Key: a.AsSlice()})
+		} else {
+			add6 = append(add6, nftables.SetElement{Key: a.AsSlice()})
+		}
+	}
+	return f.apply(f.nft.SetAddElements, add4, add6, "add")
 }
 
 // unhold takes addrs out of the drop sets once no holder is left.
@@ -115,7 +140,12 @@ func (f *noAccept) unhold(addrs []netip.Addr) error {
 			del6 = append(del6, nftables.SetElement{Key: a.AsSlice()})
 		}
 	}
-	return f.apply(f.nft.SetDeleteElements, del4, del6, "remove")
+	err := f.apply(f.nft.SetDeleteElements, del4, del6, "remove")
+	if errors.Is(err, unix.ENOENT) {
+		f.table = nil // gone, and the rules with it; hold builds it again
+		return nil
+	}
+	return err
 }
 
 func (f *noAccept) apply(op func(*nftables.Set, []nftables.SetElement) error, v4, v6 []nftables.SetElement, verb string) error {
@@ -189,7 +219,7 @@ func (f *noAccept) close() error {
 	var err error
 	if f.table != nil {
 		f.nft.DelTable(f.table)
-		if e := f.nft.Flush(); e != nil {
+		if e := f.nft.Flush(); e != nil && !errors.Is(e, unix.ENOENT) {
 			err = fmt.Errorf("no_accept: delete nftables table inet %s: %w", f.name, e)
 		}
 		f.table = nil
@@ -201,7 +231,7 @@ func (f *noAccept) close() error {
 // explainNFT adds what a user can do about the usual failures.
 func explainNFT(err error) error {
 	switch {
-	case errors.Is(err, unix.ENOENT), errors.Is(err, unix.EOPNOTSUPP), errors.Is(err, unix.EPROTONOSUPPORT):
+	case errors.Is(err, unix.EOPNOTSUPP), errors.Is(err, unix.EPROTONOSUPPORT):
 		return fmt.Errorf("%w (is the kernel's nf_tables available?)", err)
 	case errors.Is(err, os.ErrPermission):
 		return fmt.Errorf("%w (needs CAP_NET_ADMIN)", err)
