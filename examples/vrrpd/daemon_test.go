@@ -114,6 +114,14 @@ func (m *memDaemon) router(name string) *vrrp.Router {
 	return nil
 }
 
+// passFake lets d of a synctest bubble's fake time go by, then waits
+// until every goroutine in the bubble is blocked: the routers have acted
+// on every timer due by then.
+func passFake(d time.Duration) {
+	<-time.After(d)
+	synctest.Wait()
+}
+
 // TestReloadRestartsOnlyChangedInstances: on reload an unchanged instance
 // keeps its router (no release, no second acquire, no state change), a
 // changed one restarts, a removed one releases its addresses, an added
@@ -121,8 +129,7 @@ func (m *memDaemon) router(name string) *vrrp.Router {
 func TestReloadRestartsOnlyChangedInstances(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		m := startMemDaemon(t, memConf(map[string]int{"VI_1": 200, "VI_2": 200, "VI_3": 200}))
-		time.Sleep(time.Second) // alone on the LAN: each becomes master
-		synctest.Wait()
+		passFake(time.Second) // alone on the LAN: each becomes master
 		r1 := m.router("VI_1")
 		for _, name := range []string{"VI_1", "VI_2", "VI_3"} {
 			if r := m.router(name); r == nil || r.State() != vrrp.Master {
@@ -131,8 +138,7 @@ func TestReloadRestartsOnlyChangedInstances(t *testing.T) {
 		}
 
 		m.d.reload(context.Background(), mustPlan(t, memConf(map[string]int{"VI_1": 200, "VI_2": 150, "VI_4": 200})))
-		time.Sleep(time.Second)
-		synctest.Wait()
+		passFake(time.Second)
 
 		if m.router("VI_1") != r1 {
 			t.Error("the unchanged VI_1 got a new router")
@@ -171,12 +177,10 @@ func TestAGlobalScheduleChangeRestartsTheInstancesItReaches(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		src := memConf(map[string]int{"VI_1": 200})
 		m := startMemDaemon(t, src)
-		time.Sleep(time.Second)
-		synctest.Wait()
+		passFake(time.Second)
 		r1 := m.router("VI_1")
 		m.d.reload(context.Background(), mustPlan(t, "global_defs {\n  vrrp_garp_master_repeat 2\n}\n"+src))
-		time.Sleep(time.Second)
-		synctest.Wait()
+		passFake(time.Second)
 		if m.router("VI_1") == r1 {
 			t.Error("VI_1 kept running on the old announcement schedule")
 		}
@@ -192,8 +196,7 @@ func TestAGlobalScheduleChangeRestartsTheInstancesItReaches(t *testing.T) {
 func TestStopReleasesEveryMaster(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		m := startMemDaemon(t, memConf(map[string]int{"VI_1": 200, "VI_2": 100}))
-		time.Sleep(time.Second)
-		synctest.Wait()
+		passFake(time.Second)
 		m.stop(t)
 		for _, name := range []string{"VI_1", "VI_2"} {
 			if got := m.fb.of(name); strings.Join(got, ",") != "release,acquire,release" {
