@@ -5,8 +5,10 @@ package vip
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/netip"
 	"os"
+	"slices"
 
 	"github.com/google/nftables"
 	"github.com/google/nftables/expr"
@@ -71,23 +73,18 @@ func (f *noAccept) hold(addrs []netip.Addr) error {
 		return nil
 	}
 	if f.table == nil {
-		if err := f.create(); err != nil {
+		// First use, or the table went away while addresses were held.
+		if err := f.rebuild(); err != nil {
 			return err
 		}
 	}
-	var add4, add6 []nftables.SetElement
+	var added []netip.Addr
 	for _, a := range addrs {
-		f.held[a]++
-		if f.held[a] > 1 {
-			continue
-		}
-		if a.Is4() {
-			add4 = append(add4, nftables.SetElement{Key: a.AsSlice()})
-		} else {
-			add6 = append(add6, nftables.SetElement{Key: a.AsSlice()})
+		if f.held[a]++; f.held[a] == 1 {
+			added = append(added, a)
 		}
 	}
-	err := f.apply(f.nft.SetAddElements, add4, add6, "add")
+	err := f.apply(f.nft.SetAddElements, added, "add")
 	if errors.Is(err, unix.ENOENT) {
 		// The table went away under us (`nft flush ruleset`, a firewall
 		// reload): build it again with every held address.
@@ -110,37 +107,22 @@ func (f *noAccept) rebuild() error {
 	if err := f.create(); err != nil {
 		return err
 	}
-	var add4, add6 []nftables.SetElement
-	for a := range f.held {
-		if a.Is4() {
-			add4 = append(add4, nftables.SetElement{Key: a.AsSlice()})
-		} else {
-			add6 = append(add6, nftables.SetElement{Key: a.AsSlice()})
-		}
-	}
-	return f.apply(f.nft.SetAddElements, add4, add6, "add")
+	return f.apply(f.nft.SetAddElements, slices.Collect(maps.Keys(f.held)), "add")
 }
 
 // unhold takes addrs out of the drop sets once no holder is left.
 func (f *noAccept) unhold(addrs []netip.Addr) error {
-	var del4, del6 []nftables.SetElement
+	var removed []netip.Addr
 	for _, a := range addrs {
-		n, ok := f.held[a]
-		if !ok {
-			continue
-		}
-		if n > 1 {
+		switch n := f.held[a]; {
+		case n > 1:
 			f.held[a] = n - 1
-			continue
-		}
-		delete(f.held, a)
-		if a.Is4() {
-			del4 = append(del4, nftables.SetElement{Key: a.AsSlice()})
-		} else {
-			del6 = append(del6, nftables.SetElement{Key: a.AsSlice()})
+		case n == 1:
+			delete(f.held, a)
+			removed = append(removed, a)
 		}
 	}
-	err := f.apply(f.nft.SetDeleteElements, del4, del6, "remove")
+	err := f.apply(f.nft.SetDeleteElements, removed, "remove")
 	if errors.Is(err, unix.ENOENT) {
 		f.table = nil // gone, and the rules with it; hold builds it again
 		return nil
@@ -148,22 +130,35 @@ func (f *noAccept) unhold(addrs []netip.Addr) error {
 	return err
 }
 
-func (f *noAccept) apply(op func(*nftables.Set, []nftables.SetElement) error, v4, v6 []nftables.SetElement, verb string) error {
-	if len(v4) == 0 && len(v6) == 0 {
+// apply adds addrs to the drop sets or deletes them (op), in one
+// transaction.
+func (f *noAccept) apply(op func(*nftables.Set, []nftables.SetElement) error, addrs []netip.Addr, verb string) error {
+	if len(addrs) == 0 {
 		return nil
+	}
+	var v4, v6 []nftables.SetElement
+	for _, a := range addrs {
+		if a.Is4() {
+			v4 = append(v4, nftables.SetElement{Key: a.AsSlice()})
+		} else {
+			v6 = append(v6, nftables.SetElement{Key: a.AsSlice()})
+		}
+	}
+	wrap := func(err error) error {
+		return fmt.Errorf("no_accept: %s drop rules in nftables table inet %s: %w", verb, f.name, err)
 	}
 	if len(v4) > 0 {
 		if err := op(f.set4, v4); err != nil {
-			return fmt.Errorf("no_accept: %s drop rules in nftables table inet %s: %w", verb, f.name, err)
+			return wrap(err)
 		}
 	}
 	if len(v6) > 0 {
 		if err := op(f.set6, v6); err != nil {
-			return fmt.Errorf("no_accept: %s drop rules in nftables table inet %s: %w", verb, f.name, err)
+			return wrap(err)
 		}
 	}
 	if err := f.nft.Flush(); err != nil {
-		return fmt.Errorf("no_accept: %s drop rules in nftables table inet %s: %w", verb, f.name, explainNFT(err))
+		return wrap(explainNFT(err))
 	}
 	return nil
 }
