@@ -24,8 +24,7 @@ type Config struct {
 	// a Packet with a Sealer is sent as AH.
 	AH bool
 	// Netns is the network namespace to open the sockets in; nil means the
-	// calling thread's. The Conn keeps its own handle to it, so Reopen
-	// opens in the same namespace from any goroutine.
+	// calling thread's. Listen opens there from any goroutine.
 	Netns *os.File
 }
 
@@ -44,11 +43,9 @@ type Stats struct {
 	// OtherInterface counts packets that arrived on another interface
 	// (the kernel's device binding should make it stay zero).
 	OtherInterface uint64
-	// Reopens counts successful calls to Reopen.
-	Reopens uint64
 }
 
 // ErrInterfaceGone is returned by Receive once the Conn's interface has
 // been deleted. The interface may come back under the same name with a new
-// index: Reopen then binds to it.
+// index: a new Conn (Listen) binds to it.
 var ErrInterfaceGone = errors.New("advert: interface deleted")

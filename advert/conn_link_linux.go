@@ -269,7 +269,7 @@ func (m *linkMonitor) localAddrLocked() netip.Addr {
 }
 
 // close stops the monitor and wakes Link watchers (they then ask the Conn
-// again and get its new monitor after a Reopen, or "down" after Close).
+// again, "down" after Close).
 func (m *linkMonitor) close() {
 	m.mu.Lock()
 	if m.closed {

@@ -25,6 +25,5 @@ func (*Conn) ReceiveBatch([]Packet, [][]byte) (int, error) { return 0, errNotLin
 func (*Conn) LocalAddr() netip.Addr                        { return netip.Addr{} }
 func (*Conn) Link() (bool, <-chan struct{})                { return false, nil }
 func (*Conn) Ifindex() int                                 { return 0 }
-func (*Conn) Reopen(context.Context) error                 { return errNotLinux }
 func (*Conn) Close() error                                 { return nil }
 func (*Conn) Stats() Stats                                 { return Stats{} }

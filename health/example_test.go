@@ -70,3 +70,38 @@ func ExampleWeight_Status() {
 	// weight 20 reverse true: delta 0 fault false
 	// weight -20 reverse true: delta 20 fault false
 }
+
+// One check shared by two routers that weigh it differently — keepalived's
+// one vrrp_script tracked by two instances. A program passes each router's
+// Track as its report function; here the statuses are printed.
+func ExampleShared() {
+	var healthy atomic.Bool
+	sh := health.NewShared(&health.Tracker{
+		Name: "chk_http",
+		Check: health.Func(func(ctx context.Context) error {
+			if !healthy.Load() {
+				return errors.New("connection refused")
+			}
+			return nil
+		}),
+		Interval: 10 * time.Millisecond,
+	})
+	statuses := make(chan vrrp.TrackStatus, 8)
+	show := func(s vrrp.TrackStatus) { statuses <- s }
+	sh.Subscribe("VI_WEB/chk_http", health.Weight{Weight: -30}, show) // r1.Track in a program
+	sh.Subscribe("VI_API/chk_http", health.Weight{}, show)            // r2.Track: Fault while down
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go sh.Run(ctx, vrrp.SystemClock{})
+	<-sh.Known()
+	for range 4 { // at Subscribe, and again when Run starts
+		<-statuses
+	}
+	for range 2 {
+		s := <-statuses
+		fmt.Printf("%s up=%v delta=%d fault=%v (%s)\n", s.Name, s.Up, s.Delta, s.Fault, s.Reason)
+	}
+	// Output:
+	// VI_WEB/chk_http up=false delta=-30 fault=false (connection refused)
+	// VI_API/chk_http up=false delta=0 fault=true (connection refused)
+}

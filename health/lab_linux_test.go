@@ -59,7 +59,7 @@ func startRouter(t *testing.T, h *netlab.Host, cfg vrrp.Config, trackers ...*hea
 		if nw, err = vrrp.NewSocketNetwork(); err != nil {
 			return err
 		}
-		be, err = vip.NewLinux(&vip.LinuxConfig{Logger: log})
+		be, err = vip.NewLinux(vip.LinuxConfig{Logger: log})
 		return err
 	}); err != nil {
 		t.Fatal(err)
@@ -89,7 +89,10 @@ func startRouter(t *testing.T, h *netlab.Host, cfg vrrp.Config, trackers ...*hea
 		defer wg.Done()
 		for {
 			select {
-			case ev := <-r.Events():
+			case ev, ok := <-r.Events():
+				if !ok {
+					return
+				}
 				lr.mu.Lock()
 				lr.ev = append(lr.ev, ev)
 				lr.mu.Unlock()
@@ -115,7 +118,7 @@ func (lr *labRouter) waitState(s vrrp.State) {
 
 // priorityChanged returns when the router's effective priority last
 // changed to p after since.
-func (lr *labRouter) priorityChanged(since time.Time, p uint8) (time.Time, bool) {
+func (lr *labRouter) priorityChanged(since time.Time, p int) (time.Time, bool) {
 	lr.mu.Lock()
 	defer lr.mu.Unlock()
 	for i := len(lr.ev) - 1; i >= 0; i-- {
@@ -163,7 +166,7 @@ func vipOn(t *testing.T, at *labRouter, others ...*labRouter) {
 	})
 }
 
-func routerConfig(priority uint8, nopreempt bool) vrrp.Config {
+func routerConfig(priority int, nopreempt bool) vrrp.Config {
 	return vrrp.Config{
 		Name: "VI_1", VRID: 51, Interface: "eth0", Priority: priority,
 		Interval: advertInterval, NoPreempt: nopreempt,

@@ -55,7 +55,7 @@ func ExampleMulti() {
 // vrrp_instance (garp_master_delay 10, garp_master_refresh 60), next to a
 // command that tells a cloud API; it needs CAP_NET_ADMIN and CAP_NET_RAW.
 func ExampleNewLinux() {
-	linux, err := vip.NewLinux(nil) // in this thread's network namespace
+	linux, err := vip.NewLinux(vip.LinuxConfig{}) // in this thread's network namespace
 	if err != nil {
 		fmt.Println(strings.Contains(err.Error(), "vip: linux:"))
 		return

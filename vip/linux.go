@@ -106,7 +106,7 @@ var _ vrrp.Backend = (*Linux)(nil)
 // setKey names one router's address set.
 type setKey struct {
 	router string
-	vrid   uint8
+	vrid   int
 	ipv6   bool
 }
 
@@ -148,10 +148,7 @@ type heldSet struct {
 // nothing; and an nftables connection for NoAccept, through which it
 // deletes a NoAcceptTable left by an earlier run. It needs CAP_NET_ADMIN
 // and CAP_NET_RAW.
-func NewLinux(cfg *LinuxConfig) (*Linux, error) {
-	if cfg == nil {
-		cfg = &LinuxConfig{}
-	}
+func NewLinux(cfg LinuxConfig) (*Linux, error) {
 	l := &Linux{
 		log:        cfg.Logger,
 		clock:      cfg.Clock,

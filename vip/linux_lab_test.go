@@ -31,7 +31,7 @@ func newLabLinux(t *testing.T, h *netlab.Host, cfg *LinuxConfig) *Linux {
 	}
 	var l *Linux
 	if err := h.Do(func() (err error) {
-		l, err = NewLinux(cfg)
+		l, err = NewLinux(*cfg)
 		return err
 	}); err != nil {
 		t.Fatal(err)
@@ -580,7 +580,7 @@ func TestLinuxCloseRemovesEverything(t *testing.T) {
 	h := lab.Host(1)
 	var l *Linux
 	if err := h.Do(func() (err error) {
-		l, err = NewLinux(&LinuxConfig{Logger: zaptest.NewLogger(t)})
+		l, err = NewLinux(LinuxConfig{Logger: zaptest.NewLogger(t)})
 		return err
 	}); err != nil {
 		t.Fatal(err)

@@ -28,10 +28,17 @@ type Backend interface {
 // about the router that owns them.
 type AddressSet struct {
 	Router    string // the router's name (keepalived's instance name)
-	VRID      uint8
+	VRID      int
 	Interface string // the router's interface
 	IPv6      bool   // the router's address family
-	Priority  uint8  // effective priority when the call was made
+	Priority  int    // effective priority when the call was made
+	// Reason says why the call is made: for Acquire the reason the router
+	// became master (ReasonMasterDown, ReasonPreempt, ReasonOwner, ...);
+	// for Release why it stopped being master (ReasonHigherPriority,
+	// ReasonFault, ReasonShutdown, ReasonResign, ...) or ReasonStartup
+	// for the release of what a crashed predecessor may have left; for
+	// Announce ReasonLowerPriority (a lower-priority master was heard).
+	Reason Reason
 	// VIPs are all the router's addresses, Excluded ones included, which
 	// may be of the other family. Shared: a backend must not modify it.
 	VIPs []VIP

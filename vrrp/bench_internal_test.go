@@ -3,6 +3,7 @@ package vrrp
 import (
 	"context"
 	"io"
+	"net"
 	"net/netip"
 	"testing"
 	"time"
@@ -14,8 +15,8 @@ import (
 )
 
 // Benchmarks of the hot paths: one advert received and one timer event,
-// through the pure Machine and through the whole Node (receive checks,
-// decode, encode, send), with fakes that cost nothing.
+// through the pure Machine and through the core with the loop's flush
+// (receive checks, decode, encode, send), with fakes that cost nothing.
 
 func BenchmarkMachineReceive(b *testing.B) {
 	m := NewMachine(MachineConfig{Version: 3, Priority: 100, Interval: time.Second})
@@ -41,13 +42,13 @@ func BenchmarkMachineTimer(b *testing.B) {
 	}
 }
 
-// Fakes for the Node benchmarks: a clock whose AfterFunc never fires (the
-// benchmark calls the node itself) and a push transport that drops sends.
+// Fakes for the core benchmarks: a clock that moves when told and a
+// transport that drops sends. The benchmarks drive the Node's loop body
+// (step, flush) on their own goroutine, as its Run would.
 type benchClock struct{ now time.Time }
 
 func (c *benchClock) Now() time.Time                                     { return c.now }
 func (c *benchClock) NewTimer(time.Duration) Timer                       { return benchTimer{} }
-func (c *benchClock) AfterFunc(time.Duration, func()) Timer              { return benchTimer{} }
 func (benchTimer) C() <-chan time.Time                                   { return nil }
 func (benchTimer) Reset(time.Duration) bool                              { return true }
 func (benchTimer) Stop() bool                                            { return true }
@@ -57,39 +58,69 @@ type benchTimer struct{}
 type benchNetwork struct{ t *benchTransport }
 
 type benchTransport struct {
-	deliver func(*advert.Packet)
-	sent    int
+	sent   int
+	closed chan struct{}
 }
 
-func (t *benchTransport) Send(p *advert.Packet) error                          { t.sent++; return nil }
-func (t *benchTransport) Receive(*advert.Packet, []byte) error                 { select {} }
-func (t *benchTransport) LocalAddr() netip.Addr                                { return netip.MustParseAddr("10.0.0.2") }
-func (t *benchTransport) Close() error                                         { return nil }
-func (t *benchTransport) Push(d func(*advert.Packet), _ func(error), _ func()) { t.deliver = d }
+func newBenchTransport() *benchTransport { return &benchTransport{closed: make(chan struct{})} }
 
-func benchNode(b *testing.B, prio uint8) (*Node, *Router, *benchClock, *benchTransport) {
+func (t *benchTransport) Send(p *advert.Packet) error { t.sent++; return nil }
+func (t *benchTransport) WaitReceive() error          { <-t.closed; return net.ErrClosed }
+func (t *benchTransport) ReceiveBatch([]advert.Packet, [][]byte) (int, error) {
+	return 0, nil
+}
+func (t *benchTransport) LocalAddr() netip.Addr         { return netip.MustParseAddr("10.0.0.2") }
+func (t *benchTransport) Link() (bool, <-chan struct{}) { return true, nil }
+func (t *benchTransport) Close() error {
+	select {
+	case <-t.closed:
+	default:
+		close(t.closed)
+	}
+	return nil
+}
+
+// deliver hands p to the core as the loop does after a read.
+func (n *Node) deliver(p *advert.Packet) {
+	now := n.clock.Now()
+	for pt := range n.ios {
+		n.core.receive(now, pt, p)
+	}
+	n.flush(now)
+	n.runHeld()
+}
+
+// fire handles the timers due, as the loop does when its timer fires.
+func (n *Node) fire() {
+	now := n.clock.Now()
+	n.core.tick(now)
+	n.flush(now)
+	n.runHeld()
+}
+
+func benchNode(tb testing.TB, prio int) (*Node, *Router, *benchClock, *benchTransport) {
 	clock := &benchClock{now: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)}
-	tr := &benchTransport{}
+	tr := newBenchTransport()
 	n, err := NewNode(NodeConfig{Clock: clock, Network: benchNetwork{tr}})
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
 	r, err := n.Add(Config{Name: "VI_1", VRID: 1, Interface: "eth0", Priority: prio,
 		VIPs: []VIP{{Prefix: netip.MustParsePrefix("10.0.0.100/24")}, {Prefix: netip.MustParsePrefix("10.0.0.101/24")}}})
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
-	if err := n.stepStart(context.Background()); err != nil {
-		b.Fatal(err)
-	}
+	n.step()
+	tb.Cleanup(func() { tr.Close() })
 	return n, r, clock, tr
 }
 
-// BenchmarkNodeReceive: one advert from the master through the receive
+// BenchmarkCoreReceive: one advert from the master through the receive
 // path of a backup: VRID demultiplexing, TTL, decode with checksum, the
-// §7.1 checks, the state machine, the timer heap.
-func BenchmarkNodeReceive(b *testing.B) {
-	_, r, clock, tr := benchNode(b, 100)
+// §7.1 checks, the state machine, the timer heap, and the loop's flush of
+// an empty output.
+func BenchmarkCoreReceive(b *testing.B) {
+	n, r, clock, _ := benchNode(b, 100)
 	src := netip.MustParseAddr("10.0.0.1")
 	a := advert.Advert{Version: 3, VRID: 1, Priority: 200, Interval: time.Second,
 		Addrs: []netip.Addr{netip.MustParseAddr("10.0.0.100"), netip.MustParseAddr("10.0.0.101")}}
@@ -98,28 +129,29 @@ func BenchmarkNodeReceive(b *testing.B) {
 		b.Fatal(err)
 	}
 	p := advert.Packet{Src: src, Dst: advert.GroupIPv4, HopLimit: 255, Msg: msg}
-	tr.deliver(&p)
+	n.deliver(&p)
 	if r.State() != Backup || r.Stats().AdvertsReceived != 1 {
 		b.Fatalf("not a backup following the master: %v %+v", r.State(), r.Stats())
 	}
 	b.ReportAllocs()
 	for b.Loop() {
 		clock.now = clock.now.Add(time.Second)
-		tr.deliver(&p)
+		n.deliver(&p)
 	}
 }
 
-// BenchmarkNodeTimer: one Adver_Timer event of a master: the timer heap,
-// the state machine, encoding with checksum, Transport.Send.
-func BenchmarkNodeTimer(b *testing.B) {
+// BenchmarkCoreTick: one Adver_Timer event of a master: the timer heap,
+// the state machine, encoding with checksum, and the loop's
+// Transport.Send.
+func BenchmarkCoreTick(b *testing.B) {
 	n, r, clock, tr := benchNode(b, 255)
 	if r.State() != Master {
 		b.Fatalf("state %v", r.State())
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		clock.now = r.m.Deadline()
-		n.stepFire()
+		clock.now = r.core.m.Deadline()
+		n.fire()
 	}
 	if tr.sent < b.N {
 		b.Fatalf("%d adverts sent for %d timer events", tr.sent, b.N)
@@ -130,7 +162,8 @@ func BenchmarkNodeTimer(b *testing.B) {
 // written (Debug off): a flood of bad packets makes no garbage.
 func TestDropsAllocateNothingWithoutDebug(t *testing.T) {
 	clock := &benchClock{now: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)}
-	tr := &benchTransport{}
+	tr := newBenchTransport()
+	defer tr.Close()
 	log := zap.New(zapcore.NewCore(zapcore.NewConsoleEncoder(zap.NewDevelopmentEncoderConfig()),
 		zapcore.AddSync(io.Discard), zapcore.InfoLevel))
 	n, err := NewNode(NodeConfig{Clock: clock, Network: benchNetwork{tr}, Logger: log})
@@ -147,9 +180,7 @@ func TestDropsAllocateNothingWithoutDebug(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := n.stepStart(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	n.step()
 	src := netip.MustParseAddr("10.0.0.1")
 	packet := func(a advert.Advert, ttl uint8) *advert.Packet {
 		msg, err := a.Append(nil, src, advert.GroupIPv4, advert.ChecksumStandard)
@@ -178,7 +209,7 @@ func TestDropsAllocateNothingWithoutDebug(t *testing.T) {
 			r = v2
 		}
 		before := r.Stats().Drops[c.reason]
-		allocs := testing.AllocsPerRun(100, func() { tr.deliver(c.p) })
+		allocs := testing.AllocsPerRun(100, func() { n.deliver(c.p) })
 		if got := r.Stats().Drops[c.reason] - before; got != 101 {
 			t.Errorf("%s: %d drops counted as %v, want 101", c.name, got, c.reason)
 		}
@@ -191,7 +222,8 @@ func TestDropsAllocateNothingWithoutDebug(t *testing.T) {
 // BenchmarkNodeTakeover200: 200 backups whose down timers run out
 // together become master in one timer batch: per op, one router's share
 // of the batch (timer heap, state machine, send through a fake transport,
-// the deferred logs and events), with Info logging to io.Discard.
+// the held logs and events, backend hand-offs to no backend), with Info
+// logging to io.Discard.
 func BenchmarkNodeTakeover200(b *testing.B) {
 	log := zap.New(zapcore.NewCore(zapcore.NewConsoleEncoder(zap.NewDevelopmentEncoderConfig()),
 		zapcore.AddSync(io.Discard), zapcore.InfoLevel))
@@ -200,24 +232,23 @@ func BenchmarkNodeTakeover200(b *testing.B) {
 	for b.Loop() {
 		b.StopTimer()
 		clock := &benchClock{now: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)}
-		tr := &benchTransport{}
+		tr := newBenchTransport()
 		n, err := NewNode(NodeConfig{Clock: clock, Network: benchNetwork{tr}, Logger: log})
 		if err != nil {
 			b.Fatal(err)
 		}
 		for vrid := 1; vrid <= 200; vrid++ {
-			if _, err := n.Add(Config{VRID: uint8(vrid), Interface: "eth0", Interval: 100 * time.Millisecond,
+			if _, err := n.Add(Config{VRID: vrid, Interface: "eth0", Interval: 100 * time.Millisecond,
 				VIPs: []VIP{{Prefix: netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 1, byte(vrid), 1}), 32)}}}); err != nil {
 				b.Fatal(err)
 			}
 		}
-		if err := n.stepStart(context.Background()); err != nil {
-			b.Fatal(err)
-		}
+		n.step()
 		clock.now = clock.now.Add(time.Second)
 		b.StartTimer()
-		n.onTimer(clock.now)
-		n.runLater(false)
+		n.fire()
+		b.StopTimer()
+		tr.Close()
 		routers += 200
 		if tr.sent != 200 {
 			b.Fatalf("%d adverts sent, want 200", tr.sent)

@@ -21,10 +21,10 @@ func BenchmarkSimulated255Routers(b *testing.B) {
 	var adverts uint64
 	for b.Loop() {
 		w := newWorld(b, 1, zapcore.FatalLevel+1)
-		for i, prio := range []uint8{200, 100} {
+		for i, prio := range []int{200, 100} {
 			spec := nodeSpec{name: fmt.Sprintf("h%d", i+1), addr: netip.AddrFrom4([4]byte{10, 0, 0, byte(i + 1)})}
 			for vrid := 1; vrid <= 255; vrid++ {
-				rs := defaultRouter(uint8(vrid))
+				rs := defaultRouter(vrid)
 				rs.Priority = prio
 				spec.routers = append(spec.routers, rs)
 			}

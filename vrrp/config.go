@@ -12,10 +12,10 @@ import (
 const (
 	// DefaultPriority is a backup's priority when none is configured
 	// (keepalived's default; RFC 5798 §5.2.4).
-	DefaultPriority uint8 = 100
+	DefaultPriority = 100
 	// OwnerPriority is the address owner's priority: it becomes master at
 	// once and always preempts (RFC 5798 §5.2.4).
-	OwnerPriority uint8 = 255
+	OwnerPriority = 255
 	// DefaultInterval is the default Advertisement_Interval (RFC 5798 §5.2.7).
 	DefaultInterval = time.Second
 	// MaxPreemptDelay is keepalived's upper bound for preempt_delay.
@@ -36,7 +36,7 @@ type Config struct {
 	// VRID is the virtual router identifier, 1..255 (RFC 5798 §5.2.3;
 	// keepalived's virtual_router_id). Required. Unique per interface and
 	// address family within a Node.
-	VRID uint8
+	VRID int
 
 	// Interface is the network interface the router runs on (keepalived's
 	// interface). Required.
@@ -51,13 +51,13 @@ type Config struct {
 
 	// Version is the VRRP version: 3 (RFC 5798 / RFC 9568, default) or 2
 	// (RFC 3768, IPv4 only). keepalived's version / vrrp_version.
-	Version uint8
+	Version int
 
 	// Priority is the base priority, 1..255; 255 means this host owns the
 	// addresses and becomes master at once (RFC 5798 §5.2.4; keepalived's
 	// priority). Default: 100. Tracked objects move the effective
 	// priority within 1..254; an owner stays at 255.
-	Priority uint8
+	Priority int
 
 	// Interval is the Advertisement_Interval (RFC 5798 §5.2.7;
 	// keepalived's advert_int). Default: 1 s. VRRPv2: whole seconds,
@@ -224,8 +224,11 @@ func (c Config) Validate() error {
 	if c.IPv6 {
 		fam = "IPv6"
 	}
-	if c.VRID == 0 {
-		return bad("VRID", "required, 1..255")
+	if c.VRID < 1 || c.VRID > 255 {
+		return bad("VRID", "must be 1..255, got %d", c.VRID)
+	}
+	if c.Priority < 0 || c.Priority > OwnerPriority {
+		return bad("Priority", "must be 1..255 (0: the default, %d), got %d", DefaultPriority, c.Priority)
 	}
 	if c.Interface == "" {
 		return bad("Interface", "required")
@@ -352,8 +355,8 @@ func (c *Config) advertAddrs() []netip.Addr {
 
 func (c *Config) machineConfig() MachineConfig {
 	return MachineConfig{
-		Version:               c.Version,
-		Priority:              c.Priority,
+		Version:               uint8(c.Version),
+		Priority:              uint8(c.Priority),
 		Interval:              c.Interval,
 		NoPreempt:             c.NoPreempt,
 		PreemptDelay:          c.PreemptDelay,

@@ -98,9 +98,9 @@ func TestConfigAcceptsExcludedVIPsOfTheOtherFamily(t *testing.T) {
 func TestEffectivePriority(t *testing.T) {
 	// keepalived: base + weights, clamped to 1..254; an owner stays 255.
 	for _, tc := range []struct {
-		base uint8
+		base int
 		sum  int
-		want uint8
+		want int
 	}{{100, 0, 100}, {100, -20, 80}, {100, -200, 1}, {200, 100, 254}, {255, -100, 255}, {1, 0, 1}} {
 		if got := EffectivePriority(tc.base, tc.sum); got != tc.want {
 			t.Errorf("EffectivePriority(%d, %d) = %d, want %d", tc.base, tc.sum, got, tc.want)

@@ -22,33 +22,43 @@
 //
 // # Structure
 //
-// Machine is the protocol itself, pure: every input is a method call that
-// carries the time it happened (Start, Receive, TimerDue, SetPriority,
-// SetFault, Resign, Shutdown) and appends Actions for the caller (send an
-// advert with priority P, acquire, release or announce the addresses,
-// state and master changes); Deadline says when it next needs TimerDue. It
-// reads no clock, does no I/O, starts no goroutine and allocates nothing on
-// its hot paths.
+// Machine is the protocol of one virtual router, pure: every input is a
+// method call that carries the time it happened (Start, Receive,
+// TimerDue, SetPriority, SetFault, Resign, Shutdown) and appends Actions
+// for the caller (send an advert with priority P, acquire, release or
+// announce the addresses, state and master changes); Deadline says when it
+// next needs TimerDue. It reads no clock, does no I/O, starts no goroutine
+// and allocates nothing on its hot paths. Programs that drive a Machine
+// themselves use its ActionKind and Note values; a Node's users never
+// see them.
 //
-// Node drives machines: one goroutine and one timer for all its routers,
-// one Transport per interface and address family shared by the routers on
-// it and demultiplexed by VRID (up to 255), a goroutine per Transport that
-// reads it (or, for advert's sockets, only waits: the loop reads them
-// itself, in batches), and one ordered worker per router for Backend
-// calls, so that a slow backend delays addresses, never adverts. Received
-// adverts are timed from their arrival (the kernel's stamp) and taken in
-// time order with the timers; a timer batch sends its adverts before it
-// logs, sends events or hands work to the backends. Its
-// receive path checks what RFC 5798 §7.1 and RFC 3768 §7.1 ask (TTL / hop
-// limit 255 in multicast mode, version, type, VRID, length, checksum,
-// authentication with PASS or keepalived's IPsec AH, the VRRPv2 interval,
-// the address list, keepalived's unicast source check) before the machine
-// sees an advert; drops are counted by reason in Stats and logged at
-// Debug, rate-limited.
+// A Node's protocol for all its routers is a pure core of the same kind
+// (core.go): the routers and their Machines, the transports they share
+// demultiplexed by VRID (ports.go, membership.go), the receive checks of
+// RFC 5798 §7.1 and RFC 3768 §7.1 — TTL / hop limit 255 in multicast mode,
+// version, type, VRID, length, checksum, PASS or keepalived's IPsec AH,
+// the VRRPv2 interval, the address list, keepalived's unicast source check
+// (receive.go) — the encoding of adverts (send.go), faults (faults.go),
+// tracked objects (tracking.go), sync groups (sync.go) and one timer heap
+// (timerheap.go). Its inputs carry their time and it returns what is to be
+// done as data; drops are counted by reason in Stats and logged at Debug,
+// rate-limited.
 //
-// Faults — the interface down (LinkMonitor), a tracked object in Fault, no
-// usable source address, a Transport that failed (it is reopened with
-// backoff), a sync group member in Fault — put a router in Fault: a master
-// sends priority 0 and releases its addresses; when every fault clears it
-// is a backup again (an owner, priority 255, a master at once).
+// The Node's loop (node.go, portio.go) only schedules over that output,
+// with three small policies (policy.go): it waits for packets or the next
+// deadline, reads each transport in batches (a goroutine per transport
+// only waits for it), feeds the core with each packet's arrival time (the
+// kernel's stamp), sends the core's adverts before anything else, holds
+// logs, events and backend calls while a takeover's adverts are due, and
+// hands backend calls to one ordered worker per router (worker.go), so
+// that a slow backend delays addresses, never adverts. The simulation and
+// the scenario scripts run this very loop, on vrrptest's LAN under a
+// manual clock, inside testing/synctest bubbles.
+//
+// Faults — the interface down (Transport.Link), a tracked object in
+// Fault, no usable source address, a Transport that failed (it is closed
+// and opened anew with backoff), a sync group member in Fault — put a
+// router in Fault: a master sends priority 0 and releases its addresses;
+// when every fault clears it is a backup again (an owner, priority 255, a
+// master at once).
 package vrrp

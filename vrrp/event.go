@@ -2,6 +2,7 @@ package vrrp
 
 import (
 	"net/netip"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -49,8 +50,8 @@ type Event struct {
 	Detail string
 	Master netip.Addr // EventMaster
 	// Priority is the effective priority when the event happened.
-	Priority    uint8
-	OldPriority uint8 // EventPriority
+	Priority    int
+	OldPriority int   // EventPriority
 	Err         error // EventBackendError
 	// Lost counts events dropped before this one because the consumer was
 	// slow: the channel keeps the newest events, never blocking the
@@ -58,13 +59,50 @@ type Event struct {
 	Lost uint64
 }
 
+// String renders the event for logs and people: "VI_1: BACKUP -> MASTER
+// (master down)", "VI_1: master 10.0.0.1" ("master unknown" when there is
+// none), "VI_1: priority 100 -> 150 (tracked chk up)", "VI_1: backend
+// acquire failed: ...".
+func (e Event) String() string {
+	s := e.Router + ": "
+	switch e.Kind {
+	case EventState:
+		s += e.From.String() + " -> " + e.To.String() + " (" + e.Reason.String()
+		if e.Detail != "" {
+			s += ": " + e.Detail
+		}
+		return s + ")"
+	case EventMaster:
+		if !e.Master.IsValid() {
+			return s + "master unknown"
+		}
+		return s + "master " + e.Master.String()
+	case EventPriority:
+		s += "priority " + strconv.Itoa(e.OldPriority) + " -> " + strconv.Itoa(e.Priority)
+		if e.Detail != "" {
+			s += " (" + e.Detail + ")"
+		}
+		return s
+	case EventBackendError:
+		s += "backend " + e.Detail + " failed"
+		if e.Err != nil {
+			s += ": " + e.Err.Error()
+		}
+		return s
+	}
+	return s + e.Kind.String()
+}
+
 // eventQueue is a bounded channel that drops its oldest event instead of
-// blocking the sender. Senders are the loop and the backend worker.
+// blocking the sender. Senders are the loop and the backend workers. Once
+// closed (the router's Node stopped, or the router was removed), pushes
+// are dropped and a consumer's range ends.
 type eventQueue struct {
-	mu   sync.Mutex
-	ch   chan Event
-	lost uint64 // dropped since the last delivered event
-	all  uint64 // dropped ever
+	mu     sync.Mutex
+	ch     chan Event
+	lost   uint64 // dropped since the last delivered event
+	all    uint64 // dropped ever
+	closed bool
 }
 
 func newEventQueue(n int) *eventQueue { return &eventQueue{ch: make(chan Event, n)} }
@@ -72,6 +110,9 @@ func newEventQueue(n int) *eventQueue { return &eventQueue{ch: make(chan Event, 
 func (q *eventQueue) push(e Event) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
+	if q.closed {
+		return
+	}
 	for {
 		e.Lost = q.lost
 		select {
@@ -88,6 +129,16 @@ func (q *eventQueue) push(e Event) {
 			q.all++
 		default:
 		}
+	}
+}
+
+// close ends the stream: the consumer still gets what is buffered.
+func (q *eventQueue) close() {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if !q.closed {
+		q.closed = true
+		close(q.ch)
 	}
 }
 

@@ -76,10 +76,10 @@ func ExampleNode() {
 		return
 	}
 	var routers []*vrrp.Router
-	for vrid := uint8(1); vrid <= 3; vrid++ {
+	for vrid := 1; vrid <= 3; vrid++ {
 		r, err := node.Add(vrrp.Config{
 			Name: fmt.Sprintf("VI_%d", vrid), VRID: vrid, Interface: "eth0", Priority: 255,
-			VIPs: []vrrp.VIP{{Prefix: netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 0, vrid, 1}), 24)}},
+			VIPs: []vrrp.VIP{{Prefix: netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 0, byte(vrid), 1}), 24)}},
 		})
 		if err != nil {
 			fmt.Println(err)

@@ -4,12 +4,13 @@ import (
 	"strconv"
 
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 )
 
 // Log lines use keepalived's wording, so that operators and their log
 // scrapers find what they know.
 
-func (n *Node) logState(r *Router, a *Action) {
+func (c *core) logState(r *coreRouter, a *Action) {
 	prefix := "(" + r.cfg.Name + ") "
 	var msg string
 	switch a.To {
@@ -32,40 +33,43 @@ func (n *Node) logState(r *Router, a *Action) {
 	if a.Detail != "" {
 		fields = append(fields, zap.String("detail", a.Detail))
 	}
-	n.log.Info(prefix+msg, fields...)
+	c.logf(r, zapcore.InfoLevel, prefix+msg, fields...)
 }
 
-func (n *Node) note(r *Router, a *Action) {
+func (c *core) note(r *coreRouter, a *Action) {
 	prefix := "(" + r.cfg.Name + ") "
 	prio := strconv.Itoa(int(a.Priority))
 	ours := strconv.Itoa(int(r.m.Priority()))
 	switch a.Note {
 	case NoteDiscardLower:
-		n.log.Info(prefix + "received lower priority (" + prio + ") advert from " + a.Addr.String() + " - discarding")
+		c.info(r, prefix+"received lower priority ("+prio+") advert from "+a.Addr.String()+" - discarding")
 	case NoteLowerPriority:
 		msg := prefix + "Received advert from " + a.Addr.String() + " with lower priority " + prio + ", ours " + ours
 		if !r.cfg.LowerPriorityNoAdvert {
 			msg += ", forcing new election"
 		}
-		n.log.Info(msg)
+		c.info(r, msg)
 	case NoteHigherPriority:
-		n.log.Info(prefix + "Master received advert from " + a.Addr.String() + " with higher priority " + prio + ", ours " + ours)
+		c.info(r, prefix+"Master received advert from "+a.Addr.String()+" with higher priority "+prio+", ours "+ours)
 	case NoteEqualPriorityHigherAddr:
-		n.log.Info(prefix + "Master received advert from " + a.Addr.String() + " with same priority " + prio + " but higher IP address than ours")
+		c.info(r, prefix+"Master received advert from "+a.Addr.String()+" with same priority "+prio+" but higher IP address than ours")
 	case NotePriorityZeroBackup:
-		n.log.Info(prefix + "Backup received priority 0 advertisement")
+		c.info(r, prefix+"Backup received priority 0 advertisement")
 	case NotePriorityZeroMaster:
-		n.log.Info(prefix + "Master received priority 0 message")
+		c.info(r, prefix+"Master received priority 0 message")
 	case NoteIntervalChanged:
-		n.log.Info(prefix + "advertisement interval updated to " + strconv.FormatInt(a.Interval.Milliseconds(), 10) +
-			" milli-sec from " + strconv.FormatInt(a.OldInterval.Milliseconds(), 10) + " milli-sec")
+		c.info(r, prefix+"advertisement interval updated to "+strconv.FormatInt(a.Interval.Milliseconds(), 10)+
+			" milli-sec from "+strconv.FormatInt(a.OldInterval.Milliseconds(), 10)+" milli-sec")
 	case NotePreemptDelayStart:
-		n.log.Info(prefix + "start preempt delay (" + a.Interval.String() + ")")
+		c.info(r, prefix+"start preempt delay ("+a.Interval.String()+")")
 	case NotePreemptDelayStop:
-		n.log.Info(prefix + "stop preempt delay")
+		c.info(r, prefix+"stop preempt delay")
 	case NoteSameAddress:
-		n.log.Warn(prefix + "WARNING - equal priority advert received from remote host with our IP address.")
+		c.warn(r, prefix+"WARNING - equal priority advert received from remote host with our IP address.")
 	case NoteResignNotMaster:
-		n.log.Info(prefix + "not master - nothing to resign")
+		c.info(r, prefix+"not master - nothing to resign")
 	}
 }
+
+func (c *core) info(r *coreRouter, msg string) { c.logf(r, zapcore.InfoLevel, msg) }
+func (c *core) warn(r *coreRouter, msg string) { c.logf(r, zapcore.WarnLevel, msg) }

@@ -11,12 +11,12 @@ import (
 )
 
 // newLoopTimer returns the Node loop's one timer. With precise (see
-// NodeConfig.PreciseWakeups) and the system clock it is a timerfd waited on
-// through Go's poller: an idle Go program wakes for a runtime timer up to a
-// millisecond late (the poller waits in whole milliseconds, rounded up
-// below one), and the loop's timer is what sends a backup's first advert
-// when the master is gone — the takeover lag DESIGN.md sets a 2 ms target
-// for. Other clocks (a test's) keep their own timers.
+// NodeConfig.PreciseWakeups, which implies the system clock) it is a
+// timerfd waited on through Go's poller: an idle Go program wakes for a
+// runtime timer up to a millisecond late (the poller waits in whole
+// milliseconds, rounded up below one), and the loop's timer is what sends
+// a backup's first advert when the master is gone. Otherwise it is the
+// clock's own timer.
 //
 // A runtime timer backs the timerfd up: Go's scheduler polls for ready
 // descriptors only when it has no goroutine to run, so while backend
@@ -26,7 +26,7 @@ import (
 // The loop's timer may fire spuriously (a tick read just before a Reset,
 // or the later of the two): the loop checks every deadline it wakes for.
 func newLoopTimer(c Clock, precise bool) Timer {
-	if _, ok := c.(SystemClock); ok && precise {
+	if precise {
 		if t, err := newFDTimer(); err == nil {
 			return t
 		}

@@ -79,10 +79,18 @@ func TestFDTimerTicksWithoutBackstop(t *testing.T) {
 	}
 }
 
+// Precise wake-ups need the system clock: a Node with any other is
+// refused, and without them the loop uses the clock's own timer.
 func TestLoopTimerOfOtherClocksIsTheirs(t *testing.T) {
 	c := &benchClock{now: time.Unix(0, 0)}
-	if tm := newLoopTimer(c, true); tm != (benchTimer{}) {
-		t.Errorf("newLoopTimer(test clock, precise) = %T, want the clock's own timer", tm)
+	if _, err := NewNode(NodeConfig{Clock: c, Network: benchNetwork{}, PreciseWakeups: true}); err == nil {
+		t.Error("NewNode with PreciseWakeups and a test clock: no error")
+	}
+	if tm := newLoopTimer(c, false); tm != (benchTimer{}) {
+		t.Errorf("newLoopTimer(test clock) = %T, want the clock's own timer", tm)
+	}
+	if _, err := NewNode(NodeConfig{Clock: SystemClock{}, Network: benchNetwork{}, PreciseWakeups: true}); err != nil {
+		t.Errorf("NewNode with PreciseWakeups and the system clock: %v", err)
 	}
 	if tm := newLoopTimer(SystemClock{}, false); tm == nil {
 		t.Error("newLoopTimer(SystemClock, not precise) = nil")

@@ -271,23 +271,25 @@ func (m *Machine) Deadline() time.Time {
 // SkewTime returns Skew_Time for priority p: ((256 − p) ×
 // Master_Adver_Interval) / 256 for v3 (RFC 5798 §6.1), (256 − p) / 256
 // seconds for v2 (RFC 3768 §6.1).
-func SkewTime(version, p uint8, masterAdverInt time.Duration) time.Duration {
+func SkewTime(version, p int, masterAdverInt time.Duration) time.Duration {
 	if version == 2 {
-		return time.Duration(256-int(p)) * time.Second / 256
+		return time.Duration(256-p) * time.Second / 256
 	}
-	return time.Duration(256-int(p)) * masterAdverInt / 256
+	return time.Duration(256-p) * masterAdverInt / 256
 }
 
 // MasterDownInterval returns 3 × Master_Adver_Interval + Skew_Time (RFC
 // 5798 §6.1, RFC 3768 §6.1).
-func MasterDownInterval(version, p uint8, masterAdverInt time.Duration) time.Duration {
+func MasterDownInterval(version, p int, masterAdverInt time.Duration) time.Duration {
 	return 3*masterAdverInt + SkewTime(version, p, masterAdverInt)
 }
 
-func (m *Machine) skew() time.Duration { return SkewTime(m.cfg.Version, m.prio, m.masterAdverInt) }
+func (m *Machine) skew() time.Duration {
+	return SkewTime(int(m.cfg.Version), int(m.prio), m.masterAdverInt)
+}
 
 func (m *Machine) masterDown() time.Duration {
-	return MasterDownInterval(m.cfg.Version, m.prio, m.masterAdverInt)
+	return MasterDownInterval(int(m.cfg.Version), int(m.prio), m.masterAdverInt)
 }
 
 func (m *Machine) preempting() bool { return !m.cfg.NoPreempt && !m.resigned }
@@ -315,7 +317,7 @@ func (m *Machine) Start(now time.Time, acts []Action) []Action {
 	// crashed predecessor may have left them on the host: remove them.
 	acts = append(acts, Action{Kind: ActRelease})
 	if m.cfg.StartAsMaster {
-		m.downAt = now.Add(m.cfg.Interval + SkewTime(m.cfg.Version, OwnerPriority, m.cfg.Interval))
+		m.downAt = now.Add(m.cfg.Interval + SkewTime(int(m.cfg.Version), OwnerPriority, m.cfg.Interval))
 	} else {
 		m.downAt = now.Add(m.masterDown())
 	}

@@ -2,7 +2,6 @@ package vrrp
 
 import (
 	"cmp"
-	"container/heap"
 	"context"
 	"errors"
 	"io"
@@ -13,16 +12,16 @@ import (
 	"time"
 
 	"go.uber.org/zap"
-
-	"github.com/vrrpkit/vrrpkit/advert"
+	"go.uber.org/zap/zapcore"
 )
 
-// NodeConfig configures a Node.
+// NodeConfig configures a Node. The zero value of each optional field is
+// its default.
 type NodeConfig struct {
-	// Clock is where time comes from. Default: SystemClock.
+	// Clock is where time comes from. Default: the system clock.
 	Clock Clock
 	// Network opens one Transport per interface and address family.
-	// Required: advert's sockets on Linux, vrrptest.LAN in tests.
+	// Required: NewSocketNetwork on Linux, vrrptest.LAN's hosts in tests.
 	Network Network
 	// Logger receives state changes at Info in keepalived's wording
 	// ("(VI_1) Entering MASTER STATE") and per-packet drops at Debug
@@ -38,80 +37,84 @@ type NodeConfig struct {
 	// 100 ms and 30 s.
 	ReopenBackoff    time.Duration
 	MaxReopenBackoff time.Duration
-	// PreciseWakeups backs the loop's timer with a Linux timerfd when
-	// Clock is the system clock. An idle Go program wakes for a runtime
-	// timer up to a millisecond late (its poller sleeps in whole
-	// milliseconds), and the loop's timer is what sends a backup's first
-	// advert once the master is gone: the delay adds to every takeover.
-	// With it, down timers due within 200 µs of each other (a takeover of
-	// many routers) are also waited for on the loop, yielding the thread,
-	// rather than by sleeping. Costs a file descriptor and a goroutine.
-	// Leave it off inside a testing/synctest bubble: a timerfd ticks in
-	// real time, and a bubble's clock does not move while the loop waits.
-	// Default: off (runtime timers only); only with the system clock, and
-	// the timerfd on Linux.
+	// PreciseWakeups backs the loop's timer with a Linux timerfd, and
+	// waits for a backup's down timer due within 200 µs on the loop
+	// (yielding the thread) rather than by sleeping. An idle Go program
+	// wakes for a runtime timer up to a millisecond late (its poller
+	// sleeps in whole milliseconds), and the loop's timer is what sends a
+	// backup's first advert once the master is gone: the delay adds to
+	// every takeover. Costs a file descriptor and a goroutine. It needs
+	// the system clock (Clock nil or SystemClock): NewNode refuses it with
+	// any other, which cannot wake the loop at a precise instant (and a
+	// testing/synctest bubble's time does not move while the loop spins).
+	// Default: off.
 	PreciseWakeups bool
+	// Observer receives measurements (takeover latencies, backend call
+	// durations) as they happen. Default: none.
+	Observer Observer
 }
 
-// sourcePoll is how often a router without a source address asks a
-// transport that is not a LinkMonitor for one.
+// Observer receives a Node's measurements. Its methods are called on the
+// Node's protocol loop, one at a time: they must not block.
+type Observer interface {
+	// Takeover: r became master, latency after the last advert it heard
+	// (the master's last advert, for a takeover after the master died).
+	Takeover(r *Router, latency time.Duration)
+	// BackendDone: a Backend call of r ("acquire", "release" or
+	// "announce") returned err after took.
+	BackendDone(r *Router, op string, took time.Duration, err error)
+}
+
+// sourcePoll is how often the loop asks a transport that cannot watch
+// its interface for its LocalAddr.
 const sourcePoll = time.Second
 
-// ErrNodeStopped is returned by Add and Run once a Node's Run has returned.
+// ErrNodeStopped is returned by Add, Run and Ping once a Node's Run has
+// returned.
 var ErrNodeStopped = errors.New("vrrp: node stopped")
 
-// Node runs many virtual routers on one goroutine: one timer for all of
-// them, one Transport per interface and address family shared by its
-// routers and demultiplexed by VRID, one goroutine per Transport that
-// reads it or (batch transports) only waits for it, and one ordered worker
-// per router for Backend calls so that a slow backend delays addresses,
-// never adverts.
+// Node runs many virtual routers. Its protocol — the routers' state
+// machines, the shared transports demultiplexed by VRID, the receive
+// checks, faults, tracking and sync groups — is a pure core driven by one
+// loop goroutine. The loop only schedules: it waits for packets or the
+// next deadline, reads, feeds the core, sends the core's adverts first,
+// hands backend calls to one ordered worker per router (so that a slow
+// backend delays addresses, never adverts) and delivers events. A
+// goroutine per transport waits for packets (the loop reads them itself,
+// in batches) and another watches its link.
 type Node struct {
 	cfg   NodeConfig
 	clock Clock
 	log   *zap.Logger
 
-	mu     sync.Mutex
-	phase  nodePhase
-	cmds   []func(time.Time)
-	keys   map[routerKey]*Router
-	seq    uint64 // order of Add, for Routers
-	wakeCh chan struct{}
+	mu    sync.Mutex
+	phase nodePhase
+	keys  map[routerKey]*Router
+	seq   uint64 // order of Add, for Routers
+	// Signals for the loop, taken in this order at each wake-up.
+	cmds     []func(*core, time.Time)
+	links    []*portIO
+	failures []portFailure
+	woken    []*portIO
+	results  []backendResult
+	wake     chan struct{}
 
 	// Owned by the loop.
-	routers   []*Router
-	trans     map[transportKey]*transport
-	transList []*transport // the same, in a stable order
-	groups    map[string]*syncGroup
-	heap      routerHeap
-	groupWork []groupEvent
-	unstarted []*Router // attached, not yet started
-	inGroup   bool
-	// The deferred half of timer batches (see apply).
-	deferring  bool
-	inLater    bool
-	later      []laterWork
-	laterActs  []Action
-	laterSince time.Time // when the first of later was queued
-	rx         chan *rxBuf
-	readable   chan readable
-	held       []*Router // workers to start (see releaseHeld)
-	heldSince  time.Time
-	holdUntil  time.Time
-	rxPkts     []advert.Packet // batch transports' reads
-	rxBufs     [][]byte
-	runCtx     context.Context
-	workCtx    context.Context
-	cancel     context.CancelFunc
-	stopIO     chan struct{}
-	ioWG       sync.WaitGroup
-	workWG     sync.WaitGroup
-	armedAt    time.Time
-
-	// Step mode: the deterministic simulation drives the node on one
-	// goroutine through a clock with AfterFunc and push transports.
-	stepping  bool
-	stepTimer Timer
+	core    *core
+	ios     map[*port]*portIO
+	ioList  []*portIO
+	hold    holdPolicy
+	read    readPolicy
+	spin    wakePolicy
+	held    []laterWork
+	rx      rxBuffers
+	timer   Timer
+	armedAt time.Time
+	workCtx context.Context
+	cancel  context.CancelFunc
+	stopIO  chan struct{}
+	ioWG    sync.WaitGroup
+	workWG  sync.WaitGroup
 }
 
 type nodePhase uint8
@@ -126,6 +129,9 @@ const (
 func NewNode(cfg NodeConfig) (*Node, error) {
 	if cfg.Network == nil {
 		return nil, errors.New("vrrp: NodeConfig.Network is required")
+	}
+	if cfg.PreciseWakeups && cfg.Clock != nil && cfg.Clock != (SystemClock{}) {
+		return nil, errors.New("vrrp: NodeConfig.PreciseWakeups needs the system clock (Clock nil)")
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = SystemClock{}
@@ -146,17 +152,19 @@ func NewNode(cfg NodeConfig) (*Node, error) {
 		cfg.MaxReopenBackoff = max(30*time.Second, cfg.ReopenBackoff)
 	}
 	n := &Node{
-		cfg:      cfg,
-		clock:    cfg.Clock,
-		log:      cfg.Logger,
-		keys:     make(map[routerKey]*Router),
-		wakeCh:   make(chan struct{}, 1),
-		trans:    make(map[transportKey]*transport),
-		groups:   make(map[string]*syncGroup),
-		rx:       make(chan *rxBuf, 64),
-		readable: make(chan readable, 16),
-		stopIO:   make(chan struct{}),
+		cfg:    cfg,
+		clock:  cfg.Clock,
+		log:    cfg.Logger,
+		keys:   make(map[routerKey]*Router),
+		wake:   make(chan struct{}, 1),
+		ios:    make(map[*port]*portIO),
+		hold:   newHoldPolicy(),
+		read:   newReadPolicy(),
+		spin:   newWakePolicy(cfg.PreciseWakeups),
+		stopIO: make(chan struct{}),
 	}
+	n.core = newCore(cfg.Logger.Core().Enabled, cfg.ReopenBackoff, cfg.MaxReopenBackoff)
+	n.workCtx, n.cancel = context.WithCancel(context.Background())
 	return n, nil
 }
 
@@ -171,14 +179,14 @@ func (n *Node) Add(cfg Config) (*Router, error) {
 	cfg = cfg.withDefaults()
 	// The caller may reuse its slices; Config hands out copies too.
 	cfg.VIPs, cfg.Peers, cfg.Tracks = slices.Clone(cfg.VIPs), slices.Clone(cfg.Peers), slices.Clone(cfg.Tracks)
-	r := &Router{node: n, cfg: cfg, base: cfg.Priority, heapIdx: -1,
-		events: newEventQueue(n.cfg.EventBuffer), tracks: make(map[string]TrackStatus)}
+	r := &Router{node: n, cfg: cfg, events: newEventQueue(n.cfg.EventBuffer), changed: make(chan struct{})}
 	r.key = routerKey{iface: cfg.Interface, ipv6: cfg.IPv6, vrid: cfg.VRID}
-	r.m.Init(cfg.machineConfig())
 	r.priority.Store(uint32(cfg.Priority))
-	if err := r.prepare(n.clock.Now()); err != nil {
+	cr, err := newCoreRouter(r, n.clock.Now())
+	if err != nil {
 		return nil, err
 	}
+	r.core = cr
 	n.mu.Lock()
 	if n.phase == phaseStopped {
 		n.mu.Unlock()
@@ -187,19 +195,19 @@ func (n *Node) Add(cfg Config) (*Router, error) {
 	if other := n.keys[r.key]; other != nil {
 		n.mu.Unlock()
 		return nil, &ConfigError{Router: cfg.Name, Field: "VRID",
-			Err: errors.New("VRID " + strconv.Itoa(int(cfg.VRID)) + " on " + cfg.Interface + " is already used by " + other.cfg.Name)}
+			Err: errors.New("VRID " + strconv.Itoa(cfg.VRID) + " on " + cfg.Interface + " is already used by " + other.cfg.Name)}
 	}
 	n.keys[r.key] = r
 	n.seq++
 	r.seq = n.seq
 	n.mu.Unlock()
-	n.do(func(now time.Time) { n.attach(r, now) })
+	n.do(func(c *core, now time.Time) { c.add(now, cr) })
 	return r, nil
 }
 
 // Remove stops r cleanly — a master sends priority 0 and releases its VIPs
 // — and takes it out of the Node, waiting until its Backend calls are done
-// or ctx ends. The other routers keep running.
+// or ctx ends. The other routers keep running. r's event stream is closed.
 func (n *Node) Remove(ctx context.Context, r *Router) error {
 	if r.node != n {
 		return errors.New("vrrp: router " + r.cfg.Name + " is not in this node")
@@ -213,19 +221,23 @@ func (n *Node) Remove(ctx context.Context, r *Router) error {
 	delete(n.keys, r.key)
 	running := n.phase == phaseRunning
 	n.mu.Unlock()
-	n.do(func(now time.Time) {
-		n.detach(r, now)
+	n.do(func(c *core, now time.Time) {
+		c.remove(now, r.core)
 		close(done)
 	})
-	if !running && !n.stepping {
-		return nil
+	if !running {
+		return nil // closed by Run
 	}
 	select {
 	case <-done:
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	return r.work.wait(ctx)
+	err := r.work.wait(ctx)
+	if err == nil {
+		r.stopped()
+	}
+	return err
 }
 
 // Routers returns the routers in the Node, in the order they were added.
@@ -240,11 +252,53 @@ func (n *Node) Routers() []*Router {
 	return out
 }
 
+// Ping returns nil once the Node's loop has handled a command sent now: a
+// watchdog's proof that the protocol loop is not stuck. It returns ctx's
+// error if the loop does not answer in time, and ErrNodeStopped once Run
+// has returned.
+func (n *Node) Ping(ctx context.Context) error {
+	done := make(chan struct{})
+	n.mu.Lock()
+	if n.phase == phaseStopped {
+		n.mu.Unlock()
+		return ErrNodeStopped
+	}
+	n.mu.Unlock()
+	n.do(func(*core, time.Time) { close(done) })
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// do queues f for the loop (before Run, the queue runs when Run starts).
+func (n *Node) do(f func(c *core, now time.Time)) {
+	n.mu.Lock()
+	if n.phase == phaseStopped {
+		n.mu.Unlock()
+		return
+	}
+	n.cmds = append(n.cmds, f)
+	n.mu.Unlock()
+	n.poke()
+}
+
+// poke wakes the loop.
+func (n *Node) poke() {
+	select {
+	case n.wake <- struct{}{}:
+	default:
+	}
+}
+
 // Run runs the routers until ctx ends, then shuts them down cleanly: every
 // master sends a priority-0 advert and releases its VIPs; Run waits for the
-// backends at most ShutdownTimeout, closes the transports and returns. It
-// returns nil after a clean shutdown, or an error saying what did not
-// finish. Run may be called once.
+// backends at most ShutdownTimeout, closes the transports, closes every
+// router's event stream and returns. It returns nil after a clean
+// shutdown, or an error saying what did not finish. Run may be called
+// once.
 func (n *Node) Run(ctx context.Context) error {
 	n.mu.Lock()
 	switch n.phase {
@@ -258,78 +312,245 @@ func (n *Node) Run(ctx context.Context) error {
 	n.phase = phaseRunning
 	n.mu.Unlock()
 
-	n.runCtx = ctx
-	n.workCtx, n.cancel = context.WithCancel(context.WithoutCancel(ctx))
-	timer := newLoopTimer(n.clock, n.cfg.PreciseWakeups)
+	n.timer = newLoopTimer(n.clock, n.cfg.PreciseWakeups)
 	defer func() {
-		if c, ok := timer.(io.Closer); ok {
+		if c, ok := n.timer.(io.Closer); ok {
 			c.Close()
 		}
 	}()
-	n.runPending()
 	for {
-		n.holdUntil = n.releaseHeld(n.clock.Now(), false)
-		n.arm(timer)
+		n.step()
+		n.waitOnLoop()
+		n.arm()
 		select {
 		case <-ctx.Done():
-			timer.Stop()
+			n.timer.Stop()
 			return n.shutdown()
-		case <-timer.C():
+		case <-n.timer.C():
 			n.armedAt = time.Time{}
-			n.drainRx()
-			n.readAll(n.clock.Now())
-			n.onTimer(n.clock.Now())
-			n.runLater(true)
-			n.spinDownTimers()
-		case s := <-n.readable:
-			n.onReadable(s, n.clock.Now())
-			n.runLater(true)
-		case b := <-n.rx:
-			n.onRx(b)
-			n.runLater(true)
-		case <-n.wakeCh:
-			n.runPending()
-			n.runLater(true)
+		case <-n.wake:
 		}
 	}
 }
 
-// do runs f on the loop: at once in step mode, queued otherwise (before
-// Run, the queue runs when Run starts).
-func (n *Node) do(f func(now time.Time)) {
-	if n.stepping {
-		now := n.clock.Now()
-		f(now)
-		n.startAttached(now)
-		n.stepArm()
-		return
-	}
+// step does everything due: the signals of the waiting goroutines
+// (commands, link changes, failed transports, transports with packets,
+// finished backend calls), then reads, timers, and the output.
+func (n *Node) step() {
+	c := n.core
+	now := n.clock.Now()
 	n.mu.Lock()
-	if n.phase == phaseStopped {
-		n.mu.Unlock()
+	cmds, links, failures, woken, results := n.cmds, n.links, n.failures, n.woken, n.results
+	n.cmds, n.links, n.failures, n.woken, n.results = nil, nil, nil, nil, nil
+	n.mu.Unlock()
+	for _, f := range cmds {
+		f(c, n.clock.Now())
+	}
+	c.start(now)
+	for _, pio := range links {
+		n.linkChanged(pio, now)
+	}
+	for _, f := range failures {
+		if pio := n.ios[f.p]; pio == f.pio {
+			c.portFailed(now, f.p, f.err)
+		}
+	}
+	for _, pio := range woken {
+		if n.ios[pio.p] == pio {
+			n.read.woke(&pio.poll, now)
+		}
+	}
+	for _, res := range results {
+		n.backendDone(res, now)
+	}
+	n.flush(now)
+	now = n.clock.Now()
+	n.readDue(now)
+	c.tick(now)
+	n.flush(now)
+	n.pollSources(now)
+	n.runHeld()
+}
+
+// flush carries out the core's output: transports to open or close (the
+// results go back to the core at once), then what readers see, then the
+// adverts, then the rest, which waits in held for the hold policy.
+func (n *Node) flush(now time.Time) {
+	c := n.core
+	o := &c.out
+	if o.empty() {
 		return
 	}
-	n.cmds = append(n.cmds, f)
-	n.mu.Unlock()
-	select {
-	case n.wakeCh <- struct{}{}:
-	default:
+	for i := 0; i < len(o.ports); i++ {
+		p := o.ports[i]
+		p.listed = false
+		n.reconcilePort(p, now)
+	}
+	for _, r := range o.views {
+		r.dirty = false
+		r.h.publish(r.m.State(), r.m.Master(), r.m.Priority())
+	}
+	failed := n.sendAll(o, now)
+	if len(o.later) > 0 || len(failed) > 0 {
+		n.hold.queued(now)
+		// The failures to send, in their places among the rest.
+		prev := 0
+		for _, f := range failed {
+			n.held = append(n.held, o.later[prev:f.pos]...)
+			n.held = append(n.held, f.log)
+			prev = f.pos
+		}
+		n.held = append(n.held, o.later[prev:]...)
+	}
+	o.reset()
+}
+
+// sendFailure is the log line of an advert that did not go out, and its
+// place in the output's later work.
+type sendFailure struct {
+	pos int
+	log laterWork
+}
+
+// sendAll puts the core's adverts on the wire, and returns the log lines
+// of those that failed (rate-limited per router).
+func (n *Node) sendAll(o *output, now time.Time) []sendFailure {
+	var failed []sendFailure
+	ok := false
+	for i := range o.sends {
+		s := &o.sends[i]
+		if pio := n.ios[s.port]; pio != nil {
+			pkt := pio.txPkt(s, o.arena)
+			if err := pio.tr.Send(pkt); err != nil {
+				s.r.h.stats.sendErrors.Add(1)
+				if allow, suppressed := s.r.h.sendLog.allow(now, time.Second); allow {
+					failed = append(failed, sendFailure{pos: s.pos, log: laterWork{kind: laterLog, level: zapcore.WarnLevel,
+						msg:    "(" + s.r.cfg.Name + ") Cant send advert to " + s.dst.String(),
+						fields: []zap.Field{zap.Error(err), zap.Int("suppressed", suppressed)}}})
+				}
+			} else {
+				ok = true
+			}
+		}
+		if !s.last {
+			continue
+		}
+		if ok {
+			s.r.h.stats.sent.Add(1)
+			if s.prio == 0 {
+				s.r.h.stats.prio0Sent.Add(1)
+				o.later[s.zero].sent = true
+			}
+		}
+		ok = false
+	}
+	return failed
+}
+
+// runHeld carries out the held work unless the hold policy says wait. A
+// router timer that runs out meanwhile is handled between two pieces of
+// it, its adverts first.
+func (n *Node) runHeld() {
+	if len(n.held) == 0 {
+		return
+	}
+	if n.hold.hold(n.clock.Now(), n.core.timers.next()) {
+		return
+	}
+	n.hold.released()
+	for i := 0; i < len(n.held); i++ {
+		if i%8 == 7 {
+			if now := n.clock.Now(); n.core.due(now) {
+				n.core.tick(now)
+				n.flush(now)
+			}
+		}
+		n.carryOut(&n.held[i])
+	}
+	clear(n.held)
+	n.held = n.held[:0]
+	n.hold.released()
+}
+
+// carryOut does one piece of held work.
+func (n *Node) carryOut(w *laterWork) {
+	switch w.kind {
+	case laterLog:
+		if ce := n.log.Check(w.level, w.msg); ce != nil {
+			ce.Write(w.fields...)
+		}
+	case laterSentZero:
+		if w.sent {
+			n.log.Info(w.msg)
+		}
+	case laterEvent:
+		w.r.events.push(w.ev)
+	case laterBackend:
+		n.startOp(w.r, w.op)
+	case laterTakeover:
+		if n.cfg.Observer != nil {
+			n.cfg.Observer.Takeover(w.r, w.took)
+		}
 	}
 }
 
-func (n *Node) runPending() {
+// startOp hands op to r's worker, starting its goroutine if it has none.
+func (n *Node) startOp(r *Router, op backendOp) {
+	start, dropped := r.work.queue(op)
+	if dropped {
+		r.stats.backendDropped.Add(1)
+		return
+	}
+	if !start {
+		return
+	}
+	n.workWG.Add(1)
+	go func() {
+		defer n.workWG.Done()
+		r.work.run(n.workCtx, r.cfg.Backend, n.clock, n.backendResult, r)
+	}()
+}
+
+// backendResult is the workers' report to the loop.
+func (n *Node) backendResult(res backendResult) {
+	n.mu.Lock()
+	n.results = append(n.results, res)
+	n.mu.Unlock()
+	n.poke()
+}
+
+func (n *Node) backendDone(res backendResult, now time.Time) {
+	r := res.r
+	if n.cfg.Observer != nil {
+		n.cfg.Observer.BackendDone(r, res.kind.String(), res.took, res.err)
+	}
+	if res.err == nil {
+		return
+	}
+	r.stats.backendErrors.Add(1)
+	n.log.Error("("+r.cfg.Name+") backend "+res.kind.String()+" failed", zap.Error(res.err))
+	r.events.push(Event{Kind: EventBackendError, Time: now, Router: r.cfg.Name,
+		Detail: res.kind.String(), Err: res.err, Priority: r.Priority()})
+}
+
+// waitOnLoop waits on the loop's thread, yielding, for a backup's down
+// timer that the wake policy says is too close to sleep for, and handles
+// it when it runs out.
+func (n *Node) waitOnLoop() {
 	for {
-		n.mu.Lock()
-		cmds := n.cmds
-		n.cmds = nil
-		n.mu.Unlock()
-		if len(cmds) == 0 {
-			n.startAttached(n.clock.Now())
+		r := n.core.timers.first()
+		if r == nil || len(n.wake) > 0 {
 			return
 		}
-		for _, f := range cmds {
-			f(n.clock.Now())
+		now := n.clock.Now()
+		if !n.spin.waitOnLoop(now, r.wake, r.m.State() == Backup) {
+			return
 		}
+		if r.wake.After(now) {
+			runtime.Gosched()
+			continue
+		}
+		n.step()
 	}
 }
 
@@ -338,239 +559,75 @@ func (n *Node) runPending() {
 // and arms it again. A backup's earliest deadline moves later with every
 // advert it hears, and re-arming for each (2,000 a second with 200
 // routers at 100 ms) would cost more than the odd early wake-up.
-func (n *Node) arm(t Timer) {
+func (n *Node) arm() {
 	next := n.nextWake()
 	if next.IsZero() || (!n.armedAt.IsZero() && !next.Before(n.armedAt)) {
 		return
 	}
 	n.armedAt = next
-	t.Reset(max(0, next.Sub(n.clock.Now())))
+	n.timer.Reset(max(0, next.Sub(n.clock.Now())))
 }
 
+// nextWake is the earliest of the core's deadline, the transports' reads
+// and source polls, and the held work's.
 func (n *Node) nextWake() time.Time {
-	var next time.Time
-	if len(n.heap) > 0 {
-		next = n.heap[0].wake
-	}
-	for _, t := range n.transList {
-		if !t.reopenAt.IsZero() && (next.IsZero() || t.reopenAt.Before(next)) {
-			next = t.reopenAt
-		}
-		if t.polling && (next.IsZero() || t.pollAt.Before(next)) {
-			next = t.pollAt
+	next := n.core.deadline()
+	earlier := func(t time.Time) {
+		if !t.IsZero() && (next.IsZero() || t.Before(next)) {
+			next = t
 		}
 	}
-	if !n.holdUntil.IsZero() && (next.IsZero() || n.holdUntil.Before(next)) {
-		next = n.holdUntil
-	}
-	if len(n.later) > 0 {
-		if until := n.laterSince.Add(maxHold); next.IsZero() || until.Before(next) {
-			next = until
+	for _, pio := range n.ioList {
+		if pio.poll.polling {
+			earlier(pio.poll.pollAt)
 		}
+		if !pio.monitored {
+			earlier(pio.sourceAt)
+		}
+	}
+	if len(n.held) > 0 {
+		// When the hold ends, or when the timer holding it has run.
+		earlier(n.hold.deadline())
 	}
 	return next
 }
 
-// spinWindow: with PreciseWakeups, a backup's down timer due within it is
-// waited for on the loop rather than in the poller. A takeover's down
-// timers run out as far apart as the master's adverts were sent, tens of
-// microseconds, and a process that sleeps until the next one wakes 100 µs
-// or more late (more on a busy virtual machine): the takeover would fall
-// further behind with each router.
-const spinWindow = 200 * time.Microsecond
-
-// spinDownTimers handles the down timers due within spinWindow as they
-// run out, yielding the thread while it waits.
-func (n *Node) spinDownTimers() {
-	if _, sys := n.clock.(SystemClock); !sys || !n.cfg.PreciseWakeups {
-		return // a test's clock does not move while the loop waits
-	}
-	for len(n.heap) > 0 {
-		r := n.heap[0]
-		if r.wake.IsZero() || r.m.State() != Backup {
-			return
-		}
-		now := n.clock.Now()
-		if wait := r.wake.Sub(now); wait > spinWindow {
-			return
-		} else if wait > 0 {
-			runtime.Gosched()
-			continue
-		}
-		n.drainRx()
-		n.readAll(now)
-		n.onTimer(now)
-		n.runLater(true)
-	}
-}
-
-// dueBy reports whether a router's timer runs out at or before t.
-func (n *Node) dueBy(t time.Time) bool {
-	return len(n.heap) > 0 && !n.heap[0].wake.IsZero() && !n.heap[0].wake.After(t)
-}
-
-// onTimer handles every router whose timer ran out by now. Their adverts
-// go out as each is handled; the rest of what they do (logs, events,
-// backend hand-offs) waits in the later queue until runLater, so that
-// the last of a burst of due adverts is not sent after the first ones'
-// logging and address changes.
-func (n *Node) onTimer(now time.Time) {
-	was := n.deferring
-	n.deferring = true
-	defer func() { n.deferring = was }()
-	for len(n.heap) > 0 {
-		r := n.heap[0]
-		if r.wake.IsZero() || r.wake.After(now) {
-			break
-		}
-		if !r.recheckAt.IsZero() && !r.recheckAt.After(now) {
-			r.recheckAt = time.Time{}
-			n.refreshSource(r, now)
-		}
-		if d := r.m.Deadline(); !d.IsZero() && !d.After(now) {
-			// An advert may be about to go out: it needs our current address.
-			n.refreshSource(r, now)
-			if d := r.m.Deadline(); !d.IsZero() && !d.After(now) {
-				n.apply(r, r.m.TimerDue(now, r.acts[:0]), now)
-			}
-		}
-		n.reschedule(r)
-	}
-	for _, t := range n.transList {
-		if !t.reopenAt.IsZero() && !t.reopenAt.After(now) {
-			n.openTransport(t, now)
-		}
-	}
-}
-
-// reschedule moves r in the timer heap to its next wake-up.
-func (n *Node) reschedule(r *Router) {
-	w := r.m.Deadline()
-	if !r.recheckAt.IsZero() && (w.IsZero() || r.recheckAt.Before(w)) {
-		w = r.recheckAt
-	}
-	r.wake = w
-	if r.heapIdx >= 0 {
-		heap.Fix(&n.heap, r.heapIdx)
-	}
-}
-
-// attach adds r to its transport and group and starts it.
-func (n *Node) attach(r *Router, now time.Time) {
-	n.routers = append(n.routers, r)
-	heap.Push(&n.heap, r)
-	key := transportKey{iface: r.cfg.Interface, ipv6: r.cfg.IPv6, group: r.cfg.Group}
-	t := n.trans[key]
-	if t == nil {
-		t = &transport{key: key, backoff: n.cfg.ReopenBackoff,
-			ep: Endpoint{Interface: key.iface, IPv6: key.ipv6, Group: key.group}}
-		n.trans[key] = t
-		n.transList = append(n.transList, t)
-	}
-	t.routers[r.cfg.VRID] = r
-	t.count++
-	r.t = t
-	if r.cfg.SyncGroup != "" {
-		g := n.groups[r.cfg.SyncGroup]
-		if g == nil {
-			g = &syncGroup{name: r.cfg.SyncGroup}
-			n.groups[g.name] = g
-		}
-		g.members = append(g.members, r)
-		r.group = g
-	}
-	needAH := r.cfg.AuthType == advert.AuthAH
-	switch {
-	case t.tr != nil && needAH && !t.ep.AH:
-		// The socket must also carry IP protocol 51 now.
-		n.closeTransport(t)
-		t.ep.AH = true
-		n.openTransport(t, now)
-	case t.tr == nil && t.reopenAt.IsZero():
-		t.ep.AH = t.ep.AH || needAH
-		n.openTransport(t, now)
-	default:
-		t.ep.AH = t.ep.AH || needAH
-	}
-	if t.tr == nil {
-		n.setFault(r, faultTransport, true, "transport on "+t.ep.Interface+" not open", now)
-	} else {
-		n.setFault(r, faultLink, !t.up, "link down on "+t.ep.Interface, now)
-		n.refreshSource(r, now)
-	}
-	if r.group != nil {
-		n.syncFaults(r.group, now)
-	}
-	// Its tracked objects as they were when it was added: a router whose
-	// tracker is in Fault goes straight to Fault when it starts.
-	for _, s := range r.cfg.Tracks {
-		n.track(r, s, false, now)
-	}
-	// Started by startAttached once the commands queued with it have run.
-	n.unstarted = append(n.unstarted, r)
-}
-
-// startAttached starts the routers attached since the last call.
-func (n *Node) startAttached(now time.Time) {
-	for len(n.unstarted) > 0 {
-		r := n.unstarted[0]
-		n.unstarted = n.unstarted[1:]
-		if r.removed || r.started {
-			continue
-		}
-		r.started = true
-		n.apply(r, r.m.Start(now, r.acts[:0]), now)
-	}
-}
-
-// detach stops r and takes it out of its transport and group.
-func (n *Node) detach(r *Router, now time.Time) {
-	if r.removed {
-		return
-	}
-	n.apply(r, r.m.Shutdown(now, r.acts[:0]), now)
-	r.removed = true
-	if r.heapIdx >= 0 {
-		heap.Remove(&n.heap, r.heapIdx)
-	}
-	n.routers = slices.DeleteFunc(n.routers, func(x *Router) bool { return x == r })
-	if t := r.t; t != nil {
-		t.routers[r.cfg.VRID] = nil
-		t.count--
-		if t.count == 0 {
-			n.closeTransport(t)
-			delete(n.trans, t.key)
-			n.transList = slices.DeleteFunc(n.transList, func(x *transport) bool { return x == t })
-		}
-	}
-	if g := r.group; g != nil {
-		g.members = slices.DeleteFunc(g.members, func(x *Router) bool { return x == r })
-		if len(g.members) == 0 {
-			delete(n.groups, g.name)
-		} else {
-			n.syncFaults(g, now)
-		}
-	}
-}
-
 // shutdown stops every router, waits for the backends, closes the
-// transports and stops the goroutines.
+// transports, stops the goroutines and ends the routers' event streams.
 func (n *Node) shutdown() error {
-	now := n.clock.Now()
-	for _, r := range n.routers {
-		n.apply(r, r.m.Shutdown(now, r.acts[:0]), now)
-	}
 	n.mu.Lock()
 	n.phase = phaseStopped
+	cmds := n.cmds
+	n.cmds = nil
 	n.mu.Unlock()
-	n.releaseHeld(now, true)
+	now := n.clock.Now()
+	// Commands queued before the end still count (a Remove waits on one).
+	for _, f := range cmds {
+		f(n.core, now)
+	}
+	n.core.shutdown(now)
+	n.flush(now)
+	n.hold.since = time.Time{}
+	n.runHeld()
 	err := n.waitWorkers()
-	for _, t := range n.transList {
-		n.closeTransport(t)
+	for _, pio := range n.ioList {
+		n.stopPortIO(pio)
 	}
 	close(n.stopIO)
 	n.ioWG.Wait()
 	n.cancel()
+	n.mu.Lock()
+	routers := make([]*Router, 0, len(n.keys))
+	for _, r := range n.keys {
+		routers = append(routers, r)
+	}
+	n.mu.Unlock()
+	for _, cr := range n.core.routers {
+		cr.h.stopped()
+	}
+	for _, r := range routers {
+		r.stopped()
+	}
 	return err
 }
 
@@ -588,335 +645,4 @@ func (n *Node) waitWorkers() error {
 	case <-t.C():
 		return errors.New("vrrp: shutdown: backends did not finish within " + n.cfg.ShutdownTimeout.String())
 	}
-}
-
-// setFault turns one fault condition of r on or off and moves the machine
-// into or out of Fault when the whole changes.
-func (n *Node) setFault(r *Router, k faultKind, on bool, detail string, now time.Time) {
-	if k == faultLink && r.cfg.IgnoreLinkDown {
-		on = false
-	}
-	if !r.faults.set(k, on, detail) {
-		return
-	}
-	if on {
-		n.log.Info("(" + r.cfg.Name + ") fault: " + detail)
-	}
-	if r.group != nil && k != faultSync {
-		n.syncFaults(r.group, now)
-	}
-	n.applyFault(r, now)
-}
-
-func (n *Node) applyFault(r *Router, now time.Time) {
-	if r.removed {
-		return
-	}
-	on := r.faults.any()
-	if on == r.m.Faulted() {
-		return
-	}
-	n.apply(r, r.m.SetFault(now, on, r.faults.first(), r.acts[:0]), now)
-}
-
-// refreshSource finds the source address of r's adverts and faults r while
-// there is none. A LinkMonitor says when an address appears; other
-// transports are asked again every second.
-func (n *Node) refreshSource(r *Router, now time.Time) {
-	if r.removed || r.t == nil || r.t.tr == nil {
-		return
-	}
-	src := r.cfg.UnicastSrc
-	if !src.IsValid() {
-		src = r.t.tr.LocalAddr()
-	}
-	if !src.IsValid() {
-		if !r.t.monitored {
-			r.recheckAt = now.Add(sourcePoll)
-		}
-		n.setFault(r, faultNoSource, true, "no usable source address on "+r.cfg.Interface, now)
-		return
-	}
-	r.recheckAt = time.Time{}
-	if src != r.m.Addr() {
-		n.apply(r, r.m.SetAddr(src, r.acts[:0]), now)
-	}
-	n.setFault(r, faultNoSource, false, "", now)
-}
-
-// apply carries out a machine's actions. acts is r.acts (or grew from
-// it). Adverts go out first, with what changes the protocol's course
-// (sync group work) and what readers see (state, master); then the rest:
-// logs, events, backend hand-offs. Inside onTimer the rest waits in the
-// later queue; anywhere else it is done at once, after that queue (so
-// that one router's effects never overtake each other).
-func (n *Node) apply(r *Router, acts []Action, now time.Time) {
-	if !n.deferring && len(n.later) > 0 {
-		n.runLater(false)
-	}
-	// What readers see is updated first, so that a program woken by any
-	// event of this batch reads the state and master the batch ends with.
-	for i := range acts {
-		switch a := &acts[i]; a.Kind {
-		case ActState:
-			r.state.Store(uint32(a.To))
-			switch {
-			case a.To == Master:
-				r.stats.becameMaster.Add(1)
-			case a.From == Master:
-				r.stats.leftMaster.Add(1)
-			}
-			if r.group != nil && a.From == Master && a.To == Backup && a.Reason == ReasonHigherPriority {
-				n.groupWork = append(n.groupWork, groupEvent{r: r, kind: groupSteppedDown})
-			}
-		case ActMaster:
-			r.masterMu.Lock()
-			r.master = a.Addr
-			r.masterMu.Unlock()
-		}
-	}
-	later := false
-	for i := range acts {
-		switch a := &acts[i]; a.Kind {
-		case ActSend:
-			if n.send(r, a.Priority, now) && a.Priority == 0 {
-				// Logged with the rest, in its place among them.
-				a.Kind = actSentZero
-				later = true
-			}
-		case ActWantMaster:
-			n.groupWork = append(n.groupWork, groupEvent{r: r, kind: groupWantMaster, reason: a.Reason})
-		default:
-			later = later || deferrable(a.Kind)
-		}
-	}
-	if later {
-		prio := r.m.Priority()
-		if n.deferring {
-			start := len(n.laterActs)
-			for i := range acts {
-				if a := &acts[i]; deferrable(a.Kind) {
-					n.laterActs = append(n.laterActs, *a)
-				}
-			}
-			if len(n.later) == 0 {
-				n.laterSince = n.clock.Now()
-			}
-			n.later = append(n.later, laterWork{r: r, now: now, prio: prio, from: start, to: len(n.laterActs)})
-		} else {
-			for i := range acts {
-				n.finish(r, &acts[i], now, prio)
-			}
-		}
-	}
-	r.acts = acts[:0]
-	n.reschedule(r)
-	n.runGroupWork(now)
-}
-
-// laterWork is the deferred part of one apply: n.laterActs[from:to],
-// carried out as of now, when the router's priority was prio.
-type laterWork struct {
-	r        *Router
-	now      time.Time
-	prio     uint8
-	from, to int
-}
-
-// actSentZero marks, in the Node's own copy of the actions, an ActSend
-// of priority 0 that went out: it is logged in the second half.
-const actSentZero ActionKind = 255
-
-// deferrable: the actions that neither send nor steer the protocol.
-func deferrable(k ActionKind) bool {
-	switch k {
-	case ActState, ActMaster, ActNote, ActAcquire, ActRelease, ActAnnounce, actSentZero:
-		return true
-	}
-	return false
-}
-
-// finish carries out the part of an action that can wait.
-func (n *Node) finish(r *Router, a *Action, now time.Time, prio uint8) {
-	switch a.Kind {
-	case ActAcquire, ActRelease, ActAnnounce:
-		n.backendOp(r, a.Kind, prio)
-	case ActState:
-		n.stateChanged(r, a, now, prio)
-	case ActMaster:
-		r.events.push(Event{Kind: EventMaster, Time: now, Router: r.cfg.Name, Master: a.Addr, Priority: prio})
-	case ActNote:
-		n.note(r, a)
-	case actSentZero:
-		n.log.Info("(" + r.cfg.Name + ") sent 0 priority")
-	}
-}
-
-// runLater carries out the deferred work of timer batches, in order.
-// With preempt, it waits while a router's timer is due within holdWindow
-// (for maxHold at most): the adverts of a takeover of many routers go out
-// one after another as their timers run out, as fast as the master sent
-// them, and work done between them would make the last ones late. And
-// routers whose timers run out while it works are handled between two
-// pieces of it. Without preempt (before an event that is not a timer is
-// handled) it does everything at once.
-func (n *Node) runLater(preempt bool) {
-	if n.inLater || len(n.later) == 0 {
-		return
-	}
-	if preempt && !n.stepping {
-		if now := n.clock.Now(); now.Before(n.laterSince.Add(maxHold)) && n.dueBy(now.Add(holdWindow)) {
-			return
-		}
-	}
-	n.inLater = true
-	defer func() { n.inLater = false }()
-	for i := 0; i < len(n.later); i++ {
-		if preempt {
-			if now := n.clock.Now(); n.dueBy(now) {
-				n.onTimer(now)
-			}
-		}
-		w := n.later[i]
-		for j := w.from; j < w.to; j++ {
-			n.finish(w.r, &n.laterActs[j], w.now, w.prio)
-		}
-	}
-	clear(n.laterActs) // the Detail strings
-	n.later, n.laterActs = n.later[:0], n.laterActs[:0]
-}
-
-func (n *Node) stateChanged(r *Router, a *Action, now time.Time, prio uint8) {
-	n.logState(r, a)
-	r.events.push(Event{Kind: EventState, Time: now, Router: r.cfg.Name, From: a.From, To: a.To,
-		Reason: a.Reason, Detail: a.Detail, Priority: prio})
-}
-
-// track records a tracked object's status and recomputes priority and
-// fault.
-func (n *Node) track(r *Router, s TrackStatus, remove bool, now time.Time) {
-	if r.removed {
-		return
-	}
-	old, had := r.tracks[s.Name]
-	if remove {
-		if !had {
-			return
-		}
-		delete(r.tracks, s.Name)
-		r.trackOrder = slices.DeleteFunc(r.trackOrder, func(x string) bool { return x == s.Name })
-		n.recompute(r, now, "tracked "+s.Name+" removed")
-		return
-	}
-	if had && old == s {
-		return
-	}
-	r.tracks[s.Name] = s
-	if !had {
-		r.trackOrder = append(r.trackOrder, s.Name)
-	}
-	cause := "tracked " + s.Name + " " + upDown(s.Up)
-	if s.Reason != "" {
-		cause += " (" + s.Reason + ")"
-	}
-	if !had || old.Up != s.Up || old.Fault != s.Fault {
-		n.log.Info("(" + r.cfg.Name + ") " + cause)
-	}
-	n.recompute(r, now, cause)
-}
-
-func upDown(up bool) string {
-	if up {
-		return "up"
-	}
-	return "down"
-}
-
-func (n *Node) setBase(r *Router, p uint8, now time.Time) {
-	if r.removed || p == r.base {
-		return
-	}
-	r.base = p
-	n.recompute(r, now, "base priority set to "+strconv.Itoa(int(p)))
-}
-
-// EffectivePriority is base plus the sum of deltas, clamped to 1..254; an
-// owner (base 255) stays at 255 (keepalived's rules for tracked weights).
-func EffectivePriority(base uint8, deltaSum int) uint8 {
-	if base == OwnerPriority {
-		return OwnerPriority
-	}
-	return uint8(min(max(int(base)+deltaSum, 1), int(OwnerPriority)-1))
-}
-
-func (n *Node) recompute(r *Router, now time.Time, cause string) {
-	sum := 0
-	fault, detail := false, ""
-	for _, name := range r.trackOrder {
-		s := r.tracks[name]
-		sum += s.Delta
-		if s.Fault && !fault {
-			fault = true
-			detail = "tracked " + name + " failed"
-			if s.Reason != "" {
-				detail += ": " + s.Reason
-			}
-		}
-	}
-	n.setFault(r, faultTrack, fault, detail, now)
-	eff := EffectivePriority(r.base, sum)
-	old := r.m.Priority()
-	if eff == old {
-		return
-	}
-	n.log.Info("("+r.cfg.Name+") Changing effective priority from "+strconv.Itoa(int(old))+" to "+strconv.Itoa(int(eff)),
-		zap.String("cause", cause))
-	n.apply(r, r.m.SetPriority(now, eff, r.acts[:0]), now)
-	r.priority.Store(uint32(eff))
-	r.events.push(Event{Kind: EventPriority, Time: now, Router: r.cfg.Name, Priority: eff, OldPriority: old, Detail: cause})
-}
-
-func (n *Node) resign(r *Router, now time.Time) {
-	if r.removed {
-		return
-	}
-	if r.group == nil {
-		n.apply(r, r.m.Resign(now, r.acts[:0]), now)
-		return
-	}
-	for _, m := range r.group.members {
-		if m == r || m.m.State() == Master {
-			n.apply(m, m.m.Resign(now, m.acts[:0]), now)
-		}
-	}
-}
-
-// routerHeap orders routers by their next wake-up; zero (none) sorts last.
-type routerHeap []*Router
-
-func (h routerHeap) Len() int { return len(h) }
-func (h routerHeap) Less(i, j int) bool {
-	a, b := h[i].wake, h[j].wake
-	if a.IsZero() || b.IsZero() {
-		return !a.IsZero() && b.IsZero()
-	}
-	return a.Before(b)
-}
-func (h routerHeap) Swap(i, j int) {
-	h[i], h[j] = h[j], h[i]
-	h[i].heapIdx = i
-	h[j].heapIdx = j
-}
-func (h *routerHeap) Push(x any) {
-	r := x.(*Router)
-	r.heapIdx = len(*h)
-	*h = append(*h, r)
-}
-func (h *routerHeap) Pop() any {
-	old := *h
-	r := old[len(old)-1]
-	old[len(old)-1] = nil
-	*h = old[:len(old)-1]
-	r.heapIdx = -1
-	return r
 }

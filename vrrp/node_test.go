@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -29,9 +30,9 @@ func addHost(lan *vrrptest.LAN, name, addr string) *vrrptest.Host {
 	return lan.AddHost(vrrptest.HostConfig{Name: name, Addrs: []netip.Addr{netip.MustParseAddr(addr)}})
 }
 
-func cfg(name string, vrid, prio uint8) vrrp.Config {
+func cfg(name string, vrid, prio int) vrrp.Config {
 	return vrrp.Config{Name: name, VRID: vrid, Interface: "eth0", Priority: prio,
-		VIPs: []vrrp.VIP{{Prefix: netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 0, vrid, 100}), 24)}}}
+		VIPs: []vrrp.VIP{{Prefix: netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 0, byte(vrid), 100}), 24)}}}
 }
 
 // running is a Node (or router's own Node) running in a goroutine.
@@ -144,13 +145,13 @@ func TestNodeSharesOneTransportAcrossRoutersAndRemovesOne(t *testing.T) {
 		na, _ := vrrp.NewNode(vrrp.NodeConfig{Network: addHost(lan, "a", "10.0.0.1")})
 		nb, _ := vrrp.NewNode(vrrp.NodeConfig{Network: addHost(lan, "b", "10.0.0.2")})
 		var ra, rb []*vrrp.Router
-		for vrid := uint8(1); vrid <= 3; vrid++ {
-			r, err := na.Add(cfg("A"+string('0'+vrid), vrid, 200))
+		for vrid := 1; vrid <= 3; vrid++ {
+			r, err := na.Add(cfg("A"+strconv.Itoa(vrid), vrid, 200))
 			if err != nil {
 				t.Fatal(err)
 			}
 			ra = append(ra, r)
-			r, err = nb.Add(cfg("B"+string('0'+vrid), vrid, 100))
+			r, err = nb.Add(cfg("B"+strconv.Itoa(vrid), vrid, 100))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -238,7 +239,7 @@ func TestEventsDropOldestNeverBlock(t *testing.T) {
 		runner := run(r.Run)
 		pass(5 * time.Second)
 		// Nobody reads events; 50 priority changes must not block.
-		for p := uint8(1); p <= 50; p++ {
+		for p := 1; p <= 50; p++ {
 			if err := r.SetPriority(p); err != nil {
 				t.Fatal(err)
 			}
@@ -368,7 +369,8 @@ func TestNoSourceAddressFaultsUntilOneAppears(t *testing.T) {
 }
 
 // probeNetwork opens the host's transports and counts their LocalAddr
-// calls; with hideLink they do not implement vrrp.LinkMonitor.
+// calls; with hideLink they cannot watch their link (Link gives no
+// channel).
 type probeNetwork struct {
 	host     *vrrptest.Host
 	hideLink bool
@@ -380,19 +382,20 @@ func (n *probeNetwork) Open(ctx context.Context, ep vrrp.Endpoint) (vrrp.Transpo
 	if err != nil {
 		return nil, err
 	}
-	p := &probeTransport{Transport: tr, calls: &n.calls}
-	if n.hideLink {
-		return p, nil
-	}
-	return struct {
-		*probeTransport
-		vrrp.LinkMonitor
-	}{p, tr.(vrrp.LinkMonitor)}, nil
+	return &probeTransport{Transport: tr, calls: &n.calls, hideLink: n.hideLink}, nil
 }
 
 type probeTransport struct {
 	vrrp.Transport
-	calls *atomic.Int32
+	calls    *atomic.Int32
+	hideLink bool
+}
+
+func (t *probeTransport) Link() (bool, <-chan struct{}) {
+	if t.hideLink {
+		return true, nil
+	}
+	return t.Transport.Link()
 }
 
 func (t *probeTransport) LocalAddr() netip.Addr {
@@ -400,8 +403,8 @@ func (t *probeTransport) LocalAddr() netip.Addr {
 	return t.Transport.LocalAddr()
 }
 
-// A LinkMonitor's channel closes when LocalAddr changes: the router reads
-// it then, and neither polls for an address nor waits for a poll.
+// A transport's Link channel closes when LocalAddr changes: the router
+// reads it then, and neither polls for an address nor waits for a poll.
 func TestSourceAddressAppearingEndsFaultAtOnce(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		lan := newLAN(t)
@@ -424,7 +427,7 @@ func TestSourceAddressAppearingEndsFaultAtOnce(t *testing.T) {
 	})
 }
 
-// Without a LinkMonitor nothing says when an address appears: the router
+// Without a Link channel nothing says when an address appears: the router
 // asks every second, and leaves Fault at the first poll after it does.
 func TestSourceAddressIsPolledWithoutLinkMonitor(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
@@ -601,7 +604,7 @@ func TestAddCopiesTheCallersSlices(t *testing.T) {
 // its backend is told to accept; a non-owner's is told not to.
 func TestNoAcceptReachesTheBackendExceptForTheOwner(t *testing.T) {
 	for _, tc := range []struct {
-		prio uint8
+		prio int
 		want bool
 	}{{255, false}, {200, true}} {
 		synctest.Test(t, func(t *testing.T) {

@@ -20,18 +20,36 @@ import (
 // the loop held busy by a command that waits (inside a testing/synctest
 // bubble: time is fake and moves only when every goroutine waits).
 
-// handTransport delivers the packets put into in, and records what is sent.
+// handTransport delivers the packets put to it, with the time they
+// waited in it as their Age (as a socket's receive stamp gives), and
+// records what is sent.
 type handTransport struct {
-	in chan advert.Packet
-
 	mu       sync.Mutex
+	queue    []handPacket
+	notify   chan struct{}
 	sent     []uint8 // VRIDs
 	sendHook func(vrid uint8)
 	closed   chan struct{}
 }
 
+type handPacket struct {
+	p  advert.Packet
+	at time.Time
+}
+
 func newHandTransport() *handTransport {
-	return &handTransport{in: make(chan advert.Packet, 16), closed: make(chan struct{})}
+	return &handTransport{notify: make(chan struct{}, 1), closed: make(chan struct{})}
+}
+
+// put queues p as arrived now (less p.Age).
+func (t *handTransport) put(p advert.Packet) {
+	t.mu.Lock()
+	t.queue = append(t.queue, handPacket{p: p, at: time.Now().Add(-p.Age)})
+	t.mu.Unlock()
+	select {
+	case t.notify <- struct{}{}:
+	default:
+	}
 }
 
 func (t *handTransport) Open(context.Context, Endpoint) (Transport, error) { return t, nil }
@@ -62,16 +80,37 @@ func (t *handTransport) sends() int {
 	return len(t.sent)
 }
 
-func (t *handTransport) Receive(p *advert.Packet, buf []byte) error {
-	select {
-	case q := <-t.in:
-		n := copy(buf, q.Msg)
-		*p = q
-		p.Msg = buf[:n]
-		return nil
-	case <-t.closed:
-		return errors.New("closed")
+func (t *handTransport) Link() (bool, <-chan struct{}) { return true, nil }
+
+func (t *handTransport) WaitReceive() error {
+	for {
+		t.mu.Lock()
+		n := len(t.queue)
+		t.mu.Unlock()
+		if n > 0 {
+			return nil
+		}
+		select {
+		case <-t.notify:
+		case <-t.closed:
+			return errors.New("closed")
+		}
 	}
+}
+
+func (t *handTransport) ReceiveBatch(ps []advert.Packet, bufs [][]byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := 0
+	for ; n < len(ps) && len(t.queue) > 0; n++ {
+		q := t.queue[0]
+		t.queue = t.queue[1:]
+		k := copy(bufs[n], q.p.Msg)
+		ps[n] = q.p
+		ps[n].Msg = bufs[n][:k]
+		ps[n].Age = time.Since(q.at)
+	}
+	return n, nil
 }
 
 // masterAdvert is an advert of VRID vrid from the master 10.0.0.1 at
@@ -89,14 +128,14 @@ func masterAdvert(t *testing.T, vrid uint8, age time.Duration) advert.Packet {
 }
 
 func backupConfig(vrid uint8) Config {
-	return Config{Name: "VI_" + string('0'+vrid), VRID: vrid, Interface: "eth0", Priority: 100,
+	return Config{Name: "VI_" + string('0'+vrid), VRID: int(vrid), Interface: "eth0", Priority: 100,
 		VIPs: []VIP{{Prefix: netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 0, vrid, 100}), 24)}}}
 }
 
 // busy holds the loop inside a command until the returned func is called.
 func busy(n *Node) (release func()) {
 	held, done := make(chan struct{}), make(chan struct{})
-	n.do(func(time.Time) {
+	n.do(func(*core, time.Time) {
 		close(held)
 		<-done
 	})
@@ -121,7 +160,7 @@ func TestQueuedAdvertBeforeDeadlineBeatsDueDownTimer(t *testing.T) {
 		done := make(chan error, 1)
 		go func() { done <- n.Run(ctx) }()
 		mdi := MasterDownInterval(3, 100, time.Second)
-		tr.in <- masterAdvert(t, 1, 0)
+		tr.put(masterAdvert(t, 1, 0))
 		last := time.Now()
 		synctest.Wait()
 		// Many rounds: the loop's select picks among ready cases at
@@ -132,7 +171,7 @@ func TestQueuedAdvertBeforeDeadlineBeatsDueDownTimer(t *testing.T) {
 			// deadline passes; then the loop is free.
 			time.Sleep(time.Until(last.Add(mdi - 100*time.Millisecond)))
 			release := busy(n)
-			tr.in <- masterAdvert(t, 1, 0)
+			tr.put(masterAdvert(t, 1, 0))
 			last = time.Now()
 			synctest.Wait()
 			time.Sleep(200 * time.Millisecond)
@@ -180,7 +219,7 @@ func TestDownTimerRunsFromArrival(t *testing.T) {
 				release := busy(n)
 				read := time.Now()
 				arrived := read.Add(-c.age)
-				tr.in <- masterAdvert(t, 1, c.age)
+				tr.put(masterAdvert(t, 1, c.age))
 				synctest.Wait()
 				time.Sleep(c.busy)
 				release()
@@ -352,9 +391,9 @@ func TestBackendsWaitForTheDueAdverts(t *testing.T) {
 				case c.name == "burst" && acquired.Before(sent):
 					t.Errorf("first acquire %v after the first deadline, before the last advert (%v)",
 						acquired.Sub(firstDue), sent.Sub(firstDue))
-				case c.name == "stream" && acquired.Sub(firstDue) > maxHold:
-					t.Errorf("first acquire %v after the first deadline, want within maxHold %v",
-						acquired.Sub(firstDue), maxHold)
+				case c.name == "stream" && acquired.Sub(firstDue) > newHoldPolicy().max:
+					t.Errorf("first acquire %v after the first deadline, want within the hold's max %v",
+						acquired.Sub(firstDue), newHoldPolicy().max)
 				}
 				cancel()
 				<-done

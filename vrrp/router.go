@@ -5,12 +5,10 @@ import (
 	"errors"
 	"net/netip"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/vrrpkit/vrrpkit/advert"
-	"github.com/vrrpkit/vrrpkit/auth"
 )
 
 // Router is one virtual router running in a Node. Its methods are safe to
@@ -25,53 +23,24 @@ type Router struct {
 
 	events *eventQueue
 	stats  routerStats
+	work   worker
 
-	// What readers see, updated by the loop.
+	// What readers see, published by the loop.
 	state    atomic.Uint32 // State
 	priority atomic.Uint32 // effective priority
-	masterMu sync.Mutex
+	viewMu   sync.Mutex
 	master   netip.Addr
+	changed  chan struct{} // closed at the next state change
 
 	// Owned by the loop.
-	m          Machine
-	t          *transport
-	acts       []Action
-	heapIdx    int
-	wake       time.Time
-	recheckAt  time.Time // re-check the source address: one is missing, and no LinkMonitor will say when it appears
-	base       uint8
-	tracks     map[string]TrackStatus
-	trackOrder []string
-	faults     faultSet
-	group      *syncGroup
-	started    bool
-	removed    bool
-
-	advAddrs []netip.Addr // listed in adverts, sorted for comparison
-	peers    []netip.Addr
-	rxMode   advert.ChecksumMode
-	rxAdv    advert.Advert
-	txAdv    advert.Advert
-	txBuf    []byte
-	txPkt    advert.Packet
-	dsts     []netip.Addr // the group, or the peers
-	rxSorted []netip.Addr
-	pass     auth.Password
-	ah       *auth.AH
-	// An AH sender whose packets keep replaying since replaySince.
-	replaySrc   netip.Addr
-	replaySince time.Time
-	set         AddressSet
-	logLimit    rateLimit
-	warned      [NumDropReasons]bool
-
-	work worker
+	core    *coreRouter
+	sendLog rateLimit
 }
 
 type routerKey struct {
 	iface string
 	ipv6  bool
-	vrid  uint8
+	vrid  int
 }
 
 // Name returns Config.Name (or its default).
@@ -94,21 +63,70 @@ func (r *Router) State() State {
 // the source of the adverts we follow when backup, the zero Addr when
 // unknown (starting, after a priority-0 advert, in Fault).
 func (r *Router) Master() netip.Addr {
-	r.masterMu.Lock()
-	defer r.masterMu.Unlock()
+	r.viewMu.Lock()
+	defer r.viewMu.Unlock()
 	return r.master
 }
 
 // Priority returns the effective priority: the base priority plus the
 // deltas of tracked objects, clamped to 1..254 (an owner stays at 255).
-func (r *Router) Priority() uint8 {
-	return uint8(r.priority.Load())
+func (r *Router) Priority() int {
+	return int(r.priority.Load())
+}
+
+// WaitState waits until the router is in one of the states given (for
+// example Master, for a program that serves only while it holds the
+// addresses) and returns the state; or it returns ctx's error, or
+// ErrNodeStopped once the router stopped for good.
+func (r *Router) WaitState(ctx context.Context, states ...State) (State, error) {
+	for {
+		r.viewMu.Lock()
+		s, changed := State(r.state.Load()), r.changed
+		r.viewMu.Unlock()
+		if slices.Contains(states, s) {
+			return s, nil
+		}
+		if changed == nil {
+			return s, ErrNodeStopped
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return s, ctx.Err()
+		}
+	}
+}
+
+// publish shows readers the state, master and priority the core has for
+// r, and wakes WaitState callers when the state changed.
+func (r *Router) publish(s State, master netip.Addr, prio uint8) {
+	r.priority.Store(uint32(prio))
+	r.viewMu.Lock()
+	defer r.viewMu.Unlock()
+	r.master = master
+	if State(r.state.Swap(uint32(s))) != s && r.changed != nil {
+		close(r.changed)
+		r.changed = make(chan struct{})
+	}
+}
+
+// stopped ends r's event stream and wakes WaitState callers for good: the
+// router will not change again.
+func (r *Router) stopped() {
+	r.viewMu.Lock()
+	if r.changed != nil {
+		close(r.changed)
+		r.changed = nil
+	}
+	r.viewMu.Unlock()
+	r.events.close()
 }
 
 // Events returns the router's event stream. It never blocks the protocol:
 // when the consumer falls behind, the oldest events are dropped (counted in
 // Event.Lost and Stats.EventsLost), never the newest, and State, Master and
-// Priority always return the latest values. The channel is never closed.
+// Priority always return the latest values. The channel is closed when the
+// router stops for good: its Node's Run returned, or Remove removed it.
 func (r *Router) Events() <-chan Event { return r.events.ch }
 
 // Stats returns the router's counters.
@@ -121,11 +139,11 @@ func (r *Router) Stats() Stats {
 // SetPriority changes the base priority (1..255). A master advertises the
 // new effective priority at once; a backup that now outranks the master
 // preempts it when its down timer runs out (RFC 5798 §6.4.2).
-func (r *Router) SetPriority(p uint8) error {
-	if p == 0 {
-		return &ConfigError{Router: r.cfg.Name, Field: "Priority", Err: errors.New("must be 1..255")}
+func (r *Router) SetPriority(p int) error {
+	if p < 1 || p > OwnerPriority {
+		return &ConfigError{Router: r.cfg.Name, Field: "Priority", Err: errors.New("must be 1..255, got " + strconv.Itoa(p))}
 	}
-	r.node.do(func(now time.Time) { r.node.setBase(r, p, now) })
+	r.node.do(func(c *core, now time.Time) { c.setBase(r.core, p, now) })
 	return nil
 }
 
@@ -141,7 +159,7 @@ func (r *Router) SetPriority(p uint8) error {
 // nothing (it is logged). In a sync group, every master of the group
 // resigns.
 func (r *Router) Resign() {
-	r.node.do(func(now time.Time) { r.node.resign(r, now) })
+	r.node.do(func(c *core, now time.Time) { c.resign(r.core, now) })
 }
 
 // Track sets the status of one tracked object (keyed by s.Name, replacing
@@ -149,12 +167,12 @@ func (r *Router) Resign() {
 // priority plus the sum of the Deltas, clamped to 1..254 (an owner stays
 // at 255); while any status has Fault set the router is in Fault.
 func (r *Router) Track(s TrackStatus) {
-	r.node.do(func(now time.Time) { r.node.track(r, s, false, now) })
+	r.node.do(func(c *core, now time.Time) { c.track(r.core, s, false, now) })
 }
 
 // Untrack forgets the tracked object name.
 func (r *Router) Untrack(name string) {
-	r.node.do(func(now time.Time) { r.node.track(r, TrackStatus{Name: name}, true, now) })
+	r.node.do(func(c *core, now time.Time) { c.track(r.core, TrackStatus{Name: name}, true, now) })
 }
 
 // Run runs a router made by NewRouter until ctx ends, then shuts it down

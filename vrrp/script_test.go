@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"go.uber.org/zap/zapcore"
@@ -43,7 +44,8 @@ var rewrite = flag.Bool("rewrite", false, "rewrite the expected output of testda
 //	state                         print every router's state
 //	stats NAME                    print a node's counters
 //	calls NAME                    print the Backend calls of a node's routers
-//	inject NAME key=value...      deliver a crafted advert to NAME
+//	inject NAME key=value...      deliver a crafted advert to NAME, and let
+//	                              the 1 ms pass in which its Node reads it
 func TestScripts(t *testing.T) {
 	files, err := filepath.Glob("testdata/scripts/*.txt")
 	if err != nil || len(files) == 0 {
@@ -94,17 +96,23 @@ func parseScript(t *testing.T, path string) []scriptBlock {
 }
 
 func runScript(t *testing.T, path string) {
+	synctest.Test(t, func(t *testing.T) { runScriptInBubble(t, path) })
+}
+
+func runScriptInBubble(t *testing.T, path string) {
 	blocks := parseScript(t, path)
 	w := newWorld(t, 1, zapcore.InfoLevel)
+	defer w.stopAll()
 	var rewritten strings.Builder
 	failed := false
 	for _, b := range blocks {
-		w.lines = w.lines[:0]
+		w.takeLines()
 		out, err := w.command(b.cmd)
 		if err != nil {
 			t.Fatalf("%s:%d: %s: %v", path, b.line, b.cmd, err)
 		}
-		got := strings.Join(append(w.lines, out...), "\n")
+		w.settled()
+		got := strings.Join(append(w.takeLines(), out...), "\n")
 		if *rewrite {
 			if b.comment != "" {
 				rewritten.WriteString(b.comment + "\n")
@@ -212,7 +220,7 @@ func (w *world) command(line string) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		return nil, r.SetPriority(uint8(p))
+		return nil, r.SetPriority(p)
 	case "resign":
 		r, err := w.routerArg(args, 1)
 		if err != nil {
@@ -293,16 +301,14 @@ func (w *world) cmdNode(args []string) error {
 	idx := len(w.nodes) + 1
 	spec := nodeSpec{name: name, addr: netip.AddrFrom4([4]byte{10, 0, 0, byte(idx)})}
 	base := defaultRouter(1)
-	vrids := []uint8{1}
+	vrids := []int{1}
 	var syncGroup string
 	for _, a := range args[1:] {
 		key, val, _ := strings.Cut(a, "=")
 		var err error
 		switch key {
 		case "prio":
-			var p int
-			p, err = strconv.Atoi(val)
-			base.Priority = uint8(p)
+			base.Priority, err = strconv.Atoi(val)
 		case "v2":
 			base.Version = 2
 		case "interval":
@@ -320,7 +326,7 @@ func (w *world) cmdNode(args []string) error {
 				if id, err = strconv.Atoi(v); err != nil {
 					break
 				}
-				vrids = append(vrids, uint8(id))
+				vrids = append(vrids, id)
 			}
 		case "unicast":
 			base.unicast = true
@@ -354,7 +360,7 @@ func (w *world) cmdNode(args []string) error {
 		d := defaultRouter(id)
 		rs.Name, rs.VRID, rs.VIPs = d.Name, d.VRID, d.VIPs
 		if rs.IPv6 {
-			rs.VIPs = []vrrp.VIP{{Prefix: netip.PrefixFrom(netip.AddrFrom16([16]byte{0: 0xfd, 13: id, 15: 0x64}), 64)}}
+			rs.VIPs = []vrrp.VIP{{Prefix: netip.PrefixFrom(netip.AddrFrom16([16]byte{0: 0xfd, 13: byte(id), 15: 0x64}), 64)}}
 		}
 		rs.SyncGroup = syncGroup
 		spec.routers = append(spec.routers, rs)
@@ -373,7 +379,7 @@ func (w *world) cmdInject(args []string) error {
 	sn := w.node(args[0])
 	r := sn.routers[0]
 	cfg := r.Config()
-	a := advert.Advert{Version: cfg.Version, Type: advert.TypeAdvertisement, VRID: cfg.VRID,
+	a := advert.Advert{Version: uint8(cfg.Version), Type: advert.TypeAdvertisement, VRID: uint8(cfg.VRID),
 		Priority: 100, Interval: cfg.Interval, AuthType: cfg.AuthType}
 	for _, v := range cfg.VIPs {
 		a.Addrs = append(a.Addrs, v.Prefix.Addr())
@@ -435,5 +441,6 @@ func (w *world) cmdInject(args []string) error {
 		msg[6] ^= 0xff
 	}
 	sn.host.Inject(&advert.Packet{Src: from, Dst: dst, HopLimit: uint8(ttl), Msg: msg})
+	w.advance(time.Millisecond) // the Node's read policy lets packets gather 1 ms
 	return nil
 }

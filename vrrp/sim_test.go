@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"go.uber.org/zap/zapcore"
@@ -49,7 +50,8 @@ var (
 // A failure prints the command that replays the scenario with its trace.
 func TestSimulation(t *testing.T) {
 	if *simSeed != 0 {
-		fail, trace := runScenario(*simSeed, true)
+		var fail, trace string
+		synctest.Test(t, func(*testing.T) { fail, trace = runScenario(*simSeed, true) })
 		if fail != "" || *simVerbose {
 			t.Log("trace:\n" + trace)
 		}
@@ -75,7 +77,9 @@ func TestSimulation(t *testing.T) {
 				if seed >= end || failed.Load() >= 3 {
 					return
 				}
-				if fail, _ := runScenario(seed, false); fail != "" {
+				var fail string
+				synctest.Test(t, func(*testing.T) { fail, _ = runScenario(seed, false) })
+				if fail != "" {
 					failed.Add(1)
 					mu.Lock()
 					t.Errorf("seed %d: %s\nreplay: go test ./vrrp -run 'TestSimulation$' -sim.seed=%d", seed, fail, seed)
@@ -91,8 +95,8 @@ func TestSimulation(t *testing.T) {
 type scenario struct {
 	rng      *rand.Rand
 	w        *world
-	vrid     uint8
-	version  uint8
+	vrid     int
+	version  int
 	ipv6     bool
 	interval time.Duration // the base interval
 	// maxInterval: the largest configured (v3 routers may differ).
@@ -143,6 +147,7 @@ func runScenario(seed uint64, trace bool) (string, string) {
 	if trace {
 		out = s.trace()
 	}
+	s.w.stopAll()
 	if s.err != nil {
 		return s.err.Error(), out
 	}
@@ -151,7 +156,7 @@ func runScenario(seed uint64, trace bool) (string, string) {
 
 func (s *scenario) trace() string {
 	// Interleave actions and log lines by their time prefix.
-	all := append(slices.Clone(s.log), s.w.lines...)
+	all := append(slices.Clone(s.log), s.w.takeLines()...)
 	slices.SortStableFunc(all, func(a, b string) int {
 		ta, _, _ := strings.Cut(a, "s ")
 		tb, _, _ := strings.Cut(b, "s ")
@@ -188,7 +193,7 @@ func (s *scenario) chance(p float64) bool { return s.rng.Float64() < p }
 func (s *scenario) setup() {
 	r := s.rng
 	n := 2 + r.IntN(4)
-	s.version = uint8(2 + r.IntN(2))
+	s.version = 2 + r.IntN(2)
 	s.interval = time.Second
 	if s.version == 3 {
 		s.interval = []time.Duration{50 * time.Millisecond, 100 * time.Millisecond, time.Second, 2 * time.Second}[r.IntN(4)]
@@ -233,7 +238,7 @@ func (s *scenario) setup() {
 		if authType != advert.AuthNone {
 			rs.AuthPass = "k3y"
 		}
-		rs.Priority = uint8(1 + r.IntN(254))
+		rs.Priority = 1 + r.IntN(254)
 		if s.chance(0.3) {
 			rs.Priority = 100 // collisions: tie-breaks
 		}
@@ -393,7 +398,7 @@ func (s *scenario) disrupt() {
 	case 6:
 		if sn := s.pick(isUp); sn != nil {
 			if sn.routers[0].Config().Priority != vrrp.OwnerPriority {
-				p := uint8(1 + r.IntN(254))
+				p := 1 + r.IntN(254)
 				s.note("prio %s %d", sn.spec.name, p)
 				for _, rt := range sn.routers {
 					rt.SetPriority(p)
@@ -457,7 +462,7 @@ func (s *scenario) cleanAction() {
 		// A crash: the best backup takes over Master_Down_Interval, computed
 		// with the master's interval (RFC 5798 §6.4.2: learned by v3
 		// backups), after the last advert.
-		var best uint8
+		var best int
 		backups := 0
 		for _, sn := range s.w.nodes {
 			if sn.running && sn != m {
@@ -490,7 +495,7 @@ func (s *scenario) cleanAction() {
 		}
 	case 0, 1:
 		// Backups that will answer the priority 0.
-		var best uint8
+		var best int
 		backups := 0
 		for _, sn := range s.w.nodes {
 			if sn.running && sn != m {
@@ -523,7 +528,7 @@ func (s *scenario) cleanAction() {
 	case 2:
 		sn := s.pick(isUp)
 		if rt := sn.routers[0]; rt.Config().Priority != vrrp.OwnerPriority {
-			p := uint8(1 + s.rng.IntN(254))
+			p := 1 + s.rng.IntN(254)
 			s.note("prio %s %d (clean)", sn.spec.name, p)
 			for _, rt := range sn.routers {
 				rt.SetPriority(p)

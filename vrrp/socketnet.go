@@ -11,10 +11,8 @@ import (
 // The real transports are advert's raw sockets; advert does not import
 // vrrp, so these assertions keep the two in step.
 var (
-	_ Transport      = (*advert.Conn)(nil)
-	_ LinkMonitor    = (*advert.Conn)(nil)
-	_ batchTransport = (*advert.Conn)(nil)
-	_ Network        = (*SocketNetwork)(nil)
+	_ Transport = (*advert.Conn)(nil)
+	_ Network   = (*SocketNetwork)(nil)
 )
 
 // SocketNetwork opens real transports: raw VRRP sockets (advert.Conn) in
@@ -26,10 +24,8 @@ var (
 // so that Open — also a later one that replaces a failed transport — lands
 // there from any goroutine.
 //
-// The transports it returns also have Reopen(ctx) error: after Receive
-// failed, the driver may call it to replace the sockets in place (same
-// namespace, the interface looked up again by name), or Close the
-// transport and Open a new one.
+// A Node replaces a transport that failed by closing it and opening a new
+// one, which binds to the interface now carrying the configured name.
 type SocketNetwork struct {
 	ns *os.File // nil: the calling thread's namespace
 }

@@ -40,7 +40,7 @@ func TestSocketNetworkOpensInItsNamespace(t *testing.T) {
 	if t1.LocalAddr() != h1.IPv4 || t2.LocalAddr() != h2.IPv4 {
 		t.Fatalf("LocalAddr %v, %v: want %v, %v (opened in the wrong namespace?)", t1.LocalAddr(), t2.LocalAddr(), h1.IPv4, h2.IPv4)
 	}
-	if up, _ := t1.(vrrp.LinkMonitor).Link(); !up {
+	if up, _ := t1.Link(); !up {
 		t.Error("link down")
 	}
 
@@ -53,7 +53,7 @@ func TestSocketNetworkOpensInItsNamespace(t *testing.T) {
 	go func() {
 		var p advert.Packet
 		buf := make([]byte, 1500)
-		if err := t2.Receive(&p, buf); err == nil {
+		if err := t2.(*advert.Conn).Receive(&p, buf); err == nil {
 			p.Msg = bytes.Clone(p.Msg)
 			got <- p
 		}

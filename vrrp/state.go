@@ -67,6 +67,9 @@ const (
 	// ReasonSync: another member of the router's sync group changed state
 	// (keepalived's vrrp_sync_group).
 	ReasonSync
+	// ReasonLowerPriority: a master heard a lower priority and announces
+	// its addresses again (AddressSet.Reason of Announce).
+	ReasonLowerPriority
 )
 
 func (r Reason) String() string {
@@ -95,6 +98,8 @@ func (r Reason) String() string {
 		return "shutdown"
 	case ReasonSync:
 		return "sync group"
+	case ReasonLowerPriority:
+		return "lower priority master heard"
 	}
 	return "Reason(" + strconv.Itoa(int(r)) + ")"
 }

@@ -90,7 +90,10 @@ type Stats struct {
 	AddressListMismatch uint64
 	SendErrors          uint64
 	BackendErrors       uint64
-	EventsLost          uint64 // events dropped because the consumer was slow
+	// BackendDropped counts announcements not made because the router's
+	// backend queue was full or one was waiting already.
+	BackendDropped uint64
+	EventsLost     uint64 // events dropped because the consumer was slow
 	// Drops counts received packets not given to the state machine, by
 	// DropReason.
 	Drops [NumDropReasons]uint64
@@ -106,10 +109,10 @@ func (s *Stats) TotalDrops() uint64 {
 }
 
 type routerStats struct {
-	received, sent, prio0Received, prio0Sent atomic.Uint64
-	becameMaster, leftMaster, addrMismatch   atomic.Uint64
-	sendErrors, backendErrors                atomic.Uint64
-	drops                                    [NumDropReasons]atomic.Uint64
+	received, sent, prio0Received, prio0Sent  atomic.Uint64
+	becameMaster, leftMaster, addrMismatch    atomic.Uint64
+	sendErrors, backendErrors, backendDropped atomic.Uint64
+	drops                                     [NumDropReasons]atomic.Uint64
 }
 
 func (s *routerStats) snapshot() Stats {
@@ -123,6 +126,7 @@ func (s *routerStats) snapshot() Stats {
 		AddressListMismatch:  s.addrMismatch.Load(),
 		SendErrors:           s.sendErrors.Load(),
 		BackendErrors:        s.backendErrors.Load(),
+		BackendDropped:       s.backendDropped.Load(),
 	}
 	for i := range s.drops {
 		out.Drops[i] = s.drops[i].Load()

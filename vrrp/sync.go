@@ -10,7 +10,7 @@ import "time"
 // them wants to (keepalived prefers Backup to thrashing).
 type syncGroup struct {
 	name    string
-	members []*Router
+	members []*coreRouter
 }
 
 type groupEventKind uint8
@@ -20,49 +20,40 @@ const (
 	groupSteppedDown
 )
 
+// groupEvent is a member's state change that the other members follow
+// (core.settle runs them).
 type groupEvent struct {
-	r      *Router
+	r      *coreRouter
 	kind   groupEventKind
 	reason Reason
 }
 
-// runGroupWork carries out what state changes of sync group members
-// imply for the other members. Changes it makes itself carry ReasonSync
-// and imply nothing further.
-func (n *Node) runGroupWork(now time.Time) {
-	if n.inGroup {
+// runGroupEvent carries out what a member's change implies for the others.
+// Changes it makes itself carry ReasonSync and imply nothing further.
+func (c *core) runGroupEvent(ev groupEvent, now time.Time) {
+	g := ev.r.group
+	if g == nil || ev.r.removed {
 		return
 	}
-	n.inGroup = true
-	defer func() { n.inGroup = false }()
-	for len(n.groupWork) > 0 {
-		ev := n.groupWork[0]
-		n.groupWork = n.groupWork[1:]
-		g := ev.r.group
-		if g == nil || ev.r.removed {
-			continue
+	switch ev.kind {
+	case groupWantMaster:
+		if !groupWantsMaster(g) {
+			return
 		}
-		switch ev.kind {
-		case groupWantMaster:
-			if !groupWantsMaster(g) {
-				continue
+		for _, m := range g.members {
+			reason := ReasonSync
+			if m == ev.r {
+				reason = ev.reason
 			}
-			for _, m := range g.members {
-				reason := ReasonSync
-				if m == ev.r {
-					reason = ev.reason
-				}
-				n.apply(m, m.m.Promote(now, reason, m.acts[:0]), now)
-			}
-		case groupSteppedDown:
-			for _, m := range g.members {
-				if m != ev.r && m.m.State() == Master {
-					n.apply(m, m.m.Demote(now, ReasonSync, m.acts[:0]), now)
-				}
+			c.apply(m, m.m.Promote(now, reason, m.acts[:0]), now)
+		}
+	case groupSteppedDown:
+		for _, m := range g.members {
+			if m != ev.r && m.m.State() == Master {
+				c.apply(m, m.m.Demote(now, ReasonSync, m.acts[:0]), now)
 			}
 		}
 	}
-	n.groupWork = n.groupWork[:0]
 }
 
 // groupWantsMaster: every member is master already or a backup whose down
@@ -84,8 +75,8 @@ func groupWantsMaster(g *syncGroup) bool {
 
 // syncFaults puts every member of g in Fault while any member has a fault
 // of its own.
-func (n *Node) syncFaults(g *syncGroup, now time.Time) {
-	var culprit *Router
+func (c *core) syncFaults(g *syncGroup, now time.Time) {
+	var culprit *coreRouter
 	for _, m := range g.members {
 		if m.faults.own() {
 			culprit = m
@@ -99,7 +90,7 @@ func (n *Node) syncFaults(g *syncGroup, now time.Time) {
 			detail = "sync group " + g.name + ": " + culprit.cfg.Name + " in fault"
 		}
 		if m.faults.set(faultSync, on, detail) {
-			n.applyFault(m, now)
+			c.applyFault(m, now)
 		}
 	}
 }

@@ -8,23 +8,45 @@ import (
 )
 
 // Transport carries VRRP packets for every router on one interface and
-// address family. advert's sockets implement it on real networks and
+// address family. advert.Conn implements it on real networks and
 // vrrptest's in-memory LAN in tests. A Transport is shared: the routers on
 // it are told apart by VRID.
+//
+// The Node reads a Transport in batches from its one protocol loop: a
+// goroutine of the Node only waits (WaitReceive), and the loop reads what
+// waits (ReceiveBatch) without blocking. A wrapper (a packet log, a
+// filter) implements the same methods and keeps that path.
 type Transport interface {
 	// Send transmits one packet. p.Src zero means LocalAddr. Send must not
-	// block for long; it may be called from the event loop.
+	// block: it is called from the protocol loop.
 	Send(p *advert.Packet) error
-	// Receive blocks until a packet arrives and fills p, pointing its slices
-	// into buf. It returns an error once the transport is closed, or when
-	// the socket fails (the caller then faults its routers and reopens).
-	// Packets this host sent itself are never returned.
-	Receive(p *advert.Packet, buf []byte) error
+	// WaitReceive blocks until packets may be waiting for ReceiveBatch and
+	// returns nil. It wakes once: packets that arrive after it returned
+	// wake nobody until it is called again, so that a reader working
+	// through a burst is not woken for every packet. It may return when
+	// the packets it woke for were read already. It returns an error once
+	// the transport is closed or failed.
+	WaitReceive() error
+	// ReceiveBatch reads the packets waiting, without blocking: it fills
+	// ps[:n], pointing their slices into bufs (one buffer per packet), and
+	// n is 0 when none waits. Packets this host sent itself are never
+	// returned. An error means the transport failed: the Node faults its
+	// routers, closes it and opens a new one. Packets read before an error
+	// are returned with it.
+	ReceiveBatch(ps []advert.Packet, bufs [][]byte) (n int, err error)
 	// LocalAddr is the address adverts go out from when a router has no
 	// unicast source configured: the interface's primary IPv4 address, or
 	// its IPv6 link-local address. Zero means there is none (the router
 	// stays in Fault until there is).
 	LocalAddr() netip.Addr
+	// Link reports whether the interface is up and running, and a channel
+	// that is closed at the next change of link state or of LocalAddr. The
+	// Node puts the routers on the interface in Fault while the link is
+	// not up (keepalived tracks an instance's own interface the same way)
+	// and reads LocalAddr again whenever the channel closes. A transport
+	// that cannot watch its interface returns true and a nil channel: the
+	// Node then asks LocalAddr again every second.
+	Link() (up bool, changed <-chan struct{})
 	Close() error
 }
 
@@ -36,22 +58,8 @@ type Endpoint struct {
 	AH        bool       // also receive and send IP protocol 51 (IPsec AH, IPv4 only)
 }
 
-// Network opens transports. advert provides the Linux one; vrrptest.LAN
-// hands out in-memory ones.
+// Network opens transports. NewSocketNetwork returns the real one (raw
+// sockets, advert.Conn); vrrptest.LAN's hosts hand out in-memory ones.
 type Network interface {
 	Open(ctx context.Context, ep Endpoint) (Transport, error)
-}
-
-// LinkMonitor is implemented by transports that watch their interface's
-// link and addresses. The loop puts the routers on the interface in Fault
-// while the link is not up and running (keepalived tracks an instance's own
-// interface the same way), and reads LocalAddr again whenever the channel
-// closes: a router in Fault for want of a source address leaves it as soon
-// as one appears. Transports without it have LocalAddr polled every second
-// while a router has none.
-type LinkMonitor interface {
-	// Link reports whether the interface is up and running, and a channel
-	// that is closed at the next change of link state or local address
-	// (LocalAddr's result).
-	Link() (up bool, changed <-chan struct{})
 }

@@ -4,97 +4,86 @@ import (
 	"context"
 	"sync"
 	"time"
-
-	"go.uber.org/zap"
 )
 
-// worker runs one router's Backend calls in order, off the loop. Its
-// goroutine starts when there is work and ends when there is none.
-//
-// The loop holds a new worker back while adverts are due (see
-// releaseHeld): with one thread for the whole process (vrrpd's
-// GOMAXPROCS=1), a takeover of 200 routers would otherwise interleave
-// their address changes — netlink and gratuitous ARP, tens of
-// milliseconds — with the adverts still to send.
+// worker runs one router's Backend calls in order, off the loop, so that
+// a slow backend delays the addresses, never the adverts. Its goroutine
+// starts when there is work and ends when there is none. A call in flight
+// is cancelled (its context) when a newer call that undoes it is queued —
+// a release after an acquire, an acquire after a release — so that a
+// slow backend (a cloud API) does not finish a transition that is already
+// over before it starts the next one.
 type worker struct {
 	mu      sync.Mutex
 	ops     []backendOp
-	running bool          // a goroutine runs the queue, or is held to
+	running bool          // a goroutine runs the queue
 	idle    chan struct{} // closed when the queue empties; nil while idle
+	// The call in flight, and how to cancel it.
+	current ActionKind
+	cancel  context.CancelFunc
 }
 
-// holdWindow: new workers, and the deferred half of timer batches (see
-// runLater), wait while a router's timer is due within it. maxHold bounds
-// the wait (timers may follow each other without a gap).
-const (
-	holdWindow = 2 * time.Millisecond
-	maxHold    = 20 * time.Millisecond
-)
+// maxQueuedOps bounds a router's queue: a backend that hangs while a
+// flood of lower-priority adverts asks for announcements must not grow it
+// without end. Announcements beyond it are dropped (counted); acquire and
+// release are never dropped.
+const maxQueuedOps = 16
 
 type backendOp struct {
 	kind ActionKind
 	set  AddressSet
 }
 
-// backendOp queues (or in step mode performs) one Backend call, made
-// when the router's effective priority was prio.
-func (n *Node) backendOp(r *Router, kind ActionKind, prio uint8) {
-	if r.cfg.Backend == nil {
-		return
-	}
-	op := backendOp{kind: kind, set: r.set}
-	op.set.Priority = prio
-	if n.stepping {
-		// The simulation's backends are in-memory fakes: calling them
-		// inline keeps it deterministic.
-		n.callBackend(r, op)
-		return
-	}
-	w := &r.work
+// backendResult is what a worker reports to the loop about one call.
+type backendResult struct {
+	r    *Router
+	kind ActionKind
+	took time.Duration
+	err  error
+}
+
+// queue adds op; it reports whether the caller must start the goroutine
+// (run), and whether op was dropped.
+func (w *worker) queue(op backendOp) (start, dropped bool) {
 	w.mu.Lock()
-	w.ops = append(w.ops, op)
-	start := !w.running
-	if start {
-		w.running = true
-		w.idle = make(chan struct{})
-		n.workWG.Add(1)
-	}
-	w.mu.Unlock()
-	if start {
-		if len(n.held) == 0 {
-			// Deferred work held already counts.
-			n.heldSince = n.clock.Now()
-			if n.inLater {
-				n.heldSince = n.laterSince
+	defer w.mu.Unlock()
+	if op.kind == ActAnnounce {
+		// An announcement waiting already (or an acquire, which
+		// announces) makes this one redundant.
+		for _, q := range w.ops {
+			if q.kind == ActAnnounce || q.kind == ActAcquire {
+				return false, true
 			}
 		}
-		n.held = append(n.held, r)
+		if len(w.ops) >= maxQueuedOps {
+			return false, true
+		}
 	}
+	if w.cancel != nil && undoes(op.kind, w.current) {
+		w.cancel()
+	}
+	w.ops = append(w.ops, op)
+	if w.running {
+		return false, false
+	}
+	w.running = true
+	w.idle = make(chan struct{})
+	return true, false
 }
 
-// releaseHeld starts the held workers, unless a router's timer is due
-// within holdWindow and they have waited less than maxHold (force: start
-// them anyway). It returns when the held workers are to start at the
-// latest, or the zero Time when none is held.
-func (n *Node) releaseHeld(now time.Time, force bool) time.Time {
-	if len(n.held) == 0 {
-		return time.Time{}
+// undoes reports whether a call of kind next makes one of kind cur moot.
+func undoes(next, cur ActionKind) bool {
+	switch next {
+	case ActRelease:
+		return cur == ActAcquire || cur == ActAnnounce
+	case ActAcquire:
+		return cur == ActRelease
 	}
-	deadline := n.heldSince.Add(maxHold)
-	if !force && now.Before(deadline) && n.dueBy(now.Add(holdWindow)) {
-		return deadline
-	}
-	for i, r := range n.held {
-		go n.runWorker(r)
-		n.held[i] = nil
-	}
-	n.held = n.held[:0]
-	return time.Time{}
+	return false
 }
 
-func (n *Node) runWorker(r *Router) {
-	defer n.workWG.Done()
-	w := &r.work
+// run calls the backend for each queued op until the queue is empty.
+func (w *worker) run(ctx context.Context, b Backend, clock Clock, done func(backendResult), r *Router) {
 	for {
 		w.mu.Lock()
 		if len(w.ops) == 0 {
@@ -107,32 +96,28 @@ func (n *Node) runWorker(r *Router) {
 		op := w.ops[0]
 		w.ops[0] = backendOp{}
 		w.ops = w.ops[1:]
+		opCtx, cancel := context.WithCancel(ctx)
+		w.current, w.cancel = op.kind, cancel
 		w.mu.Unlock()
-		n.callBackend(r, op)
-	}
-}
 
-func (n *Node) callBackend(r *Router, op backendOp) {
-	ctx := n.workCtx
-	if ctx == nil {
-		ctx = context.Background()
+		start := clock.Now()
+		var err error
+		switch op.kind {
+		case ActAcquire:
+			err = b.Acquire(opCtx, op.set)
+		case ActRelease:
+			err = b.Release(opCtx, op.set)
+		case ActAnnounce:
+			err = b.Announce(opCtx, op.set)
+		}
+		took := clock.Now().Sub(start)
+
+		w.mu.Lock()
+		w.cancel = nil
+		w.mu.Unlock()
+		cancel()
+		done(backendResult{r: r, kind: op.kind, took: took, err: err})
 	}
-	var err error
-	switch op.kind {
-	case ActAcquire:
-		err = r.cfg.Backend.Acquire(ctx, op.set)
-	case ActRelease:
-		err = r.cfg.Backend.Release(ctx, op.set)
-	case ActAnnounce:
-		err = r.cfg.Backend.Announce(ctx, op.set)
-	}
-	if err == nil {
-		return
-	}
-	r.stats.backendErrors.Add(1)
-	n.log.Error("("+r.cfg.Name+") backend "+op.kind.String()+" failed", zap.Error(err))
-	r.events.push(Event{Kind: EventBackendError, Time: n.clock.Now(), Router: r.cfg.Name,
-		Detail: op.kind.String(), Err: err, Priority: op.set.Priority})
 }
 
 // wait returns when the queue is empty or ctx ends.

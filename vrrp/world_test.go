@@ -1,12 +1,17 @@
 package vrrp_test
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/netip"
+	"slices"
 	"sort"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"go.uber.org/zap"
@@ -16,9 +21,14 @@ import (
 	"github.com/vrrpkit/vrrpkit/vrrp/vrrptest"
 )
 
-// world is a simulated network of hosts running real Nodes in step mode,
-// all on one goroutine under a ManualClock: the scenario scripts and the
-// random simulation both drive it.
+// world is a simulated network of hosts, each running a Node as a program
+// would — Run on a goroutine of its own, with its transport waiters, link
+// watchers and backend workers — on vrrptest's LAN under a ManualClock,
+// inside a testing/synctest bubble: the clock moves one instant at a time
+// (StepInstant), and every goroutine is done with an instant before the
+// next (synctest.Wait). The scenario scripts and the random simulation
+// both drive it. Only the outermost I/O is replaced: sockets by the LAN,
+// time by the clock, address changes by vrrptest.Backend.
 type world struct {
 	tb     testing.TB
 	start  time.Time
@@ -26,10 +36,43 @@ type world struct {
 	lan    *vrrptest.LAN
 	nodes  []*simNode
 	byName map[string]*simNode
-	lines  []string      // log lines, when logging
 	level  zapcore.Level // log level; above Fatal = no logging
-	// observe, when set, runs after every timer the clock fires.
+	// observe, when set, runs after every instant the clock fires.
 	observe func()
+
+	mu    sync.Mutex // the Nodes' loops log concurrently
+	lines []logLine
+}
+
+// logLine is one line a node logged, ordered by time and node (the nodes'
+// loops run concurrently), and by when it was written within a node.
+type logLine struct {
+	at   time.Duration
+	node int
+	seq  int
+	text string
+}
+
+// takeLines returns the lines logged since the last call, in order.
+func (w *world) takeLines() []string {
+	w.mu.Lock()
+	lines := w.lines
+	w.lines = nil
+	w.mu.Unlock()
+	slices.SortStableFunc(lines, func(a, b logLine) int {
+		if c := cmp.Compare(a.at, b.at); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(a.node, b.node); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.seq, b.seq)
+	})
+	out := make([]string, len(lines))
+	for i, l := range lines {
+		out[i] = l.text
+	}
+	return out
 }
 
 // nodeSpec is how a host runs its Node (kept to restart it the same way).
@@ -47,13 +90,20 @@ type routerSpec struct {
 
 type simNode struct {
 	w        *world
+	index    int
 	spec     nodeSpec
 	host     *vrrptest.Host
 	node     *vrrp.Node
+	cancel   context.CancelFunc
+	done     chan error // Run's result
 	routers  []*vrrp.Router
 	backends []*vrrptest.Backend
 	running  bool
 	crashed  bool
+	// muted: the node crashed; what its goroutines log while they wind
+	// down is not the world's business.
+	muted atomic.Bool
+	seq   int // lines logged, under w.mu
 }
 
 var simStart = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -85,7 +135,7 @@ func (w *world) addNode(spec nodeSpec) *simNode {
 		addrs = append(addrs, spec.addr6)
 	}
 	h := w.lan.AddHost(vrrptest.HostConfig{Name: spec.name, Addrs: addrs})
-	sn := &simNode{w: w, spec: spec, host: h}
+	sn := &simNode{w: w, index: len(w.nodes), spec: spec, host: h}
 	w.nodes = append(w.nodes, sn)
 	w.byName[spec.name] = sn
 	return sn
@@ -100,16 +150,16 @@ func (w *world) node(name string) *simNode {
 }
 
 // logger returns a logger that writes "<time> <node>: <message>" lines.
-func (w *world) logger(node string) *zap.Logger {
+func (w *world) logger(sn *simNode) *zap.Logger {
 	if w.level > zapcore.FatalLevel {
 		return nil
 	}
-	return zap.New(&lineCore{w: w, node: node})
+	return zap.New(&lineCore{w: w, sn: sn})
 }
 
 type lineCore struct {
-	w    *world
-	node string
+	w  *world
+	sn *simNode
 }
 
 func (c *lineCore) Enabled(l zapcore.Level) bool      { return l >= c.w.level }
@@ -122,7 +172,11 @@ func (c *lineCore) Check(e zapcore.Entry, ce *zapcore.CheckedEntry) *zapcore.Che
 	return ce
 }
 func (c *lineCore) Write(e zapcore.Entry, fields []zapcore.Field) error {
-	line := fmtElapsed(c.w.elapsed()) + " " + c.node + ": " + e.Message
+	if c.sn.muted.Load() {
+		return nil
+	}
+	at := c.w.elapsed()
+	line := fmtElapsed(at) + " " + c.sn.spec.name + ": " + e.Message
 	if e.Level != zapcore.InfoLevel {
 		line += " [" + e.Level.String() + "]"
 	}
@@ -131,7 +185,10 @@ func (c *lineCore) Write(e zapcore.Entry, fields []zapcore.Field) error {
 			line += " (" + f.String + ")"
 		}
 	}
-	c.w.lines = append(c.w.lines, line)
+	c.w.mu.Lock()
+	c.sn.seq++
+	c.w.lines = append(c.w.lines, logLine{at: at, node: c.sn.index, seq: c.sn.seq, text: line})
+	c.w.mu.Unlock()
 	return nil
 }
 
@@ -144,11 +201,12 @@ func (sn *simNode) start() {
 	if sn.crashed {
 		sn.host.Restart()
 		sn.crashed = false
+		sn.muted.Store(false)
 	}
 	n, err := vrrp.NewNode(vrrp.NodeConfig{
 		Clock:            w.clock,
 		Network:          sn.host,
-		Logger:           w.logger(sn.spec.name),
+		Logger:           w.logger(sn),
 		ReopenBackoff:    100 * time.Millisecond,
 		MaxReopenBackoff: 400 * time.Millisecond,
 	})
@@ -184,28 +242,48 @@ func (sn *simNode) start() {
 		sn.routers = append(sn.routers, r)
 		sn.backends = append(sn.backends, b)
 	}
-	if err := n.StepStart(context.Background()); err != nil {
-		w.tb.Fatal(err)
-	}
+	ctx, cancel := context.WithCancel(context.Background())
+	sn.cancel, sn.done = cancel, make(chan error, 1)
+	go func() { sn.done <- n.Run(ctx) }()
+	synctest.Wait()
 	sn.running = true
 }
 
-// stop shuts the node down cleanly (priority 0, release).
+// stop shuts the node down cleanly (priority 0, release) and waits for Run
+// to return.
 func (sn *simNode) stop() {
 	if !sn.running {
 		return
 	}
-	sn.node.StepStop(true)
+	sn.cancel()
+	sn.wait()
 	sn.running = false
 }
 
-// crash kills the node and its host without a word.
+// wait waits for Run to return.
+func (sn *simNode) wait() {
+	synctest.Wait()
+	select {
+	case err := <-sn.done:
+		if err != nil {
+			sn.w.tb.Fatalf("%s: Run: %v", sn.spec.name, err)
+		}
+	default:
+		sn.w.tb.Fatalf("%s: Run did not return", sn.spec.name)
+	}
+}
+
+// crash kills the node and its host without a word: the host vanishes
+// from the LAN first, so that nothing its Node does while it winds down
+// reaches anyone.
 func (sn *simNode) crash() {
+	sn.muted.Store(true)
+	sn.host.Crash()
 	if sn.running {
-		sn.node.StepStop(false)
+		sn.cancel()
+		sn.wait()
 		sn.running = false
 	}
-	sn.host.Crash()
 	sn.crashed = true
 }
 
@@ -222,22 +300,30 @@ func (sn *simNode) router(name string) *vrrp.Router {
 	return nil
 }
 
-// advance moves time forward by d, timer by timer.
+// advance moves time forward by d, instant by instant, letting every
+// goroutine finish with one instant before the next.
 func (w *world) advance(d time.Duration) {
 	target := w.clock.Now().Add(d)
-	for w.clock.StepUntil(target) {
+	synctest.Wait()
+	for w.clock.StepInstant(target) {
+		synctest.Wait()
 		if w.observe != nil {
 			w.observe()
 		}
 	}
 	w.clock.AdvanceTo(target)
+	synctest.Wait()
 	if w.observe != nil {
 		w.observe()
 	}
 }
 
+// settled lets the Nodes finish what the test just asked of them (a
+// command, a link change) at the current instant.
+func (w *world) settled() { synctest.Wait() }
+
 // masters lists the running nodes whose router vrid is master.
-func (w *world) masters(vrid uint8) []*simNode {
+func (w *world) masters(vrid int) []*simNode {
 	var out []*simNode
 	for _, sn := range w.nodes {
 		if !sn.running {
@@ -280,13 +366,24 @@ func (w *world) stateTable() string {
 }
 
 // defaultRouter is the router every node runs unless told otherwise.
-func defaultRouter(vrid uint8) routerSpec {
+func defaultRouter(vrid int) routerSpec {
 	return routerSpec{Config: vrrp.Config{
 		Name:      fmt.Sprintf("VI_%d", vrid),
 		VRID:      vrid,
 		Interface: "eth0",
-		VIPs:      []vrrp.VIP{{Prefix: netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 0, vrid, 100}), 24)}},
+		VIPs:      []vrrp.VIP{{Prefix: netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 0, byte(vrid), 100}), 24)}},
 	}}
+}
+
+// stopAll stops every running node, so that the bubble ends with no
+// goroutine left.
+func (w *world) stopAll() {
+	for _, sn := range w.nodes {
+		if sn.running {
+			sn.muted.Store(true)
+			sn.stop()
+		}
+	}
 }
 
 // statsLine renders a router's counters.

@@ -38,7 +38,7 @@ func runNodeFromEnv(ctx context.Context) {
 		d, err = time.ParseDuration(ival)
 	}
 	if err == nil {
-		err = runNode(ctx, name, uint8(p), d)
+		err = runNode(ctx, name, int(p), d)
 	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
@@ -217,8 +217,8 @@ func (c *labCluster) Close() {
 
 // runNode is a lab host's router process: one router in this namespace,
 // its state changes printed as JSON lines for the parent to tell.
-func runNode(ctx context.Context, name string, prio uint8, interval time.Duration) error {
-	backend, err := vip.NewLinux(nil)
+func runNode(ctx context.Context, name string, prio int, interval time.Duration) error {
+	backend, err := vip.NewLinux(vip.LinuxConfig{})
 	if err != nil {
 		return err
 	}

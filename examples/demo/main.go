@@ -35,7 +35,7 @@ const (
 	pause = 1500 * time.Millisecond
 )
 
-var priorities = []uint8{200, 150, 100} // h1, h2, h3
+var priorities = []int{200, 150, 100} // h1, h2, h3
 
 // errNoLab: the lab cannot be built here (no privilege for network
 // namespaces, or not Linux); the in-memory network stands in.

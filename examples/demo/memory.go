@@ -87,7 +87,10 @@ func (c *memoryCluster) Start(i int) error {
 func (c *memoryCluster) forward(i int, n *memoryNode, events <-chan vrrp.Event, ctx context.Context) {
 	for {
 		select {
-		case e := <-events:
+		case e, ok := <-events:
+			if !ok {
+				return
+			}
 			if e.Kind != vrrp.EventState {
 				continue
 			}

@@ -225,17 +225,24 @@ func (d *daemon) removeInstance(ctx context.Context, in *instance) {
 }
 
 // watch turns a router's events into notify scripts and sync group
-// states, until in.stop; then it drains what is left.
+// states, until in.stop or the end of the stream; after in.stop it drains
+// what is left.
 func (d *daemon) watch(in *instance) {
 	defer close(in.done)
 	for {
 		select {
-		case e := <-in.r.Events():
+		case e, ok := <-in.r.Events():
+			if !ok {
+				return
+			}
 			d.onEvent(in, e)
 		case <-in.stop:
 			for {
 				select {
-				case e := <-in.r.Events():
+				case e, ok := <-in.r.Events():
+					if !ok {
+						return
+					}
 					d.onEvent(in, e)
 				default:
 					return

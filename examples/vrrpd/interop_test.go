@@ -191,7 +191,7 @@ func testInteropNoPreempt(t *testing.T) {
 	h1, h2 := lab.Host(1), lab.Host(2)
 	vdir := t.TempDir()
 	const nopreempt = "  nopreempt\n"
-	mdi := func(prio int) time.Duration { return vrrp.MasterDownInterval(3, uint8(prio), m.interval) }
+	mdi := func(prio int) time.Duration { return vrrp.MasterDownInterval(3, prio, m.interval) }
 	both := []*netlab.Host{h1, h2}
 
 	// keepalived (100) is master; vrrpd (200) comes later and must not
@@ -262,9 +262,9 @@ func testInterop(t *testing.T, m mode) {
 	vconf := func(prio int) string { return m.instanceConf(h1, []*netlab.Host{h2}, prio, notify) }
 	kconf := func(prio int) string { return m.instanceConf(h2, []*netlab.Host{h1}, prio, "") }
 	mdi := func(prio int) time.Duration {
-		return vrrp.MasterDownInterval(uint8(m.version), uint8(prio), m.interval)
+		return vrrp.MasterDownInterval(m.version, prio, m.interval)
 	}
-	skew := func(prio int) time.Duration { return vrrp.SkewTime(uint8(m.version), uint8(prio), m.interval) }
+	skew := func(prio int) time.Duration { return vrrp.SkewTime(m.version, prio, m.interval) }
 	const slack = 100 * time.Millisecond
 	vips := m.vips()
 	both := []*netlab.Host{h1, h2}

@@ -218,7 +218,7 @@ func serve(opts *options, logOut io.Writer) int {
 		network = packetLogNetwork{Network: sn, log: log}
 	}
 	sched := schedule(p.conf.Global.GARP, p.conf.Global)
-	linux, err := vip.NewLinux(&vip.LinuxConfig{Logger: log, Schedule: &sched})
+	linux, err := vip.NewLinux(vip.LinuxConfig{Logger: log, Schedule: &sched})
 	if err != nil {
 		log.Error(err.Error())
 		return 1

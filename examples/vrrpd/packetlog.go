@@ -25,28 +25,16 @@ func (n packetLogNetwork) Open(ctx context.Context, ep vrrp.Endpoint) (vrrp.Tran
 	if err != nil {
 		return nil, err
 	}
-	lm, _ := tr.(vrrp.LinkMonitor)
-	return &packetLogTransport{Transport: tr, lm: lm, log: n.log, ep: ep}, nil
+	return &packetLogTransport{Transport: tr, log: n.log, ep: ep}, nil
 }
 
-// packetLogTransport logs each packet. It keeps the link monitoring of the
-// transport it wraps: the node faults routers on link loss through it.
+// packetLogTransport logs each packet. It wraps the whole Transport (the
+// node reads it in batches and watches its link through it), adding a
+// log line to Send and to each packet ReceiveBatch returns.
 type packetLogTransport struct {
 	vrrp.Transport
-	lm  vrrp.LinkMonitor
 	log *zap.Logger
 	ep  vrrp.Endpoint
-}
-
-var never = make(chan struct{})
-
-// Link forwards to the wrapped transport's LinkMonitor, or reports the
-// link up for good when it has none (what the node assumes then).
-func (t *packetLogTransport) Link() (bool, <-chan struct{}) {
-	if t.lm == nil {
-		return true, never
-	}
-	return t.lm.Link()
 }
 
 func (t *packetLogTransport) Send(p *advert.Packet) error {
@@ -63,13 +51,13 @@ func (t *packetLogTransport) Send(p *advert.Packet) error {
 	return nil
 }
 
-func (t *packetLogTransport) Receive(p *advert.Packet, buf []byte) error {
-	err := t.Transport.Receive(p, buf)
-	if err == nil {
-		// Receive is called from the transport's one reader goroutine.
+func (t *packetLogTransport) ReceiveBatch(ps []advert.Packet, bufs [][]byte) (int, error) {
+	n, err := t.Transport.ReceiveBatch(ps, bufs)
+	for i := range n {
+		p := &ps[i]
 		t.log.Debug("(" + t.ep.Interface + ") received " + describe(p.Src, p, p.AH != nil) + " ttl " + strconv.Itoa(int(p.HopLimit)))
 	}
-	return err
+	return n, err
 }
 
 // describe summarises a packet the way tcpdump -v does for VRRP.

@@ -37,14 +37,14 @@ type Status struct {
 // InstanceStatus is one vrrp_instance.
 type InstanceStatus struct {
 	Name         string          `json:"name"`
-	VRID         uint8           `json:"vrid"`
+	VRID         int             `json:"vrid"`
 	Interface    string          `json:"interface"`
 	Family       string          `json:"family"` // "ipv4" or "ipv6"
-	Version      uint8           `json:"version"`
+	Version      int             `json:"version"`
 	State        string          `json:"state"` // INIT, BACKUP, MASTER, FAULT
 	Since        time.Time       `json:"since"`
-	Priority     uint8           `json:"priority"`      // effective
-	BasePriority uint8           `json:"base_priority"` // configured
+	Priority     int             `json:"priority"`      // effective
+	BasePriority int             `json:"base_priority"` // configured
 	Master       string          `json:"master,omitempty"`
 	VIPs         []string        `json:"vips"`
 	ExcludedVIPs []string        `json:"excluded_vips,omitempty"`

@@ -32,7 +32,8 @@ type trackers struct {
 	running map[trackKey]*tracker
 }
 
-// tracker is one running object.
+// tracker is one running object: a health.Shared, which runs the check
+// once for every instance that tracks it, each with its own weight.
 type tracker struct {
 	key    trackKey
 	def    any // *kaconf.Script, *kaconf.TrackProcess, *kaconf.TrackFile, or the interface name
@@ -40,17 +41,10 @@ type tracker struct {
 	done   chan struct{}
 	closer io.Closer
 	env    scriptIdentity // scripts: who runs them
+	shared *health.Shared
 
 	mu    sync.Mutex
-	state health.State
-	// carried: state is the previous tracker's (the same object, restarted
-	// to run as another user); the new one's first unknown report does not
-	// replace it.
-	carried bool
-	subs    []subscriber
-	// known is closed at the first state known (a result, or init_fail).
-	known     chan struct{}
-	knownOnce sync.Once
+	unsub []func() // the current subscribers'
 }
 
 // scriptIdentity is what of the script environment a script tracker
@@ -197,9 +191,7 @@ func (ts *trackers) reconcile(conf *kaconf.Config, keys []trackKey, env *scriptE
 		case k.kind == trackScript && t.env != identityOf(env):
 			// Same script, another user: restart it, keeping what is
 			// known until the new run knows better.
-			t.mu.Lock()
-			carry[k] = t.state
-			t.mu.Unlock()
+			carry[k] = t.shared.State()
 		default:
 			continue
 		}
@@ -224,18 +216,15 @@ func (ts *trackers) reconcile(conf *kaconf.Config, keys []trackKey, env *scriptE
 			continue
 		}
 		t := &tracker{key: k, def: def, closer: closer, done: make(chan struct{}), env: identityOf(env),
-			state: health.State{Name: k.name, Known: ht.InitFail}, known: make(chan struct{})}
+			shared: health.NewShared(ht)}
 		if st, ok := carry[k]; ok {
-			t.state, t.carried = st, true
-		}
-		if t.state.Known {
-			t.knownOnce.Do(func() { close(t.known) })
+			t.shared.Seed(st)
 		}
 		ctx, cancel := context.WithCancel(context.Background())
 		t.cancel = cancel
 		go func() {
 			defer close(t.done)
-			err := ht.RunState(ctx, ts.clock, t.update)
+			err := t.shared.Run(ctx, ts.clock)
 			if err != nil && ctx.Err() == nil {
 				ts.log.Error("tracker "+k.String()+" stopped", zap.Error(err))
 			}
@@ -252,9 +241,12 @@ func (ts *trackers) subscribe(subs map[trackKey][]subscriber) {
 	defer ts.mu.Unlock()
 	for k, t := range ts.running {
 		t.mu.Lock()
-		t.subs = subs[k]
-		for _, s := range t.subs {
-			s.send(t.state)
+		for _, u := range t.unsub {
+			u()
+		}
+		t.unsub = t.unsub[:0]
+		for _, s := range subs[k] {
+			t.unsub = append(t.unsub, t.shared.Subscribe(s.name, s.weight, s.report))
 		}
 		t.mu.Unlock()
 	}
@@ -270,8 +262,7 @@ func (ts *trackers) attach(k trackKey, s subscriber) {
 		return
 	}
 	t.mu.Lock()
-	t.subs = append(t.subs, s)
-	s.send(t.state)
+	t.unsub = append(t.unsub, t.shared.Subscribe(s.name, s.weight, s.report))
 	t.mu.Unlock()
 }
 
@@ -284,37 +275,7 @@ func (ts *trackers) status(k trackKey, s subscriber) (vrrp.TrackStatus, bool) {
 	if t == nil {
 		return vrrp.TrackStatus{}, false
 	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return s.status(t.state), true
-}
-
-func (s subscriber) status(st health.State) vrrp.TrackStatus {
-	ts := s.weight.Status(st)
-	ts.Name = s.name
-	return ts
-}
-
-func (s subscriber) send(st health.State) {
-	s.report(s.status(st))
-}
-
-// update is the tracker's report: the object's new state goes to every
-// subscriber, under the lock so that each hears the states in order.
-func (t *tracker) update(st health.State) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.carried && !st.Known {
-		return
-	}
-	t.carried = false
-	t.state = st
-	if st.Known {
-		t.knownOnce.Do(func() { close(t.known) })
-	}
-	for _, s := range t.subs {
-		s.send(st)
-	}
+	return t.shared.Status(s.name, s.weight), true
 }
 
 // awaitKnown waits until every running tracker among keys knows its
@@ -323,10 +284,10 @@ func (t *tracker) update(st health.State) {
 // a moment later.
 func (ts *trackers) awaitKnown(ctx context.Context, keys []trackKey) {
 	ts.mu.Lock()
-	var wait []chan struct{}
+	var wait []<-chan struct{}
 	for _, k := range keys {
 		if t := ts.running[k]; t != nil {
-			wait = append(wait, t.known)
+			wait = append(wait, t.shared.Known())
 		}
 	}
 	ts.mu.Unlock()

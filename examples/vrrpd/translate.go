@@ -121,11 +121,11 @@ func buildPlan(conf *kaconf.Config) (*plan, error) {
 func routerConfig(in *kaconf.Instance, warn func(keyword, format string, args ...any)) vrrp.Config {
 	c := vrrp.Config{
 		Name:      in.Name,
-		VRID:      in.VRID,
+		VRID:      int(in.VRID),
 		Interface: in.Interface,
 		IPv6:      in.IPv6,
-		Version:   uint8(in.Version),
-		Priority:  in.Priority,
+		Version:   in.Version,
+		Priority:  int(in.Priority),
 		Interval:  in.AdvertInterval,
 		NoPreempt: !in.Preempt,
 		// keepalived 2.2.7 ignores "state MASTER" for a non-owner beyond

@@ -42,7 +42,7 @@ func (s Scenario) Config(routerID string, priority int) string {
 // router has the same interval, so a v3 backup's learned
 // Master_Adver_Interval is its own.
 func (s Scenario) MasterDownInterval(p int) time.Duration {
-	return vrrp.MasterDownInterval(uint8(s.Version), uint8(p), s.Interval)
+	return vrrp.MasterDownInterval(s.Version, p, s.Interval)
 }
 
 // vipFor gives VRID i its own address outside the hosts' 10.0.0.0/24.

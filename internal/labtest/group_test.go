@@ -63,7 +63,7 @@ const vrid = 51
 // authentication, timing.
 type mode struct {
 	name      string
-	version   uint8
+	version   int
 	ipv6      bool
 	unicast   bool
 	interval  time.Duration
@@ -81,7 +81,7 @@ type group struct {
 	m     mode
 	capt  *netlab.Capture
 	hosts []*netlab.Host
-	prios []uint8
+	prios []int
 	vips  []netip.Prefix
 	runs  []int // router processes started per host, for their names
 
@@ -98,7 +98,7 @@ type period struct {
 func newGroup(t *testing.T, m mode) *group {
 	t.Helper()
 	lab := netlab.New(t, 3)
-	g := &group{t: t, m: m, hosts: lab.Hosts(), prios: []uint8{200, 150, 100},
+	g := &group{t: t, m: m, hosts: lab.Hosts(), prios: []int{200, 150, 100},
 		runs: make([]int, 3)}
 	if m.ipv6 {
 		g.vips = []netip.Prefix{netip.MustParsePrefix("fd00::100/64"), netip.MustParsePrefix("fd00::101/128")}
@@ -405,10 +405,10 @@ func (g *group) checkAdverts(w *wire) {
 		if _, err := adv.Decode(a.Msg, a.IP.Src, a.IP.Dst, advert.ChecksumStandard); err != nil {
 			fail("decode: %v", err)
 		} else {
-			if adv.Version != m.version || adv.VRID != vrid || adv.Interval != m.interval {
+			if int(adv.Version) != m.version || adv.VRID != vrid || adv.Interval != m.interval {
 				fail("version %d VRID %d interval %v, want %d, %d, %v", adv.Version, adv.VRID, adv.Interval, m.version, vrid, m.interval)
 			}
-			if i >= 0 && adv.Priority != 0 && adv.Priority != g.prios[i] {
+			if i >= 0 && adv.Priority != 0 && int(adv.Priority) != g.prios[i] {
 				fail("priority %d, want %d or 0", adv.Priority, g.prios[i])
 			}
 			if !slices.Equal(adv.Addrs, wantAddrs) {

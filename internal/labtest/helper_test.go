@@ -41,7 +41,7 @@ type report struct {
 	Reason   string      `json:"reason,omitempty"`
 	Detail   string      `json:"detail,omitempty"`
 	Master   string      `json:"master,omitempty"`
-	Priority uint8       `json:"priority,omitempty"`
+	Priority int         `json:"priority,omitempty"`
 	Err      string      `json:"err,omitempty"`
 	Lost     uint64      `json:"lost,omitempty"`
 	Stats    *vrrp.Stats `json:"stats,omitempty"`
@@ -85,7 +85,7 @@ func routerMain(raw string, stdin io.Reader, stdout, stderr io.Writer) int {
 	log := zap.New(zapcore.NewCore(zapcore.NewConsoleEncoder(enc2), zapcore.AddSync(stderr), zapcore.DebugLevel))
 	defer log.Sync()
 
-	backend, err := vip.NewLinux(&vip.LinuxConfig{Logger: log.Named("vip"), Schedule: &s.Schedule})
+	backend, err := vip.NewLinux(vip.LinuxConfig{Logger: log.Named("vip"), Schedule: &s.Schedule})
 	if err != nil {
 		return fail(err)
 	}
@@ -111,7 +111,6 @@ func routerMain(raw string, stdin io.Reader, stdout, stderr io.Writer) int {
 		return fail(fmt.Errorf("waiting for the start line: %w", err))
 	}
 
-	done := make(chan struct{})
 	drained := make(chan struct{})
 	go func() {
 		defer close(drained)
@@ -134,24 +133,12 @@ func routerMain(raw string, stdin io.Reader, stdout, stderr io.Writer) int {
 			}
 			emit(rep)
 		}
-		for {
-			select {
-			case e := <-r.Events():
-				send(e)
-			case <-done:
-				for {
-					select {
-					case e := <-r.Events():
-						send(e)
-					default:
-						return
-					}
-				}
-			}
+		// The stream ends when Run returns.
+		for e := range r.Events() {
+			send(e)
 		}
 	}()
 	runErr := r.Run(ctx)
-	close(done)
 	<-drained
 	st := r.Stats()
 	emit(report{Kind: "stats", Stats: &st})

@@ -97,6 +97,45 @@ func (c *ManualClock) Step() bool {
 // to its time), reporting whether it did: Step with a horizon.
 func (c *ManualClock) StepUntil(limit time.Time) bool { return c.fireNext(limit) }
 
+// StepInstant fires every timer due at the earliest instant at or before
+// limit, moving the clock there, and reports whether there was one:
+// first the AfterFunc callbacks (in the order set), then the channel
+// timers. It is for simulations whose Nodes run on goroutines of their own
+// inside a testing/synctest bubble: the caller waits (synctest.Wait) after
+// each instant, and every goroutine a channel timer wakes finds whatever
+// the callbacks (a LAN's deliveries) did at that instant already done.
+func (c *ManualClock) StepInstant(limit time.Time) bool {
+	c.mu.Lock()
+	if len(c.timers) == 0 || c.timers[0].when.After(limit) {
+		c.mu.Unlock()
+		return false
+	}
+	at := c.timers[0].when
+	var due []*manualTimer
+	for len(c.timers) > 0 && c.timers[0].when.Equal(at) {
+		due = append(due, heap.Pop(&c.timers).(*manualTimer))
+	}
+	if at.After(c.now) {
+		c.now = at
+	}
+	now := c.now
+	c.mu.Unlock()
+	for _, t := range due {
+		if t.f != nil {
+			t.f()
+		}
+	}
+	for _, t := range due {
+		if t.f == nil {
+			select {
+			case t.ch <- now:
+			default:
+			}
+		}
+	}
+	return true
+}
+
 // Pending returns the number of timers set.
 func (c *ManualClock) Pending() int {
 	c.mu.Lock()

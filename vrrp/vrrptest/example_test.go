@@ -31,7 +31,7 @@ func ExampleLAN() {
 
 	var p advert.Packet
 	buf := make([]byte, 1500)
-	tb.Receive(&p, buf)
+	vrrptest.Receive(tb, &p, buf)
 	var got advert.Advert
 	got.Decode(p.Msg, p.Src, p.Dst, advert.ChecksumStandard)
 	fmt.Println(p.Src, "->", p.Dst, "hop limit", p.HopLimit, "VRID", got.VRID, "priority", got.Priority)

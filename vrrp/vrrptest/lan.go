@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/vrrpkit/vrrpkit/advert"
 	"github.com/vrrpkit/vrrpkit/vrrp"
@@ -60,14 +61,20 @@ type LANStats struct {
 // simulations too. Each Host is a vrrp.Network. Loss, delay, jitter,
 // duplication, reordering, partitions, link state and crashes are all
 // controlled here, every random choice from the seed.
+//
+// A run is the same for the same seed even when the hosts' Nodes run on
+// goroutines of their own (under testing/synctest, with a ManualClock
+// advanced by StepInstant): every random choice about a packet comes from
+// its sender's own source, packets due at the same instant are delivered
+// in an order fixed by sender and send count, and all of them at once, so
+// that a reader sees either none or all of an instant's deliveries.
 type LAN struct {
 	clock    vrrp.Clock
 	mu       sync.Mutex
 	timer    vrrp.Timer   // fires at the earliest pending delivery
 	timerAt  time.Time    // when timer is set for; zero if not set
 	pending  deliveryHeap // packets in flight
-	seq      uint64       // orders deliveries due at the same time
-	rng      *rand.Rand
+	seed     uint64
 	def      LinkConfig
 	hosts    []*Host
 	byName   map[string]*Host
@@ -85,7 +92,7 @@ func NewLAN(cfg LANConfig) *LAN {
 	}
 	l := &LAN{
 		clock:   cfg.Clock,
-		rng:     rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x9e3779b97f4a7c15)),
+		seed:    cfg.Seed,
 		def:     cfg.Link,
 		byName:  make(map[string]*Host),
 		groupOf: make(map[*Host]int),
@@ -127,6 +134,8 @@ type Host struct {
 	crashed bool
 	trs     []*lanTransport
 	linkCh  chan struct{} // closed at the next change of link or LocalAddr
+	rng     *rand.Rand    // every random choice about the packets it sends
+	sent    uint64        // packets it sent, for the order of deliveries
 }
 
 var _ vrrp.Network = (*Host)(nil)
@@ -143,7 +152,8 @@ func (l *LAN) AddHost(cfg HostConfig) *Host {
 	}
 	l.ifindexN++
 	h := &Host{lan: l, name: cfg.Name, iface: cfg.Interface, ifindex: l.ifindexN,
-		addrs: append([]netip.Addr(nil), cfg.Addrs...), link: l.def, linkCh: make(chan struct{})}
+		addrs: append([]netip.Addr(nil), cfg.Addrs...), link: l.def, linkCh: make(chan struct{}),
+		rng: rand.New(rand.NewPCG(l.seed, l.seed^0x9e3779b97f4a7c15^uint64(l.ifindexN)))}
 	hasLL := false
 	for _, a := range h.addrs {
 		hasLL = hasLL || (a.Is6() && a.IsLinkLocalUnicast())
@@ -251,9 +261,8 @@ func (h *Host) SetAddrs(addrs ...netip.Addr) {
 		h.lan.mu.Unlock()
 		return
 	}
-	notify := h.changedLocked()
+	h.changedLocked()
 	h.lan.mu.Unlock()
-	notify()
 }
 
 // SetLinkUp takes the host's link down or up: while down it sends and
@@ -265,27 +274,14 @@ func (h *Host) SetLinkUp(up bool) {
 		return
 	}
 	h.down = !up
-	notify := h.changedLocked()
+	h.changedLocked()
 	h.lan.mu.Unlock()
-	notify()
 }
 
-// changedLocked signals a link or LocalAddr change to blocking watchers and
-// returns a function that tells push transports (call it unlocked).
-func (h *Host) changedLocked() func() {
+// changedLocked signals a link or LocalAddr change to the watchers.
+func (h *Host) changedLocked() {
 	close(h.linkCh)
 	h.linkCh = make(chan struct{})
-	var fs []func()
-	for _, t := range h.trs {
-		if t.changed != nil {
-			fs = append(fs, t.changed)
-		}
-	}
-	return func() {
-		for _, f := range fs {
-			f()
-		}
-	}
 }
 
 // Crash makes the host vanish: its transports close (Receive returns an
@@ -310,23 +306,16 @@ func (h *Host) Restart() {
 }
 
 // FailReceive makes every open transport of the host fail with err, as a
-// socket error would: Receive returns err (push transports are told), and
-// the transport is dead.
+// socket error would: WaitReceive and ReceiveBatch return err, and the
+// transport is dead.
 func (h *Host) FailReceive(err error) {
 	h.lan.mu.Lock()
-	var fs []func(error)
+	defer h.lan.mu.Unlock()
 	for _, t := range h.trs {
-		if t.fail != nil {
-			fs = append(fs, t.fail)
-		}
 		t.failErr = err
 		t.closeLocked()
 	}
 	h.trs = nil
-	h.lan.mu.Unlock()
-	for _, f := range fs {
-		f(err)
-	}
 }
 
 // Open opens a transport on the host's interface (vrrp.Network).
@@ -349,21 +338,24 @@ func (h *Host) Open(ctx context.Context, ep vrrp.Endpoint) (vrrp.Transport, erro
 			group = advert.GroupIPv6
 		}
 	}
-	t := &lanTransport{h: h, ep: ep, group: group, notify: make(chan struct{}, 1)}
+	t := &lanTransport{h: h, ep: ep, group: group, notify: make(chan struct{}, 1), done: make(chan struct{})}
 	h.trs = append(h.trs, t)
 	return t, nil
 }
 
 // Inject delivers p to the host's transports of p's family as if it came
 // off the wire: now, bypassing loss and delay (for tests of the receive
-// checks). Push transports get it synchronously.
+// checks).
 func (h *Host) Inject(p *advert.Packet) {
 	f := &frame{src: p.Src, dst: p.Dst, hop: p.HopLimit,
 		msg: append([]byte(nil), p.Msg...), ip: append([]byte(nil), p.IPHeader...), ah: append([]byte(nil), p.AH...)}
 	if len(p.AH) == 0 {
 		f.ah = nil
 	}
-	h.lan.deliver(h, f)
+	l := h.lan
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.deliverLocked(h, f, l.clock.Now())
 }
 
 // frame is a packet on the wire; deliveries share it read-only.
@@ -382,29 +374,18 @@ type lanTransport struct {
 	// Guarded by the LAN's mutex.
 	closed  bool
 	failErr error
-	queue   []*frame
-	notify  chan struct{}
-	deliver func(*advert.Packet)
-	fail    func(error)
-	changed func()
-	pkt     advert.Packet // reused for push deliveries
+	queue   []arrival
+	notify  chan struct{} // a packet was queued (capacity 1)
+	done    chan struct{} // closed by Close or a failure
 }
 
-var (
-	_ vrrp.Transport   = (*lanTransport)(nil)
-	_ vrrp.LinkMonitor = (*lanTransport)(nil)
-)
-
-// Push switches the transport to synchronous delivery, for vrrp's
-// deterministic simulation: packets go to deliver, a FailReceive to fail,
-// link and address changes to changed, all on the goroutine that advances
-// the clock (or calls Inject, SetLinkUp, ...).
-func (t *lanTransport) Push(deliver func(*advert.Packet), fail func(error), changed func()) {
-	l := t.h.lan
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	t.deliver, t.fail, t.changed = deliver, fail, changed
+// arrival is a frame in a transport's queue and when it arrived.
+type arrival struct {
+	f  *frame
+	at time.Time
 }
+
+var _ vrrp.Transport = (*lanTransport)(nil)
 
 func (t *lanTransport) LocalAddr() netip.Addr {
 	l := t.h.lan
@@ -440,7 +421,7 @@ func (t *lanTransport) closeLocked() {
 	}
 	t.closed = true
 	t.queue = nil
-	close(t.notify)
+	close(t.done)
 }
 
 // Send puts p on the LAN: to every other host listening on the group, or
@@ -480,6 +461,7 @@ func (t *lanTransport) Send(p *advert.Packet) error {
 		}
 	}
 	l.stats.Sent++
+	h.sent++
 	for _, d := range l.hosts {
 		if d == h || !d.wants(f, t.ep.IPv6) {
 			continue
@@ -488,22 +470,22 @@ func (t *lanTransport) Send(p *advert.Packet) error {
 			l.stats.Blocked++
 			continue
 		}
-		if l.chance(h.link.Loss) || l.chance(d.link.Loss) {
+		if h.chance(h.link.Loss) || h.chance(d.link.Loss) {
 			l.stats.Lost++
 			continue
 		}
 		copies := 1
-		if l.chance(h.link.Duplicate) || l.chance(d.link.Duplicate) {
+		if h.chance(h.link.Duplicate) || h.chance(d.link.Duplicate) {
 			copies = 2
 			l.stats.Duplicated++
 		}
 		now := l.clock.Now()
 		path := [2]*Host{h, d}
-		for range copies {
-			delay := h.link.latency(l) + d.link.latency(l)
-			if l.chance(h.link.Reorder) || l.chance(d.link.Reorder) {
+		for i := range copies {
+			delay := h.link.latency(h) + d.link.latency(h)
+			if h.chance(h.link.Reorder) || h.chance(d.link.Reorder) {
 				span := 2*(h.link.Delay+h.link.Jitter+d.link.Delay+d.link.Jitter) + time.Millisecond
-				delay += time.Duration(l.rng.Int64N(int64(span)))
+				delay += time.Duration(h.rng.Int64N(int64(span)))
 			} else {
 				// One path is FIFO, as an Ethernet segment is: jitter
 				// delays a packet but does not let it overtake.
@@ -514,7 +496,7 @@ func (t *lanTransport) Send(p *advert.Packet) error {
 				l.fifo[path] = at
 				delay = at.Sub(now)
 			}
-			l.schedule(now.Add(delay), d, f)
+			l.schedule(now.Add(delay), h, i, d, f)
 		}
 	}
 	return nil
@@ -539,59 +521,54 @@ func (h *Host) wants(f *frame, ipv6 bool) bool {
 	return false
 }
 
-func (l *LAN) chance(p float64) bool { return p > 0 && l.rng.Float64() < p }
+// chance draws from the host's own source.
+func (h *Host) chance(p float64) bool { return p > 0 && h.rng.Float64() < p }
 
-func (c LinkConfig) latency(l *LAN) time.Duration {
+// latency draws the link's latency from the sending host's source.
+func (c LinkConfig) latency(from *Host) time.Duration {
 	d := c.Delay
 	if c.Jitter > 0 {
-		d += time.Duration(l.rng.Int64N(int64(c.Jitter) + 1))
+		d += time.Duration(from.rng.Int64N(int64(c.Jitter) + 1))
 	}
 	return d
 }
 
-// schedule queues a delivery of f to d at time at; l.mu is held.
-func (l *LAN) schedule(at time.Time, d *Host, f *frame) {
-	l.seq++
-	l.pending.push(delivery{at: at, seq: l.seq, to: d, f: f})
+// schedule queues copy i of from's packet f for delivery to d at time
+// at; l.mu is held. Deliveries due at the same time go in the order of
+// sender, send count and copy, whichever goroutine sent first.
+func (l *LAN) schedule(at time.Time, from *Host, i int, d *Host, f *frame) {
+	seq := uint64(from.ifindex)<<48 | from.sent<<8 | uint64(i)<<4 | uint64(d.ifindex&0xf)
+	l.pending.push(delivery{at: at, seq: seq, to: d, f: f})
 	if l.timerAt.IsZero() || at.Before(l.timerAt) {
 		l.timerAt = at
 		l.timer.Reset(max(0, at.Sub(l.clock.Now())))
 	}
 }
 
-// fire delivers every packet due, in order.
+// fire delivers every packet due, in order, all under one hold of the
+// lock: a reader sees all of an instant's deliveries or none.
 func (l *LAN) fire() {
-	for {
-		l.mu.Lock()
-		now := l.clock.Now()
-		if len(l.pending) == 0 {
-			l.timerAt = time.Time{}
-			l.mu.Unlock()
-			return
-		}
-		next := l.pending[0]
-		if next.at.After(now) {
-			l.timerAt = next.at
-			l.timer.Reset(next.at.Sub(now))
-			l.mu.Unlock()
-			return
-		}
-		l.pending.pop()
-		l.mu.Unlock()
-		l.deliver(next.to, next.f)
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	now := l.clock.Now()
+	for len(l.pending) > 0 && !l.pending[0].at.After(now) {
+		next := l.pending.pop()
+		l.deliverLocked(next.to, next.f, now)
+	}
+	l.timerAt = time.Time{}
+	if len(l.pending) > 0 {
+		l.timerAt = l.pending[0].at
+		l.timer.Reset(l.timerAt.Sub(now))
 	}
 }
 
-// deliver hands f to the host's transports that take it.
-func (l *LAN) deliver(h *Host, f *frame) {
-	l.mu.Lock()
+// deliverLocked hands f to the host's transports that take it; l.mu is
+// held.
+func (l *LAN) deliverLocked(h *Host, f *frame, now time.Time) {
 	if h.crashed || h.down {
 		l.stats.Blocked++
-		l.mu.Unlock()
 		return
 	}
-	var pushBuf [4]*lanTransport
-	push := pushBuf[:0]
 	for _, t := range h.trs {
 		if t.closed || t.ep.IPv6 != f.dst.Is6() {
 			continue
@@ -600,22 +577,11 @@ func (l *LAN) deliver(h *Host, f *frame) {
 			continue
 		}
 		l.stats.Delivered++
-		if t.deliver != nil {
-			push = append(push, t)
-			continue
-		}
-		t.queue = append(t.queue, f)
+		t.queue = append(t.queue, arrival{f: f, at: now})
 		select {
 		case t.notify <- struct{}{}:
 		default:
 		}
-	}
-	ifindex := h.ifindex
-	l.mu.Unlock()
-	for _, t := range push {
-		// The receiver must not keep p: it is reused.
-		t.pkt = advert.Packet{Src: f.src, Dst: f.dst, HopLimit: f.hop, Ifindex: ifindex, Msg: f.msg, IPHeader: f.ip, AH: f.ah}
-		t.deliver(&t.pkt)
 	}
 }
 
@@ -682,48 +648,75 @@ func (t realTimer) C() <-chan time.Time        { return t.t.C }
 func (t realTimer) Reset(d time.Duration) bool { return t.t.Reset(d) }
 func (t realTimer) Stop() bool                 { return t.t.Stop() }
 
-// Receive waits for a packet and copies it into buf (IPv4 header and AH
-// first when there are any), pointing p's slices into buf.
-func (t *lanTransport) Receive(p *advert.Packet, buf []byte) error {
+// WaitReceive blocks until a packet is queued, or the transport is closed
+// or failed.
+func (t *lanTransport) WaitReceive() error {
 	l := t.h.lan
 	for {
 		l.mu.Lock()
-		if t.failErr != nil {
-			err := t.failErr
-			t.failErr = nil
+		if err := t.errLocked(); err != nil {
 			l.mu.Unlock()
 			return err
 		}
-		if t.closed {
-			l.mu.Unlock()
-			return &net.OpError{Op: "read", Net: "vrrp", Err: net.ErrClosed}
-		}
 		if len(t.queue) > 0 {
-			f := t.queue[0]
-			t.queue[0] = nil
-			t.queue = t.queue[1:]
-			ifindex := t.h.ifindex
 			l.mu.Unlock()
-			need := len(f.ip) + len(f.ah) + len(f.msg)
-			if len(buf) < need {
-				return &net.OpError{Op: "read", Net: "vrrp", Err: io.ErrShortBuffer}
-			}
-			n := copy(buf, f.ip)
-			*p = advert.Packet{Src: f.src, Dst: f.dst, HopLimit: f.hop, Ifindex: ifindex}
-			if len(f.ip) > 0 {
-				p.IPHeader = buf[:n:n]
-				m := copy(buf[n:], f.ah)
-				p.AH = buf[n : n+m : n+m]
-				n += m
-			}
-			m := copy(buf[n:], f.msg)
-			p.Msg = buf[n : n+m : n+m]
 			return nil
 		}
-		ch := t.notify
 		l.mu.Unlock()
-		<-ch
+		select {
+		case <-t.notify:
+		case <-t.done:
+		}
 	}
+}
+
+func (t *lanTransport) errLocked() error {
+	if t.failErr != nil {
+		return t.failErr
+	}
+	if t.closed {
+		return &net.OpError{Op: "read", Net: "vrrp", Err: net.ErrClosed}
+	}
+	return nil
+}
+
+// ReceiveBatch copies the packets queued into bufs (IPv4 header and AH
+// first when there are any), pointing ps' slices into them; Age is how
+// long each waited in the queue.
+func (t *lanTransport) ReceiveBatch(ps []advert.Packet, bufs [][]byte) (int, error) {
+	l := t.h.lan
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := t.errLocked(); err != nil {
+		return 0, err
+	}
+	now := l.clock.Now()
+	n := 0
+	for n < len(ps) && n < len(bufs) && len(t.queue) > 0 {
+		a := t.queue[0]
+		t.queue[0] = arrival{}
+		t.queue = t.queue[1:]
+		f, buf := a.f, bufs[n]
+		if len(buf) < len(f.ip)+len(f.ah)+len(f.msg) {
+			return n, &net.OpError{Op: "read", Net: "vrrp", Err: io.ErrShortBuffer}
+		}
+		p := &ps[n]
+		k := copy(buf, f.ip)
+		*p = advert.Packet{Src: f.src, Dst: f.dst, HopLimit: f.hop, Ifindex: t.h.ifindex, Age: now.Sub(a.at)}
+		if len(f.ip) > 0 {
+			p.IPHeader = buf[:k:k]
+			m := copy(buf[k:], f.ah)
+			p.AH = buf[k : k+m : k+m]
+			k += m
+		}
+		m := copy(buf[k:], f.msg)
+		p.Msg = buf[k : k+m : k+m]
+		n++
+	}
+	if len(t.queue) == 0 {
+		t.queue = nil // let the backing array go
+	}
+	return n, nil
 }
 
 // ipv4Header builds the 20-byte header an AH advert goes out with.
@@ -747,4 +740,23 @@ func ipv4Header(src, dst netip.Addr, ttl uint8, id uint16, msgLen int) []byte {
 	}
 	binary.BigEndian.PutUint16(b[10:], ^uint16(sum))
 	return b
+}
+
+// Receive waits for one packet on tr and reads it into p, its slices
+// pointing into buf: a single read for tests and examples (a Node reads
+// in batches).
+func Receive(tr vrrp.Transport, p *advert.Packet, buf []byte) error {
+	ps, bufs := unsafe.Slice(p, 1), [][]byte{buf}
+	for {
+		n, err := tr.ReceiveBatch(ps, bufs)
+		if n == 1 {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := tr.WaitReceive(); err != nil {
+			return err
+		}
+	}
 }

@@ -75,8 +75,8 @@ func TestManualClockPendingAtCountsTimersDueThen(t *testing.T) {
 	}
 }
 
-// vrrp.LinkMonitor: the channel closes when LocalAddr changes, not when
-// an address that is not LocalAddr comes or goes.
+// Transport.Link: the channel closes when LocalAddr changes, not when an
+// address that is not LocalAddr comes or goes.
 func TestLANSignalsLocalAddrChanges(t *testing.T) {
 	lan := vrrptest.NewLAN(vrrptest.LANConfig{Clock: vrrptest.NewManualClock(t0)})
 	h := lan.AddHost(vrrptest.HostConfig{Name: "a"}) // no IPv4 address
@@ -84,7 +84,7 @@ func TestLANSignalsLocalAddrChanges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lm := tr.(vrrp.LinkMonitor)
+	lm := tr
 	closed := func(c <-chan struct{}) bool {
 		select {
 		case <-c:
@@ -153,7 +153,7 @@ func (p *pair) received(t *testing.T, n int) []byte {
 	buf := make([]byte, 64)
 	for range n {
 		var pk advert.Packet
-		if err := p.tb.Receive(&pk, buf); err != nil {
+		if err := vrrptest.Receive(p.tb, &pk, buf); err != nil {
 			t.Fatal(err)
 		}
 		out = append(out, pk.Msg[2])
@@ -212,7 +212,7 @@ func TestLANPartitionLinkCrashAndFailure(t *testing.T) {
 		t.Fatalf("partition: %+v", st)
 	}
 	p.lan.Heal()
-	lm := p.tb.(vrrp.LinkMonitor)
+	lm := p.tb
 	up, changed := lm.Link()
 	p.b.SetLinkUp(false)
 	select {
@@ -232,7 +232,7 @@ func TestLANPartitionLinkCrashAndFailure(t *testing.T) {
 	boom := errors.New("boom")
 	p.b.FailReceive(boom)
 	var pk advert.Packet
-	if err := p.tb.Receive(&pk, make([]byte, 64)); !errors.Is(err, boom) {
+	if err := vrrptest.Receive(p.tb, &pk, make([]byte, 64)); !errors.Is(err, boom) {
 		t.Fatalf("Receive after FailReceive: %v", err)
 	}
 	p.a.Crash()
