@@ -255,6 +255,11 @@ func (s *scenario) setup() {
 		name := fmt.Sprintf("n%d", i+1)
 		spec := nodeSpec{name: name, addr: netip.AddrFrom4([4]byte{10, 0, 0, byte(i + 1)}),
 			addr6: netip.AddrFrom16([16]byte{0: 0xfd, 15: byte(i + 1)}), routers: []routerSpec{rs}}
+		if s.chance(0.5) {
+			// Address changes take time (netlink, announcements; a cloud
+			// API far more): the adverts must not wait for them.
+			spec.backendLatency = time.Duration(1+r.IntN(30)) * time.Millisecond
+		}
 		if s.sync {
 			rs2 := rs
 			d := defaultRouter(2)
@@ -266,7 +271,7 @@ func (s *scenario) setup() {
 			spec.routers = []routerSpec{rs, rs2}
 		}
 		s.w.addNode(spec)
-		s.note("%s prio=%d interval=%v nopreempt=%v delay=%v startmaster=%v", name, rs.Priority, rs.Interval, rs.NoPreempt, rs.PreemptDelay, rs.StartAsMaster)
+		s.note("%s prio=%d interval=%v nopreempt=%v delay=%v startmaster=%v backend=%v", name, rs.Priority, rs.Interval, rs.NoPreempt, rs.PreemptDelay, rs.StartAsMaster, spec.backendLatency)
 	}
 	s.cleanLinks()
 }

@@ -81,6 +81,8 @@ type nodeSpec struct {
 	addr    netip.Addr // IPv4
 	addr6   netip.Addr // IPv6 global (unicast IPv6 sources and peers), optional
 	routers []routerSpec
+	// backendLatency is how long each of its Backend calls takes.
+	backendLatency time.Duration
 }
 
 type routerSpec struct {
@@ -233,7 +235,7 @@ func (sn *simNode) start() {
 				cfg.UnicastSrc = sn.spec.addr6
 			}
 		}
-		b := &vrrptest.Backend{}
+		b := &vrrptest.Backend{Latency: sn.spec.backendLatency, Clock: w.clock}
 		cfg.Backend = b
 		r, err := n.Add(cfg)
 		if err != nil {
@@ -260,16 +262,28 @@ func (sn *simNode) stop() {
 	sn.running = false
 }
 
-// wait waits for Run to return.
+// wait waits for Run to return, letting time pass while its backend
+// releases the addresses (a slow backend takes its Latency).
 func (sn *simNode) wait() {
-	synctest.Wait()
-	select {
-	case err := <-sn.done:
-		if err != nil {
-			sn.w.tb.Fatalf("%s: Run: %v", sn.spec.name, err)
+	w := sn.w
+	limit := w.clock.Now().Add(11 * time.Second) // beyond the Node's ShutdownTimeout
+	for {
+		synctest.Wait()
+		select {
+		case err := <-sn.done:
+			if err != nil {
+				w.tb.Fatalf("%s: Run: %v", sn.spec.name, err)
+			}
+			return
+		default:
 		}
-	default:
-		sn.w.tb.Fatalf("%s: Run did not return", sn.spec.name)
+		if !w.clock.StepInstant(limit) {
+			w.tb.Fatalf("%s: Run did not return", sn.spec.name)
+		}
+		synctest.Wait()
+		if w.observe != nil {
+			w.observe()
+		}
 	}
 }
 

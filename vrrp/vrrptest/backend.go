@@ -3,6 +3,7 @@ package vrrptest
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/vrrpkit/vrrpkit/vrrp"
 )
@@ -15,6 +16,11 @@ type Backend struct {
 	// Gate, when set, makes every call wait until it can receive from Gate
 	// or its context ends: a slow backend.
 	Gate chan struct{}
+	// Latency, when set, makes every call take that long on Clock (or end
+	// early, not carried out, when its context ends): netlink and
+	// announcements take milliseconds, a cloud API seconds.
+	Latency time.Duration
+	Clock   vrrp.Clock
 
 	mu    sync.Mutex
 	held  bool
@@ -34,6 +40,15 @@ func (b *Backend) call(ctx context.Context, op string, set vrrp.AddressSet) erro
 		select {
 		case <-b.Gate:
 		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	if b.Latency > 0 && b.Clock != nil {
+		t := b.Clock.NewTimer(b.Latency)
+		select {
+		case <-t.C():
+		case <-ctx.Done():
+			t.Stop()
 			return ctx.Err()
 		}
 	}
