@@ -113,6 +113,11 @@ type scenario struct {
 	// must still be a backup after the next settle.
 	cleanResign *simNode
 	sync        bool // every node runs VRIDs 1 and 2 in a sync group
+	// base is how many routers per node the state checks follow (1, or 2
+	// in a sync group); crowd more, VRIDs 10 on, configured like VRID 1,
+	// make a node's timers run out together, as a takeover of many
+	// routers does: they are checked after each settle on their own.
+	base, crowd int
 	// Settling: dual-master measurement and change detection.
 	settling                bool
 	lastChange, longestDual time.Duration
@@ -220,7 +225,14 @@ func (s *scenario) setup() {
 	// (keepalived's vrrp_sync_group), with equal priorities, so that the
 	// group's choice is the RFC's for each VRID.
 	s.sync = s.chance(0.2)
-	s.note("%d routers, v%d, interval %v (mixed=%v), ipv6=%v unicast=%v auth=%d sync=%v", n, s.version, s.interval, mixed, s.ipv6, unicast, authType, s.sync)
+	s.base = 1
+	if s.sync {
+		s.base = 2
+	}
+	if s.chance(0.08) {
+		s.crowd = 8 + r.IntN(17)
+	}
+	s.note("%d routers, v%d, interval %v (mixed=%v), ipv6=%v unicast=%v auth=%d sync=%v crowd=%d", n, s.version, s.interval, mixed, s.ipv6, unicast, authType, s.sync, s.crowd)
 	for i := range n {
 		rs := defaultRouter(s.vrid)
 		rs.Version = s.version
@@ -269,6 +281,19 @@ func (s *scenario) setup() {
 			}
 			rs.SyncGroup, rs2.SyncGroup = "G", "G"
 			spec.routers = []routerSpec{rs, rs2}
+		}
+		for j := range s.crowd {
+			extra := rs
+			d := defaultRouter(10 + j)
+			extra.Name, extra.VRID, extra.VIPs, extra.SyncGroup = d.Name, d.VRID, d.VIPs, ""
+			if rs.Priority != vrrp.OwnerPriority {
+				// Skew_Time apart: their timers run out one after another.
+				extra.Priority = max(1, rs.Priority-j)
+			}
+			if s.ipv6 {
+				extra.VIPs = []vrrp.VIP{{Prefix: netip.PrefixFrom(netip.AddrFrom16([16]byte{0: 0xfd, 13: byte(10 + j), 15: 0x64}), 64)}}
+			}
+			spec.routers = append(spec.routers, extra)
 		}
 		s.w.addNode(spec)
 		s.note("%s prio=%d interval=%v nopreempt=%v delay=%v startmaster=%v backend=%v", name, rs.Priority, rs.Interval, rs.NoPreempt, rs.PreemptDelay, rs.StartAsMaster, spec.backendLatency)
@@ -615,7 +640,7 @@ func (s *scenario) observe() {
 		if !sn.running {
 			continue
 		}
-		for k, r := range sn.routers {
+		for k, r := range sn.routers[:s.base] {
 			states[i][k] = r.State()
 			if states[i][k] == vrrp.Master {
 				masters[k]++
@@ -705,7 +730,7 @@ func (s *scenario) names(idx []int) string {
 func (s *scenario) snapshot() (out [5][2]vrrp.State) {
 	for i, sn := range s.w.nodes {
 		if sn.running {
-			for k, r := range sn.routers {
+			for k, r := range sn.routers[:s.base] {
 				out[i][k] = r.State()
 			}
 		}
@@ -728,7 +753,7 @@ func (s *scenario) check(longestDual, lastChange time.Duration) {
 			continue
 		}
 		live++
-		for k, r := range sn.routers {
+		for k, r := range sn.routers[:s.base] {
 			switch st := r.State(); st {
 			case vrrp.Master:
 				if masters[k] != nil {
@@ -773,8 +798,53 @@ func (s *scenario) check(longestDual, lastChange time.Duration) {
 	if longestDual > s.mdi() {
 		s.fail("two masters for %v, more than Master_Down_Interval (%v), on a whole network", longestDual, s.mdi())
 	}
+	s.checkCrowd()
 	if now-lastChange < 2*s.maxInterval {
 		s.fail("a state changed at %s, less than 2 intervals before the end of the stable period", fmtElapsed(lastChange))
+	}
+}
+
+// checkCrowd checks the crowd's routers after a settle, each VRID on its
+// own: one master, the one the RFC picks among those that preempt, holding
+// the VIPs that nobody else holds.
+func (s *scenario) checkCrowd() {
+	for k := s.base; k < s.base+s.crowd; k++ {
+		var master *simNode
+		for _, sn := range s.w.nodes {
+			if !sn.running {
+				continue
+			}
+			r := sn.routers[k]
+			st := r.State()
+			switch st {
+			case vrrp.Master:
+				if master != nil {
+					s.fail("two masters of %s after settling: %s and %s", r.Name(), master.spec.name, sn.spec.name)
+					return
+				}
+				master = sn
+			case vrrp.Backup:
+			default:
+				s.fail("%s %s in %v after settling", sn.spec.name, r.Name(), st)
+				return
+			}
+			if held := sn.backends[k].Held(); held != (st == vrrp.Master) {
+				s.fail("%s %s is %v but holds VIPs=%v", sn.spec.name, r.Name(), st, held)
+			}
+		}
+		if master == nil {
+			s.fail("no master of %s", s.w.nodes[0].spec.routers[k].Name)
+			return
+		}
+		mp := master.routers[k].Priority()
+		for _, sn := range s.w.nodes {
+			if !sn.running || sn == master {
+				continue
+			}
+			if r := sn.routers[k]; !r.Config().NoPreempt && r.Priority() > mp {
+				s.fail("%s %s (priority %d, preempting) is backup of %s (priority %d)", sn.spec.name, r.Name(), r.Priority(), master.spec.name, mp)
+			}
+		}
 	}
 }
 
