@@ -192,9 +192,7 @@ func serve(opts *options, logOut io.Writer) int {
 		return 1
 	}
 	if opts.dumpConfig {
-		for _, line := range strings.Split(strings.TrimRight(p.conf.Format(), "\n"), "\n") {
-			log.Info(line)
-		}
+		dumpConfig(log, p.conf)
 	}
 	if err := writePidFiles(opts.pidFile, opts.vrrpPidFile); err != nil {
 		log.Error(err.Error())
@@ -293,6 +291,14 @@ loop:
 	cancel()
 	log.Info("Stopped")
 	return status
+}
+
+// dumpConfig is -d: the configuration with every default explicit, one
+// log line per line, passwords and keys redacted.
+func dumpConfig(log *zap.Logger, conf *kaconf.Config) {
+	for _, line := range strings.Split(strings.TrimRight(conf.Format(), "\n"), "\n") {
+		log.Info(line)
+	}
 }
 
 // reload is SIGHUP: a configuration with errors leaves the running one

@@ -202,16 +202,18 @@ func multicastGroup(in *kaconf.Instance) netip.Addr {
 }
 
 // authentication maps the authentication block (VRRPv2 only: kaconf
-// already warned that VRRPv3 ignores it).
+// already warned that VRRPv3 ignores it). It is the one place where
+// vrrpd reveals a password: into the router's configuration, which puts
+// it on the wire.
 func authentication(in *kaconf.Instance) (advert.AuthType, string) {
 	if in.Version != 2 {
 		return advert.AuthNone, ""
 	}
 	switch in.Auth.Type {
 	case kaconf.AuthPass:
-		return advert.AuthPass, in.Auth.Password
+		return advert.AuthPass, in.Auth.Password.Reveal()
 	case kaconf.AuthAH:
-		return advert.AuthAH, in.Auth.Password
+		return advert.AuthAH, in.Auth.Password.Reveal()
 	}
 	return advert.AuthNone, ""
 }
