@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -641,16 +639,5 @@ func (d *daemon) instanceList() []*instance {
 			out = append(out, in)
 		}
 	}
-	return out
-}
-
-func (d *daemon) groupList() []*group {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	out := make([]*group, 0, len(d.groups))
-	for _, g := range d.groups {
-		out = append(out, g)
-	}
-	slices.SortFunc(out, func(a, b *group) int { return strings.Compare(a.plan.group.Name, b.plan.group.Name) })
 	return out
 }

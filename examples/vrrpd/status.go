@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -117,13 +118,22 @@ func (d *daemon) status(configFile string) Status {
 	for _, in := range d.instanceList() {
 		st.Instances = append(st.Instances, in.status())
 	}
-	for _, g := range d.groupList() {
-		d.mu.Lock()
-		state := g.state
-		d.mu.Unlock()
-		st.SyncGroups = append(st.SyncGroups, GroupStatus{Name: g.plan.group.Name, State: state, Members: g.plan.group.Members})
-	}
+	st.SyncGroups = d.groupStatus()
 	return st
+}
+
+// groupStatus snapshots the sync groups by name, under d.mu: a reload
+// replaces their plans.
+func (d *daemon) groupStatus() []GroupStatus {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var out []GroupStatus
+	for _, g := range d.groups {
+		out = append(out, GroupStatus{Name: g.plan.group.Name, State: g.state,
+			Members: slices.Clone(g.plan.group.Members)})
+	}
+	slices.SortFunc(out, func(a, b GroupStatus) int { return strings.Compare(a.Name, b.Name) })
+	return out
 }
 
 func (in *instance) status() InstanceStatus {
