@@ -12,13 +12,23 @@
 // keepalived's own options are accepted so that unit files and container
 // images run vrrpd unchanged: -f/--use-file, -l/--log-console (always on),
 // -D/--log-detail (adds every advert sent and received, and every dropped
-// packet), -p/--pid and -r/--vrrp_pid (both written with vrrpd's pid;
-// vrrpd refuses to start while one names a running vrrpd, as keepalived
-// does),
+// packet), -p/--pid and -r/--vrrp_pid (both written with vrrpd's pid and
+// removed at exit; -p defaults to /run/vrrpd.pid, keepalived's rule —
+// RUNSTATEDIR/PROGRAM.pid — under vrrpd's name, so that a keepalived
+// beside it keeps /run/keepalived.pid; -r is written only when given),
 // -i/--config-id, -d/--dump-conf (logs the configuration with every default
 // explicit), -u/--umask, -t/--config-test[=FILE], --signum; -n, -P, -G and
 // keepalived's other options are accepted and ignored with a log line.
-// vrrpd always runs in the foreground. keepalived's -C (health checkers
+// vrrpd always runs in the foreground.
+//
+// A pid file is the daemon's lock: vrrpd holds an exclusive flock on it
+// while it runs and refuses to start while another process holds it, or
+// while it names a running vrrpd or keepalived that takes no lock (as
+// keepalived refuses: "daemon is already running"); a file left by a
+// killed run is taken over. It is never reached through a symbolic link
+// (O_NOFOLLOW), must be a regular file with one link, and is written to a
+// new file that replaces it in one rename: no reader sees a partial pid
+// and an error leaves no file behind. keepalived's -C (health checkers
 // only) is refused: vrrpd has none, and --check (which keepalived spells
 // --config-test) validates the file and exits, 0 when it can run.
 //

@@ -194,15 +194,12 @@ func serve(opts *options, logOut io.Writer) int {
 	if opts.dumpConfig {
 		dumpConfig(log, p.conf)
 	}
-	if err := writePidFiles(opts.pidFile, opts.vrrpPidFile); err != nil {
+	pids, err := writePidFiles(opts.pidFile, opts.vrrpPidFile)
+	if err != nil {
 		log.Error(err.Error())
 		return 1
 	}
-	for _, f := range []string{opts.pidFile, opts.vrrpPidFile} {
-		if f != "" {
-			defer os.Remove(f)
-		}
-	}
+	defer pids.release()
 
 	var network vrrp.Network
 	sn, err := vrrp.NewSocketNetwork()

@@ -129,7 +129,7 @@ var errUsage = errors.New("usage")
 // -f FILE, --use-file=FILE, --use-file FILE), optional values attached
 // only, and "--" ending the options. vrrpd takes no operands.
 func parseOptions(args []string) (*options, error) {
-	o := &options{configFile: defaultConfigFile, umask: -1, notifyTTL: defaultNotifyTimeout}
+	o := &options{configFile: defaultConfigFile, pidFile: defaultPidFile, umask: -1, notifyTTL: defaultNotifyTimeout}
 	byShort := make(map[rune]*optSpec)
 	byLong := make(map[string]*optSpec)
 	for i := range optionSpecs {
@@ -239,7 +239,8 @@ defaults) in the foreground, on vrrpkit.
   -f, --use-file=FILE        configuration file (default /etc/keepalived/keepalived.conf)
   -l, --log-console          log to the console (always on)
   -D, --log-detail           detailed logs: every advert sent and received
-  -p, --pid=FILE             write the process id to FILE
+  -p, --pid=FILE             write the process id to FILE, locked while vrrpd
+                             runs (default ` + defaultPidFile + `)
   -r, --vrrp_pid=FILE        the same (keepalived's VRRP child's pid file)
   -i, --config-id=ID         select "@ID" configuration lines (default: the host name)
   -d, --dump-conf            log the configuration with every default made explicit
