@@ -13,7 +13,7 @@ import (
 
 func TestParseOptionsTakesKeepalivedCommandLines(t *testing.T) {
 	base := func(f func(o *options)) *options {
-		o := &options{configFile: defaultConfigFile, umask: -1, notifyTTL: defaultNotifyTimeout}
+		o := &options{configFile: defaultConfigFile, pidFile: defaultPidFile, umask: -1, notifyTTL: defaultNotifyTimeout}
 		f(o)
 		return o
 	}
