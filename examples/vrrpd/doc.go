@@ -3,7 +3,7 @@
 // VRRPv2 with keepalived's PASS and IPsec AH, RFC 5798 VRRPv3 over IPv4 and
 // IPv6, multicast or unicast), in one group with keepalived 2.2.7 nodes.
 //
-//	vrrpd [-f /etc/keepalived/keepalived.conf] [-D] [-p PIDFILE] [--status ADDR]
+//	vrrpd [-f /etc/keepalived/keepalived.conf] [-D] [-p PIDFILE] [--status ADDR|none]
 //	vrrpd --check -f FILE          (or keepalived's -t[LOGFILE])
 //	vrrpd status [--status ADDR] [--json]
 //
@@ -42,11 +42,21 @@
 // the scripts, processes or files it tracks, its sync group, or the global
 // settings it inherits (vrrp_garp_*) differ.
 //
-// --status ADDR serves the state of every instance (state, effective and
-// configured priority, current master, VIPs, tracked objects with their
-// effect, counters including dropped packets by reason, sync groups) as
-// JSON at GET /status, on a unix socket (unix:/run/vrrpd.sock, or a path)
-// or a TCP address; "vrrpd status" prints it as a table (or --json).
+// The status endpoint serves the state of every instance (state,
+// effective and configured priority, current master, VIPs, tracked
+// objects with their effect, counters including dropped packets by
+// reason, sync groups) as JSON at GET /status; "vrrpd status" prints it
+// as a table (or --json). It listens on --status ADDR, by default the
+// unix socket /run/vrrpd.sock (a path, unix:PATH, a loopback host:port,
+// or none). The socket has mode 0660, owned by vrrpd's user (root) and
+// --status-group (default vrrpd's group), set before anyone can connect;
+// a socket a running daemon serves on is never taken over. TCP is
+// refused beyond loopback unless --status-remote: the endpoint has no
+// authentication. At most 8 requests are served at once (more are told
+// 503), each with 2 s to send its request and 5 s to read the answer, and
+// a failing accept (out of file descriptors) is retried with backoff. A
+// default endpoint that cannot listen is logged and skipped; one given
+// with --status stops the start.
 //
 // # What maps to what
 //

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
 	"runtime"
@@ -231,13 +232,17 @@ func serve(opts *options, logOut io.Writer) int {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	if opts.status != "" {
-		l, err := listenStatus(opts.status)
-		if err != nil {
+	if l, err := openStatus(opts); err != nil {
+		if opts.statusSet {
 			log.Error(err.Error())
 			return 1
 		}
+		// The default endpoint is a convenience: without it the daemon
+		// still runs.
+		log.Warn(err.Error() + "; running without a status endpoint")
+	} else if l != nil {
 		log.Info("Status endpoint on " + opts.status)
+		defer l.Close()
 		go serveStatus(ctx, l, func() Status { return d.status(opts.configFile) }, log)
 	}
 
@@ -288,6 +293,19 @@ loop:
 	cancel()
 	log.Info("Stopped")
 	return status
+}
+
+// openStatus opens the status endpoint's listener (nil with --status
+// none).
+func openStatus(opts *options) (net.Listener, error) {
+	if opts.status == "" || opts.status == "none" {
+		return nil, nil
+	}
+	gid, err := statusGroup(opts.statusGroup)
+	if err != nil {
+		return nil, err
+	}
+	return listenStatus(opts.status, statusListen{gid: gid, remote: opts.statusRemote})
 }
 
 // dumpConfig is -d: the configuration with every default explicit, one
