@@ -93,8 +93,10 @@
 //   - notify, notify_master, notify_backup, notify_fault, notify_stop (and
 //     a sync group's) → scripts run with keepalived's arguments: the
 //     specific script first, then notify with TYPE NAME STATE PRIORITY
-//     appended ("INSTANCE VI_1 MASTER 150", "GROUP G FAULT 0"), in the
-//     daemon's environment, in a process group of their own. Each
+//     appended ("INSTANCE VI_1 MASTER 150", "GROUP G FAULT 0"), in a
+//     process group of their own, with an environment of PATH and
+//     VRRP_TYPE, VRRP_NAME, VRRP_STATE, VRRP_PRIORITY (the four notify
+//     arguments, for every notify script), nothing of the daemon's. Each
 //     instance's (and group's) scripts run on a queue of their own, off
 //     the protocol loop, one at a time and in the order of the
 //     transitions, each killed after --notify-timeout (30 s); failures are
@@ -102,14 +104,21 @@
 //     member is, FAULT when any is, BACKUP otherwise, STOP at exit.
 //   - script_user, enable_script_security: scripts run as their own user
 //     (notify_* ... USER [GROUP], vrrp_script's user), else script_user,
-//     else keepalived_script if that user exists, else root. A program
-//     named without '/' is looked up in PATH (with keepalived's warning).
-//     With enable_script_security, a script that would run as root but
-//     that a non-root user could modify (it or a directory above it owned
-//     by a non-root user, or writable by a non-root group or by others,
-//     sticky directories excepted — keepalived's check_script_secure) is
-//     disabled; without it, it runs with a warning. A missing script is
-//     disabled, as in keepalived; the instances that track it ignore it.
+//     else keepalived_script if that user exists, else root, resolved
+//     once to numeric ids that the script then runs with (no
+//     supplementary groups). A program named without '/' is looked up in
+//     /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin (with
+//     keepalived's warning), which is also the scripts' PATH. As
+//     keepalived's check_script_secure: a script its ids cannot execute
+//     is disabled; one that runs with uid 0 or gid 0 (by id: a uid-0
+//     alias, or "nobody root", count) or is setuid / setgid root is
+//     checked along the whole path as the kernel resolves it — every
+//     directory from /, every symbolic link and where it leads, the file
+//     — and if any is owned by a non-root user, or writable by a non-root
+//     group or by others (sticky directories excepted), it is disabled
+//     with enable_script_security and runs with a warning without. A
+//     missing script is disabled, as in keepalived; the instances that
+//     track it ignore it. Scripts get no environment of the daemon's.
 //   - vrrp_startup_delay delays the start of the instances (the trackers
 //     start at once).
 //
