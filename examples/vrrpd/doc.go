@@ -120,7 +120,9 @@
 //     missing script is disabled, as in keepalived; the instances that
 //     track it ignore it. Scripts get no environment of the daemon's.
 //   - vrrp_startup_delay delays the start of the instances (the trackers
-//     start at once).
+//     start at once). The VIPs of every instance are removed at once at
+//     start, before the delay: a predecessor killed with SIGKILL may have
+//     left them on the host.
 //
 // # Differences from keepalived
 //

@@ -229,6 +229,7 @@ func serve(opts *options, logOut io.Writer) int {
 	}
 	d := newDaemon(daemonConfig{log: log, node: node, backend: linux, baseSchedule: sched, notifyTimeout: opts.notifyTTL})
 	d.load(p)
+	d.releaseLeftovers(context.Background())
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
