@@ -151,6 +151,11 @@ func routerConfig(in *kaconf.Instance, warn func(keyword, format string, args ..
 	}
 	if len(c.Peers) == 0 {
 		c.CheckUnicastSource = false
+	} else if !c.CheckUnicastSource {
+		// keepalived's meaning of the keyword is kept, and so is its
+		// exposure: say so where the configuration is loaded.
+		warn("unicast_peer", "adverts are accepted from any source, not only the unicast peers, as keepalived does "+
+			"without check_unicast_src: set vrrp_check_unicast_src (global_defs) or check_unicast_src")
 	}
 	return c
 }
