@@ -9,8 +9,10 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/jsimonetti/rtnetlink/v2"
@@ -51,12 +53,24 @@ type LinuxConfig struct {
 	NoRestore bool
 
 	// NoAcceptTable names the nftables table (family inet) through which
-	// the backend enforces AddressSet.NoAccept. Default "vrrpkit". The
-	// backend owns it: a table of this name is deleted when the backend
-	// opens and when it closes, so two backends in one network namespace
-	// need different names.
+	// the backend enforces AddressSet.NoAccept. Default "vrrpkit-PID-N",
+	// one per backend. The backend owns it: a table of this name is
+	// deleted when the backend opens (what a crashed run left) and when it
+	// closes. A name that another running backend uses in the network
+	// namespace makes NewLinux fail.
 	NoAcceptTable string
+
+	// NoAcceptFailOpen is the choice when the NoAccept drop rules cannot
+	// be installed. Default false: Acquire adds none of the set's
+	// addresses and returns ErrNoAcceptUnenforceable, so that the router
+	// goes to FAULT and a backup takes over. True: the addresses are added
+	// anyway and accept traffic, as keepalived's do; the failure is
+	// logged at Warn.
+	NoAcceptFailOpen bool
 }
+
+// tableSeq numbers the default NoAccept tables of one process.
+var tableSeq atomic.Uint64
 
 // Linux is the backend that puts VIPs on Linux interfaces: addresses added
 // and removed through rtnetlink, announced with gratuitous ARP and
@@ -91,9 +105,12 @@ type Linux struct {
 	watchDone chan struct{}
 
 	// na enforces NoAccept; nil, with naErr saying why, when nftables
-	// cannot be opened.
-	na    *noAccept
-	naErr error
+	// cannot be opened. naWatch tells of deletions in its table.
+	na         *noAccept
+	naErr      error
+	naFailOpen bool
+	naWatch    *nftWatch
+	naDone     chan struct{}
 
 	mu     sync.Mutex
 	sets   map[setKey]*heldSet
@@ -211,17 +228,26 @@ func NewLinux(cfg *LinuxConfig) (*Linux, error) {
 
 	table := cfg.NoAcceptTable
 	if table == "" {
-		table = "vrrpkit"
+		table = fmt.Sprintf("%s%d-%d", tablePrefix, os.Getpid(), tableSeq.Add(1))
 	}
-	if l.na, err = newNoAccept(table); err != nil {
+	l.naFailOpen = cfg.NoAcceptFailOpen
+	if l.na, err = newNoAccept(table); errors.Is(err, errTableInUse) {
+		return fail("no_accept", err)
+	} else if err != nil {
 		l.naErr = err
 		l.log.Debug("no_accept cannot be enforced", zap.Error(err))
+	} else if l.naWatch, err = watchTable(table); err != nil {
+		l.log.Debug("no_accept: a deleted table is rebuilt at the next acquisition only", zap.Error(err))
 	}
 
 	l.ann = newAnnouncer(l.clock, l.log, l.sendAnnouncement)
 	if l.watch != nil {
 		l.watchDone = make(chan struct{})
 		go l.watchLoop()
+	}
+	if l.naWatch != nil {
+		l.naDone = make(chan struct{})
+		go l.noAcceptLoop()
 	}
 	return l, nil
 }
@@ -241,6 +267,27 @@ func (l *Linux) closeSockets() error {
 		errs = append(errs, l.pkt.Close())
 	}
 	return errors.Join(errs...)
+}
+
+// noAcceptLoop repairs the NoAccept table whenever someone else deletes
+// part of it.
+func (l *Linux) noAcceptLoop() {
+	defer close(l.naDone)
+	for l.naWatch.next() {
+		l.mu.Lock()
+		if l.closed {
+			l.mu.Unlock()
+			return
+		}
+		rebuilt, err := l.na.repair()
+		l.mu.Unlock()
+		switch {
+		case err != nil:
+			l.log.Error("no_accept: the drop rules were deleted and cannot be put back", zap.Error(err))
+		case rebuilt:
+			l.log.Warn("no_accept: the drop rules were deleted by someone else; rebuilt")
+		}
+	}
 }
 
 // Name is "linux", for Multi's errors.
@@ -310,10 +357,10 @@ func (l *Linux) holdFilterLocked(router string, addrs []netip.Addr) error {
 		return nil
 	}
 	if l.na == nil {
-		return fmt.Errorf("vip: acquire %s: no_accept: %w", router, l.naErr)
+		return fmt.Errorf("vip: acquire %s: %w: %w", router, ErrNoAcceptUnenforceable, l.naErr)
 	}
 	if err := l.na.hold(addrs); err != nil {
-		return fmt.Errorf("vip: acquire %s: %w", router, err)
+		return fmt.Errorf("vip: acquire %s: %w: %w", router, ErrNoAcceptUnenforceable, err)
 	}
 	return nil
 }
@@ -400,11 +447,16 @@ func (l *Linux) Close() error {
 	l.closed = true
 	l.mu.Unlock()
 
-	// The watcher may be waiting for l.mu: stop it with the lock free.
+	// The watchers may be waiting for l.mu: stop them with the lock free.
 	if l.watch != nil {
 		_ = l.watch.Close()
 		<-l.watchDone
 		l.watch = nil
+	}
+	if l.naWatch != nil {
+		_ = l.naWatch.close()
+		<-l.naDone
+		l.naWatch = nil
 	}
 	l.ann.close()
 
@@ -449,13 +501,18 @@ func (l *Linux) acquire(ctx context.Context, set vrrp.AddressSet, sched Schedule
 		wanted = append(wanted, ha)
 	}
 	// The drop rules go in first, so that the host never accepts a packet
-	// to an address it holds. Without them the addresses are still added:
-	// a master without its VIPs would be worse; the error says why.
+	// to an address it holds. Without them no address is added (unless
+	// NoAcceptFailOpen): the router faults and a backup, which can
+	// enforce no_accept or runs in accept mode, takes over.
 	var filtered []netip.Addr
 	if set.NoAccept {
 		filtered = addrsOf(wanted)
 		if err := l.holdFilterLocked(set.Router, filtered); err != nil {
-			errs = append(errs, err)
+			if !l.naFailOpen {
+				return errors.Join(append(errs, err)...)
+			}
+			l.log.Warn("no_accept cannot be enforced: the addresses accept traffic (NoAcceptFailOpen)",
+				zap.String("router", set.Router), zap.Error(err))
 			filtered = nil
 		}
 	}

@@ -144,10 +144,14 @@
 //     host never picks one as its source address; keepalived does that for
 //     /128 VIPs only (vip.IPv6SourceAvoid).
 //   - no_accept is enforced with an nftables table of vrrpd's own (inet
-//     vrrpkit) that drops packets to the VIPs while a non-owner master
-//     holds them, neighbor discovery excepted; keepalived uses iptables or
-//     nftables rules in chains it is configured with (vrrp_iptables,
-//     nftables), which vrrpd does not read.
+//     vrrpkit-PID-1) that drops packets to the VIPs while a non-owner
+//     master holds them, neighbor discovery excepted, and is rebuilt at
+//     once when a firewall reload (nft flush ruleset) deletes it;
+//     keepalived uses iptables or nftables rules in chains it is
+//     configured with (vrrp_iptables, nftables), which vrrpd does not
+//     read. When the rules cannot be installed (no nf_tables), an
+//     instance with no_accept does not take its VIPs: it goes to FAULT
+//     and a backup takes over, where keepalived would hold them open.
 //   - The Go runtime runs with GOMAXPROCS=1 and GOGC=50 unless the
 //     environment sets them: the protocol is one event loop, and more
 //     threads only add wake-ups (see BENCHMARKS.md).
