@@ -8,6 +8,8 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"os"
+	"os/exec"
 	"slices"
 	"strings"
 	"testing"
@@ -261,6 +263,12 @@ func deleteTable(name string) error {
 // VIPs drop traffic again within a deadline, without waiting for the
 // next acquisition.
 func TestLinuxNoAcceptSurvivesAFlushedRuleset(t *testing.T) {
+	if _, err := exec.LookPath("nft"); err != nil {
+		if os.Getenv(netlab.RequireEnv) == "1" {
+			t.Fatalf("nft (package nftables) is missing and %s=1 forbids skipping", netlab.RequireEnv)
+		}
+		t.Skip("nft (package nftables) is missing")
+	}
 	lab := netlab.New(t, 2)
 	h1, h2 := lab.Host(1), lab.Host(2)
 	const port = "7777"

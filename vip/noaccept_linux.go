@@ -370,10 +370,8 @@ func (w *nftWatch) next() bool {
 	for {
 		msgs, err := w.c.Receive()
 		if err != nil {
-			if errors.Is(err, unix.ENOBUFS) {
-				return true
-			}
-			return false
+			// Lost notifications: a check tells what they said.
+			return errors.Is(err, unix.ENOBUFS)
 		}
 		for _, m := range msgs {
 			if w.deletes(m) {
