@@ -80,6 +80,22 @@ func TestCheckNeverShowsPasswords(t *testing.T) {
 	}
 }
 
+// A password written on the line after auth_pass is an unknown keyword
+// of the block: the warning does not show it.
+func TestUnknownLinesOfAuthenticationAreNotShown(t *testing.T) {
+	conf := strings.Replace(secretConf, "        auth_pass hunter2-topsecret and-more-secret\n",
+		"        auth_pass hunter2-\n        topsecret\n", 1)
+	path := filepath.Join(t.TempDir(), "k.conf")
+	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, warnings, _ := loadConfig(&options{configFile: path})
+	assertNoSecret(t, "the warnings", strings.Join(warnings, "\n"))
+	if !strings.Contains(strings.Join(warnings, "\n"), "authentication: unknown line, ignored") {
+		t.Errorf("no warning about the stray line: %q", warnings)
+	}
+}
+
 // A configuration with errors is refused with every error and warning
 // logged: none of them shows a password either.
 func TestConfigErrorsNeverShowPasswords(t *testing.T) {

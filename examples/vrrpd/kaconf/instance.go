@@ -321,7 +321,9 @@ func (p *parser) authentication(d *instDraft, n *node) {
 			a.Password = pass
 			passSet = true
 		default:
-			p.unknown(c, nil)
+			// A password written on a line of its own would be the
+			// keyword here: do not show it.
+			p.d.warnf(c.pos, "authentication", "unknown line, ignored (not shown: it may be a secret)")
 		}
 	}
 	switch {
