@@ -37,10 +37,20 @@ type Exec struct {
 	// to User's primary group. Supplementary groups are dropped. Both
 	// empty: this process's identity.
 	User, Group string
+	// Credential, when set, runs it under these numeric ids instead, with
+	// no supplementary groups, and User and Group are ignored: a caller
+	// that has vetted the program for an identity runs it as exactly that
+	// one, with no name looked up again in between.
+	Credential *Credential
 	// OutputLimit bounds how much of its combined stdout and stderr is
 	// kept for the log (the last bytes win). 0 means 4096; negative keeps
 	// nothing.
 	OutputLimit int
+}
+
+// Credential is a numeric user and group id.
+type Credential struct {
+	UID, GID uint32
 }
 
 // Shell returns an Exec that runs command with /bin/sh -c, for the

@@ -11,7 +11,7 @@ import (
 
 // prepare refuses User and Group, which need Unix credentials.
 func (e *Exec) prepare(*exec.Cmd) error {
-	if e.User != "" || e.Group != "" {
+	if e.User != "" || e.Group != "" || e.Credential != nil {
 		return fmt.Errorf("user %q group %q: not supported on %s: %w", e.User, e.Group, runtime.GOOS, errors.ErrUnsupported)
 	}
 	return nil

@@ -14,6 +14,10 @@ import (
 // Group if set.
 func (e *Exec) prepare(cmd *exec.Cmd) error {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if c := e.Credential; c != nil {
+		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: c.UID, Gid: c.GID, Groups: []uint32{}}
+		return nil
+	}
 	if e.User != "" || e.Group != "" {
 		cred, err := credential(e.User, e.Group)
 		if err != nil {

@@ -7,8 +7,11 @@
 // 5798 §6.4.2), and puts back an address that someone else deletes while
 // it is held. With AddressSet.NoAccept (RFC 5798 Accept_Mode false) it
 // also makes the host drop packets addressed to the VIPs while it holds
-// them, through an nftables table of its own (LinuxConfig.NoAcceptTable);
-// neighbor discovery for the VIPs still works. Command runs a program on acquire, release and announce
+// them, through an nftables table of its own (LinuxConfig.NoAcceptTable),
+// rebuilt at once when someone else deletes it; neighbor discovery for the
+// VIPs still works. When the rules cannot be installed, Acquire fails with
+// ErrNoAcceptUnenforceable and adds nothing (LinuxConfig.NoAcceptFailOpen
+// chooses keepalived's way). Command runs a program on acquire, release and announce
 // (moving a cloud floating IP or elastic interface), Funcs calls Go
 // functions, and Multi composes backends.
 //

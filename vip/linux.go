@@ -9,8 +9,10 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/jsimonetti/rtnetlink/v2"
@@ -51,12 +53,24 @@ type LinuxConfig struct {
 	NoRestore bool
 
 	// NoAcceptTable names the nftables table (family inet) through which
-	// the backend enforces AddressSet.NoAccept. Default "vrrpkit". The
-	// backend owns it: a table of this name is deleted when the backend
-	// opens and when it closes, so two backends in one network namespace
-	// need different names.
+	// the backend enforces AddressSet.NoAccept. Default "vrrpkit-PID-N",
+	// one per backend. The backend owns it: a table of this name is
+	// deleted when the backend opens (what a crashed run left) and when it
+	// closes. A name that another running backend uses in the network
+	// namespace makes NewLinux fail.
 	NoAcceptTable string
+
+	// NoAcceptFailOpen is the choice when the NoAccept drop rules cannot
+	// be installed. Default false: Acquire adds none of the set's
+	// addresses and returns ErrNoAcceptUnenforceable, so that the router
+	// goes to FAULT and a backup takes over. True: the addresses are added
+	// anyway and accept traffic, as keepalived's do; the failure is
+	// logged at Warn.
+	NoAcceptFailOpen bool
 }
+
+// tableSeq numbers the default NoAccept tables of one process.
+var tableSeq atomic.Uint64
 
 // Linux is the backend that puts VIPs on Linux interfaces: addresses added
 // and removed through rtnetlink, announced with gratuitous ARP and
@@ -68,6 +82,15 @@ type LinuxConfig struct {
 // an nftables table drops packets addressed to its VIPs, neighbor
 // discovery excepted (see noAccept). The rules go in before the addresses
 // and come out after them.
+//
+// It follows interfaces by index and by the kernel's link notifications:
+// interfaces are resolved from a cache the notifications keep current (no
+// netlink round trip per call), announcements go out with the interface's
+// MAC address of the moment, an interface that comes up or changes its
+// MAC address has its VIPs announced again, and when the interface a held
+// VIP is configured on is deleted and created again (a new index), or
+// renamed away and another takes its name, the VIP is put on the new one
+// and announced there.
 //
 // It works in the network namespace of the thread that called NewLinux:
 // its netlink and packet sockets are opened there, and every later lookup
@@ -82,18 +105,27 @@ type Linux struct {
 
 	nl    *rtnetlink.Conn // requests
 	watch *rtnetlink.Conn // address notifications; nil with NoRestore
-	nc    *netlink.Conn   // netconf queries; nil unless RouterFlagAuto
-	pkt   *packet.Conn    // unbound AF_PACKET socket for announcements
-	raw   syscall.RawConn
-	ann   *announcer
-	frame []byte // used only on the announcer's goroutine
+	// links is the host's interfaces, kept by linkWatch's notifications
+	// while linksLive.
+	links     *linkCache
+	linkWatch *rtnetlink.Conn
+	linksLive atomic.Bool
+	linkDone  chan struct{}
+	nc        *netlink.Conn // netconf queries; nil unless RouterFlagAuto
+	pkt       *packet.Conn  // unbound AF_PACKET socket for announcements
+	raw       syscall.RawConn
+	ann       *announcer
+	frame     []byte // used only on the announcer's goroutine
 
 	watchDone chan struct{}
 
 	// na enforces NoAccept; nil, with naErr saying why, when nftables
-	// cannot be opened.
-	na    *noAccept
-	naErr error
+	// cannot be opened. naWatch tells of deletions in its table.
+	na         *noAccept
+	naErr      error
+	naFailOpen bool
+	naWatch    *nftWatch
+	naDone     chan struct{}
 
 	mu     sync.Mutex
 	sets   map[setKey]*heldSet
@@ -158,6 +190,7 @@ func NewLinux(cfg LinuxConfig) (*Linux, error) {
 		frame:      make([]byte, 0, naLen),
 		sets:       make(map[setKey]*heldSet),
 		byAddr:     make(map[addrKey]*heldSet),
+		links:      newLinkCache(),
 	}
 	if l.log == nil {
 		l.log = zap.NewNop()
@@ -186,6 +219,9 @@ func NewLinux(cfg LinuxConfig) (*Linux, error) {
 	if l.nl, err = rtnetlink.Dial(nil); err != nil {
 		return fail("open rtnetlink", err)
 	}
+	if err := l.openLinkWatch(); err != nil {
+		l.log.Debug("interfaces are looked up at each call", zap.Error(err))
+	}
 	if !cfg.NoRestore {
 		groups := uint32(unix.RTMGRP_IPV4_IFADDR | unix.RTMGRP_IPV6_IFADDR)
 		if l.watch, err = rtnetlink.Dial(&netlink.Config{Groups: groups}); err != nil {
@@ -208,17 +244,30 @@ func NewLinux(cfg LinuxConfig) (*Linux, error) {
 
 	table := cfg.NoAcceptTable
 	if table == "" {
-		table = "vrrpkit"
+		table = fmt.Sprintf("%s%d-%d", tablePrefix, os.Getpid(), tableSeq.Add(1))
 	}
-	if l.na, err = newNoAccept(table); err != nil {
+	l.naFailOpen = cfg.NoAcceptFailOpen
+	if l.na, err = newNoAccept(table); errors.Is(err, errTableInUse) {
+		return fail("no_accept", err)
+	} else if err != nil {
 		l.naErr = err
 		l.log.Debug("no_accept cannot be enforced", zap.Error(err))
+	} else if l.naWatch, err = watchTable(table); err != nil {
+		l.log.Debug("no_accept: a deleted table is rebuilt at the next acquisition only", zap.Error(err))
 	}
 
 	l.ann = newAnnouncer(l.clock, l.log, l.sendAnnouncement)
 	if l.watch != nil {
 		l.watchDone = make(chan struct{})
 		go l.watchLoop()
+	}
+	if l.naWatch != nil {
+		l.naDone = make(chan struct{})
+		go l.noAcceptLoop()
+	}
+	if l.linksLive.Load() {
+		l.linkDone = make(chan struct{})
+		go l.linkLoop()
 	}
 	return l, nil
 }
@@ -231,6 +280,9 @@ func (l *Linux) closeSockets() error {
 	if l.watch != nil {
 		errs = append(errs, l.watch.Close())
 	}
+	if l.linkWatch != nil {
+		errs = append(errs, l.linkWatch.Close())
+	}
 	if l.nc != nil {
 		errs = append(errs, l.nc.Close())
 	}
@@ -238,6 +290,27 @@ func (l *Linux) closeSockets() error {
 		errs = append(errs, l.pkt.Close())
 	}
 	return errors.Join(errs...)
+}
+
+// noAcceptLoop repairs the NoAccept table whenever someone else deletes
+// part of it.
+func (l *Linux) noAcceptLoop() {
+	defer close(l.naDone)
+	for l.naWatch.next() {
+		l.mu.Lock()
+		if l.closed {
+			l.mu.Unlock()
+			return
+		}
+		rebuilt, err := l.na.repair()
+		l.mu.Unlock()
+		switch {
+		case err != nil:
+			l.log.Error("no_accept: the drop rules were deleted and cannot be put back", zap.Error(err))
+		case rebuilt:
+			l.log.Warn("no_accept: the drop rules were deleted by someone else; rebuilt")
+		}
+	}
 }
 
 // Name is "linux", for Multi's errors.
@@ -248,8 +321,13 @@ func (l *Linux) Name() string { return "linux" }
 // schedule. IPv6 addresses skip duplicate address detection
 // (IFA_F_NODAD), as keepalived's. Addresses the router held before and no
 // longer lists are removed. An address that cannot be added (missing
-// interface, bad prefix) is reported in the error, naming the address and
-// the interface; the others are still added, held and announced.
+// interface, bad prefix, the kernel's refusal) is reported in the error as
+// an *AddressError naming the address and the interface (FailedAddresses
+// lists them); the others are still added, held and announced. Acquire
+// may be called again for a set it holds, to retry: it adds what is
+// missing and announces only that, the schedule of the rest going on.
+// With NoAccept and no way to install the drop rules it adds nothing and
+// returns ErrNoAcceptUnenforceable (see LinuxConfig.NoAcceptFailOpen).
 func (l *Linux) Acquire(ctx context.Context, set vrrp.AddressSet) error {
 	return l.acquire(ctx, set, l.sched)
 }
@@ -271,9 +349,8 @@ func (l *Linux) Release(ctx context.Context, set vrrp.AddressSet) error {
 		filtered = hs.filtered
 	}
 	var errs []error
-	links := make(map[string]linkInfo)
 	for _, v := range set.VIPs {
-		ha, err := l.resolveLocked("remove", set, v, links)
+		ha, err := l.resolveLocked("remove", set, v)
 		if errors.Is(err, unix.ENODEV) {
 			continue // no interface, no address
 		}
@@ -307,10 +384,10 @@ func (l *Linux) holdFilterLocked(router string, addrs []netip.Addr) error {
 		return nil
 	}
 	if l.na == nil {
-		return fmt.Errorf("vip: acquire %s: no_accept: %w", router, l.naErr)
+		return fmt.Errorf("vip: acquire %s: %w: %w", router, ErrNoAcceptUnenforceable, l.naErr)
 	}
 	if err := l.na.hold(addrs); err != nil {
-		return fmt.Errorf("vip: acquire %s: %w", router, err)
+		return fmt.Errorf("vip: acquire %s: %w: %w", router, ErrNoAcceptUnenforceable, err)
 	}
 	return nil
 }
@@ -353,7 +430,7 @@ func (l *Linux) Announce(ctx context.Context, set vrrp.AddressSet) error {
 		return fmt.Errorf("vip: announce %s: its addresses are not acquired", set.Router)
 	}
 	// Interfaces may have changed address since Acquire.
-	ts, err := l.targetsLocked(hs.addrs, make(map[string]linkInfo))
+	ts, err := l.targetsLocked(hs.addrs)
 	l.ann.setTargets(hs.owner, ts)
 	l.ann.lowerPrio(hs.owner)
 	return err
@@ -397,11 +474,21 @@ func (l *Linux) Close() error {
 	l.closed = true
 	l.mu.Unlock()
 
-	// The watcher may be waiting for l.mu: stop it with the lock free.
+	// The watchers may be waiting for l.mu: stop them with the lock free.
 	if l.watch != nil {
 		_ = l.watch.Close()
 		<-l.watchDone
 		l.watch = nil
+	}
+	if l.naWatch != nil {
+		_ = l.naWatch.close()
+		<-l.naDone
+		l.naWatch = nil
+	}
+	if l.linkDone != nil {
+		_ = l.linkWatch.Close()
+		<-l.linkDone
+		l.linkWatch = nil
 	}
 	l.ann.close()
 
@@ -435,10 +522,9 @@ func (l *Linux) acquire(ctx context.Context, set vrrp.AddressSet, sched Schedule
 	}
 
 	var errs []error
-	links := make(map[string]linkInfo)
 	var wanted, added []heldAddr
 	for _, v := range set.VIPs {
-		ha, err := l.resolveLocked("add", set, v, links)
+		ha, err := l.resolveLocked("add", set, v)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -446,23 +532,38 @@ func (l *Linux) acquire(ctx context.Context, set vrrp.AddressSet, sched Schedule
 		wanted = append(wanted, ha)
 	}
 	// The drop rules go in first, so that the host never accepts a packet
-	// to an address it holds. Without them the addresses are still added:
-	// a master without its VIPs would be worse; the error says why.
+	// to an address it holds. Without them no address is added (unless
+	// NoAcceptFailOpen): the router faults and a backup, which can
+	// enforce no_accept or runs in accept mode, takes over.
 	var filtered []netip.Addr
 	if set.NoAccept {
 		filtered = addrsOf(wanted)
 		if err := l.holdFilterLocked(set.Router, filtered); err != nil {
-			errs = append(errs, err)
+			if !l.naFailOpen {
+				return errors.Join(append(errs, err)...)
+			}
+			l.log.Warn("no_accept cannot be enforced: the addresses accept traffic (NoAcceptFailOpen)",
+				zap.String("router", set.Router), zap.Error(err))
 			filtered = nil
 		}
 	}
 	for _, ha := range wanted {
 		if err := ctx.Err(); err != nil {
-			errs = append(errs, fmt.Errorf("vip: add %s to %s: %w", ha.prefix, ha.ifname, err))
+			errs = append(errs, &AddressError{Op: "add", Prefix: ha.prefix, Interface: ha.ifname, Err: err})
 			continue
 		}
-		if err := addAddress(l.nl, l.request(ha), true); err != nil {
-			errs = append(errs, fmt.Errorf("vip: add %s to %s: %w", ha.prefix, ha.ifname, err))
+		err := addAddress(l.nl, l.request(ha), true)
+		if errors.Is(err, unix.ENODEV) {
+			// The interface was re-created a moment ago and its
+			// notification is not read yet: ask the kernel.
+			if li, lerr := linkByName(l.nl, ha.ifname); lerr == nil && li.index != ha.ifindex {
+				l.links.update(li)
+				ha.ifindex = li.index
+				err = addAddress(l.nl, l.request(ha), true)
+			}
+		}
+		if err != nil {
+			errs = append(errs, &AddressError{Op: "add", Prefix: ha.prefix, Interface: ha.ifname, Err: err})
 			continue
 		}
 		l.log.Debug("address added", zap.String("router", set.Router),
@@ -470,8 +571,13 @@ func (l *Linux) acquire(ctx context.Context, set vrrp.AddressSet, sched Schedule
 		added = append(added, ha)
 	}
 
-	if old := l.sets[keyOf(set)]; old != nil {
-		l.dropLocked(old)
+	// Acquire again while held (a retry after some addresses failed, or a
+	// new address list): the announcement schedule goes on, and only the
+	// addresses it did not hold are announced now.
+	old := l.sets[keyOf(set)]
+	var fresh []heldAddr
+	if old != nil {
+		l.forgetLocked(old)
 		for _, ha := range old.addrs {
 			if !containsAddr(wanted, ha) {
 				if err := l.removeLocked(ha); err != nil {
@@ -482,26 +588,40 @@ func (l *Linux) acquire(ctx context.Context, set vrrp.AddressSet, sched Schedule
 		if err := l.unholdFilterLocked(set.Router, old.filtered); err != nil {
 			errs = append(errs, err)
 		}
+		for _, ha := range added {
+			if !containsAddr(old.addrs, ha) {
+				fresh = append(fresh, ha)
+			}
+		}
 	}
 
-	hs := &heldSet{key: keyOf(set), owner: &owner{name: set.Router, sched: sched}, addrs: added, filtered: filtered}
-	ts, err := l.targetsLocked(added, links)
+	hs := &heldSet{key: keyOf(set), addrs: added, filtered: filtered}
+	ts, err := l.targetsLocked(added)
 	if err != nil {
 		errs = append(errs, err)
 	}
-	hs.owner.targets = ts
 	l.sets[hs.key] = hs
 	for _, ha := range added {
 		l.byAddr[addrKey{ifindex: ha.ifindex, addr: ha.prefix.Addr()}] = hs
 	}
-	l.ann.start(hs.owner)
+	if old != nil && old.owner.sched == sched {
+		hs.owner = old.owner
+		l.ann.setTargets(hs.owner, ts)
+		fts, _ := l.targetsLocked(fresh)
+		l.ann.some(hs.owner, fts)
+	} else {
+		if old != nil {
+			l.ann.stop(old.owner)
+		}
+		hs.owner = &owner{name: set.Router, sched: sched, targets: ts}
+		l.ann.start(hs.owner)
+	}
 	return errors.Join(errs...)
 }
 
-// dropLocked forgets hs: its announcements stop and the watcher no longer
-// restores its addresses. The addresses stay where they are.
-func (l *Linux) dropLocked(hs *heldSet) {
-	l.ann.stop(hs.owner)
+// forgetLocked removes hs from the backend's books (the watcher no longer
+// restores its addresses); its announcements and addresses stay.
+func (l *Linux) forgetLocked(hs *heldSet) {
 	delete(l.sets, hs.key)
 	for _, ha := range hs.addrs {
 		k := addrKey{ifindex: ha.ifindex, addr: ha.prefix.Addr()}
@@ -511,9 +631,16 @@ func (l *Linux) dropLocked(hs *heldSet) {
 	}
 }
 
+// dropLocked forgets hs: its announcements stop and the watcher no longer
+// restores its addresses. The addresses stay where they are.
+func (l *Linux) dropLocked(hs *heldSet) {
+	l.ann.stop(hs.owner)
+	l.forgetLocked(hs)
+}
+
 func (l *Linux) removeLocked(ha heldAddr) error {
 	if err := delAddress(l.nl, l.request(ha)); err != nil {
-		return fmt.Errorf("vip: remove %s from %s: %w", ha.prefix, ha.ifname, err)
+		return &AddressError{Op: "remove", Prefix: ha.prefix, Interface: ha.ifname, Err: err}
 	}
 	l.log.Debug("address removed", zap.Stringer("address", ha.prefix), zap.String("interface", ha.ifname))
 	return nil
@@ -521,16 +648,13 @@ func (l *Linux) removeLocked(ha heldAddr) error {
 
 // resolveLocked checks one VIP and finds its interface. op is "add" or
 // "remove", for the error.
-func (l *Linux) resolveLocked(op string, set vrrp.AddressSet, v vrrp.VIP, links map[string]linkInfo) (heldAddr, error) {
+func (l *Linux) resolveLocked(op string, set vrrp.AddressSet, v vrrp.VIP) (heldAddr, error) {
 	ifname := v.Interface
 	if ifname == "" {
 		ifname = set.Interface
 	}
 	fail := func(err error) (heldAddr, error) {
-		if op == "add" {
-			return heldAddr{}, fmt.Errorf("vip: add %s to %s: %w", v.Prefix, ifname, err)
-		}
-		return heldAddr{}, fmt.Errorf("vip: remove %s from %s: %w", v.Prefix, ifname, err)
+		return heldAddr{}, &AddressError{Op: op, Prefix: v.Prefix, Interface: ifname, Err: err}
 	}
 	addr := v.Prefix.Addr()
 	switch {
@@ -545,13 +669,9 @@ func (l *Linux) resolveLocked(op string, set vrrp.AddressSet, v vrrp.VIP, links 
 	case addr.Is4() && len(v.Label) > unix.IFNAMSIZ-1:
 		return fail(fmt.Errorf("label %q longer than %d bytes", v.Label, unix.IFNAMSIZ-1))
 	}
-	li, ok := links[ifname]
-	if !ok {
-		var err error
-		if li, err = linkByName(l.nl, ifname); err != nil {
-			return fail(err)
-		}
-		links[ifname] = li
+	li, err := l.link(ifname)
+	if err != nil {
+		return fail(err)
 	}
 	ha := heldAddr{prefix: v.Prefix, ifname: ifname, ifindex: li.index}
 	if addr.Is4() {
@@ -571,19 +691,15 @@ func (l *Linux) request(ha heldAddr) addrRequest {
 
 // targetsLocked is what to announce for addrs, skipping interfaces that
 // take no announcements (NOARP, loopback, not Ethernet).
-func (l *Linux) targetsLocked(addrs []heldAddr, links map[string]linkInfo) ([]target, error) {
+func (l *Linux) targetsLocked(addrs []heldAddr) ([]target, error) {
 	var errs []error
 	forwarding := make(map[int]bool)
 	var ts []target
 	for _, ha := range addrs {
-		li, ok := links[ha.ifname]
-		if !ok {
-			var err error
-			if li, err = linkByName(l.nl, ha.ifname); err != nil {
-				errs = append(errs, fmt.Errorf("vip: announce %s on %s: %w", ha.prefix.Addr(), ha.ifname, err))
-				continue
-			}
-			links[ha.ifname] = li
+		li, err := l.linkAt(ha.ifindex, ha.ifname)
+		if err != nil {
+			errs = append(errs, &AddressError{Op: "announce", Prefix: ha.prefix, Interface: ha.ifname, Err: err})
+			continue
 		}
 		if !li.canAnnounce() {
 			l.log.Debug("not announcing: the interface takes no ARP / neighbor discovery",
@@ -620,13 +736,25 @@ func (l *Linux) routerFlagFor(ifindex int, cache map[int]bool) bool {
 // sendAnnouncement sends one gratuitous ARP or neighbor advertisement. It
 // runs on the announcer's goroutine only (l.frame is its buffer).
 func (l *Linux) sendAnnouncement(t target) error {
+	// The interface's MAC address now, not when the schedule began.
+	mac := t.mac
+	if l.linksLive.Load() {
+		li, ok := l.links.index(t.ifindex)
+		if !ok {
+			return fmt.Errorf("vip: announce %s on %s: the interface is gone", t.addr, t.ifname)
+		}
+		if !li.canAnnounce() {
+			return nil
+		}
+		mac = li.mac
+	}
 	var proto uint16
 	var dst net.HardwareAddr
 	if t.addr.Is4() {
-		l.frame = appendGratuitousARP(l.frame[:0], t.mac, t.addr)
+		l.frame = appendGratuitousARP(l.frame[:0], mac, t.addr)
 		proto, dst = etherTypeARP, ethBroadcast
 	} else {
-		l.frame = appendUnsolicitedNA(l.frame[:0], t.mac, t.addr, t.router)
+		l.frame = appendUnsolicitedNA(l.frame[:0], mac, t.addr, t.router)
 		proto, dst = etherTypeIPv6, ethAllNodes
 	}
 	sa := &unix.SockaddrLinklayer{

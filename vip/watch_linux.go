@@ -87,6 +87,13 @@ func (l *Linux) restoreLocked(hs *heldSet, ha heldAddr) {
 	if errors.Is(err, unix.EEXIST) {
 		return
 	}
+	if errors.Is(err, unix.ENODEV) {
+		// The interface went away with the address; the address goes on
+		// the interface of its name when one appears (relinkLocked).
+		l.log.Debug("held address gone with its interface", zap.String("router", hs.key.router),
+			zap.Stringer("address", ha.prefix), zap.String("interface", ha.ifname))
+		return
+	}
 	if err != nil {
 		l.log.Warn("held address deleted by someone else; putting it back failed",
 			zap.String("router", hs.key.router), zap.Stringer("address", ha.prefix),
@@ -96,7 +103,7 @@ func (l *Linux) restoreLocked(hs *heldSet, ha heldAddr) {
 	l.log.Info("held address deleted by someone else; put back",
 		zap.String("router", hs.key.router), zap.Stringer("address", ha.prefix),
 		zap.String("interface", ha.ifname))
-	ts, err := l.targetsLocked([]heldAddr{ha}, make(map[string]linkInfo))
+	ts, err := l.targetsLocked([]heldAddr{ha})
 	if err != nil {
 		l.log.Warn("announcing a restored address failed", zap.Error(err))
 	}

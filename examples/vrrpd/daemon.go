@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -113,6 +111,27 @@ func (d *daemon) load(p *plan) {
 	d.mu.Unlock()
 	d.syncGroups(p)
 	d.reconcileTrackers(p)
+}
+
+// releaseLeftovers removes the addresses of every instance of the
+// configuration, which a predecessor killed with SIGKILL may have left on
+// the host: at once, not when the routers start after
+// vrrp_startup_delay and their trackers. The routers release them again
+// when they start as backups, which costs nothing.
+func (d *daemon) releaseLeftovers(ctx context.Context) {
+	if d.backend == nil {
+		return
+	}
+	d.mu.Lock()
+	p := d.plan
+	d.mu.Unlock()
+	for _, rp := range p.routers {
+		c := rp.cfg
+		set := vrrp.AddressSet{Router: c.Name, VRID: c.VRID, Interface: c.Interface, IPv6: c.IPv6, VIPs: c.VIPs}
+		if err := d.backend.Release(ctx, set); err != nil {
+			d.log.Warn("("+c.Name+") removing addresses left by an earlier run failed", zap.Error(err))
+		}
+	}
 }
 
 // startRouters adds a router for every instance of the configuration,
@@ -648,16 +667,5 @@ func (d *daemon) instanceList() []*instance {
 			out = append(out, in)
 		}
 	}
-	return out
-}
-
-func (d *daemon) groupList() []*group {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	out := make([]*group, 0, len(d.groups))
-	for _, g := range d.groups {
-		out = append(out, g)
-	}
-	slices.SortFunc(out, func(a, b *group) int { return strings.Compare(a.plan.group.Name, b.plan.group.Name) })
 	return out
 }

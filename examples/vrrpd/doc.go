@@ -3,7 +3,7 @@
 // VRRPv2 with keepalived's PASS and IPsec AH, RFC 5798 VRRPv3 over IPv4 and
 // IPv6, multicast or unicast), in one group with keepalived 2.2.7 nodes.
 //
-//	vrrpd [-f /etc/keepalived/keepalived.conf] [-D] [-p PIDFILE] [--status ADDR]
+//	vrrpd [-f /etc/keepalived/keepalived.conf] [-D] [-p PIDFILE] [--status ADDR|none]
 //	vrrpd --check -f FILE          (or keepalived's -t[LOGFILE])
 //	vrrpd status [--status ADDR] [--json]
 //
@@ -12,13 +12,23 @@
 // keepalived's own options are accepted so that unit files and container
 // images run vrrpd unchanged: -f/--use-file, -l/--log-console (always on),
 // -D/--log-detail (adds every advert sent and received, and every dropped
-// packet), -p/--pid and -r/--vrrp_pid (both written with vrrpd's pid;
-// vrrpd refuses to start while one names a running vrrpd, as keepalived
-// does),
+// packet), -p/--pid and -r/--vrrp_pid (both written with vrrpd's pid and
+// removed at exit; -p defaults to /run/vrrpd.pid, keepalived's rule —
+// RUNSTATEDIR/PROGRAM.pid — under vrrpd's name, so that a keepalived
+// beside it keeps /run/keepalived.pid; -r is written only when given),
 // -i/--config-id, -d/--dump-conf (logs the configuration with every default
 // explicit), -u/--umask, -t/--config-test[=FILE], --signum; -n, -P, -G and
 // keepalived's other options are accepted and ignored with a log line.
-// vrrpd always runs in the foreground. keepalived's -C (health checkers
+// vrrpd always runs in the foreground.
+//
+// A pid file is the daemon's lock: vrrpd holds an exclusive flock on it
+// while it runs and refuses to start while another process holds it, or
+// while it names a running vrrpd or keepalived that takes no lock (as
+// keepalived refuses: "daemon is already running"); a file left by a
+// killed run is taken over. It is never reached through a symbolic link
+// (O_NOFOLLOW), must be a regular file with one link, and is written to a
+// new file that replaces it in one rename: no reader sees a partial pid
+// and an error leaves no file behind. keepalived's -C (health checkers
 // only) is refused: vrrpd has none, and --check (which keepalived spells
 // --config-test) validates the file and exits, 0 when it can run.
 //
@@ -32,11 +42,21 @@
 // the scripts, processes or files it tracks, its sync group, or the global
 // settings it inherits (vrrp_garp_*) differ.
 //
-// --status ADDR serves the state of every instance (state, effective and
-// configured priority, current master, VIPs, tracked objects with their
-// effect, counters including dropped packets by reason, sync groups) as
-// JSON at GET /status, on a unix socket (unix:/run/vrrpd.sock, or a path)
-// or a TCP address; "vrrpd status" prints it as a table (or --json).
+// The status endpoint serves the state of every instance (state,
+// effective and configured priority, current master, VIPs, tracked
+// objects with their effect, counters including dropped packets by
+// reason, sync groups) as JSON at GET /status; "vrrpd status" prints it
+// as a table (or --json). It listens on --status ADDR, by default the
+// unix socket /run/vrrpd.sock (a path, unix:PATH, a loopback host:port,
+// or none). The socket has mode 0660, owned by vrrpd's user (root) and
+// --status-group (default vrrpd's group), set before anyone can connect;
+// a socket a running daemon serves on is never taken over. TCP is
+// refused beyond loopback unless --status-remote: the endpoint has no
+// authentication. At most 8 requests are served at once (more are told
+// 503), each with 2 s to send its request and 5 s to read the answer, and
+// a failing accept (out of file descriptors) is retried with backoff. A
+// default endpoint that cannot listen is logged and skipped; one given
+// with --status stops the start.
 //
 // # What maps to what
 //
@@ -73,8 +93,10 @@
 //   - notify, notify_master, notify_backup, notify_fault, notify_stop (and
 //     a sync group's) → scripts run with keepalived's arguments: the
 //     specific script first, then notify with TYPE NAME STATE PRIORITY
-//     appended ("INSTANCE VI_1 MASTER 150", "GROUP G FAULT 0"), in the
-//     daemon's environment, in a process group of their own. Each
+//     appended ("INSTANCE VI_1 MASTER 150", "GROUP G FAULT 0"), in a
+//     process group of their own, with an environment of PATH and
+//     VRRP_TYPE, VRRP_NAME, VRRP_STATE, VRRP_PRIORITY (the four notify
+//     arguments, for every notify script), nothing of the daemon's. Each
 //     instance's (and group's) scripts run on a queue of their own, off
 //     the protocol loop, one at a time and in the order of the
 //     transitions, each killed after --notify-timeout (30 s); failures are
@@ -82,16 +104,25 @@
 //     member is, FAULT when any is, BACKUP otherwise, STOP at exit.
 //   - script_user, enable_script_security: scripts run as their own user
 //     (notify_* ... USER [GROUP], vrrp_script's user), else script_user,
-//     else keepalived_script if that user exists, else root. A program
-//     named without '/' is looked up in PATH (with keepalived's warning).
-//     With enable_script_security, a script that would run as root but
-//     that a non-root user could modify (it or a directory above it owned
-//     by a non-root user, or writable by a non-root group or by others,
-//     sticky directories excepted — keepalived's check_script_secure) is
-//     disabled; without it, it runs with a warning. A missing script is
-//     disabled, as in keepalived; the instances that track it ignore it.
+//     else keepalived_script if that user exists, else root, resolved
+//     once to numeric ids that the script then runs with (no
+//     supplementary groups). A program named without '/' is looked up in
+//     /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin (with
+//     keepalived's warning), which is also the scripts' PATH. As
+//     keepalived's check_script_secure: a script its ids cannot execute
+//     is disabled; one that runs with uid 0 or gid 0 (by id: a uid-0
+//     alias, or "nobody root", count) or is setuid / setgid root is
+//     checked along the whole path as the kernel resolves it — every
+//     directory from /, every symbolic link and where it leads, the file
+//     — and if any is owned by a non-root user, or writable by a non-root
+//     group or by others (sticky directories excepted), it is disabled
+//     with enable_script_security and runs with a warning without. A
+//     missing script is disabled, as in keepalived; the instances that
+//     track it ignore it. Scripts get no environment of the daemon's.
 //   - vrrp_startup_delay delays the start of the instances (the trackers
-//     start at once).
+//     start at once). The VIPs of every instance are removed at once at
+//     start, before the delay: a predecessor killed with SIGKILL may have
+//     left them on the host.
 //
 // # Differences from keepalived
 //
@@ -113,10 +144,14 @@
 //     host never picks one as its source address; keepalived does that for
 //     /128 VIPs only (vip.IPv6SourceAvoid).
 //   - no_accept is enforced with an nftables table of vrrpd's own (inet
-//     vrrpkit) that drops packets to the VIPs while a non-owner master
-//     holds them, neighbor discovery excepted; keepalived uses iptables or
-//     nftables rules in chains it is configured with (vrrp_iptables,
-//     nftables), which vrrpd does not read.
+//     vrrpkit-PID-1) that drops packets to the VIPs while a non-owner
+//     master holds them, neighbor discovery excepted, and is rebuilt at
+//     once when a firewall reload (nft flush ruleset) deletes it;
+//     keepalived uses iptables or nftables rules in chains it is
+//     configured with (vrrp_iptables, nftables), which vrrpd does not
+//     read. When the rules cannot be installed (no nf_tables), an
+//     instance with no_accept does not take its VIPs: it goes to FAULT
+//     and a backup takes over, where keepalived would hold them open.
 //   - The Go runtime runs with GOMAXPROCS=1 and GOGC=50 unless the
 //     environment sets them: the protocol is one event loop, and more
 //     threads only add wake-ups (see BENCHMARKS.md).

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
 	"runtime"
@@ -192,19 +193,14 @@ func serve(opts *options, logOut io.Writer) int {
 		return 1
 	}
 	if opts.dumpConfig {
-		for _, line := range strings.Split(strings.TrimRight(p.conf.Format(), "\n"), "\n") {
-			log.Info(line)
-		}
+		dumpConfig(log, p.conf)
 	}
-	if err := writePidFiles(opts.pidFile, opts.vrrpPidFile); err != nil {
+	pids, err := writePidFiles(opts.pidFile, opts.vrrpPidFile)
+	if err != nil {
 		log.Error(err.Error())
 		return 1
 	}
-	for _, f := range []string{opts.pidFile, opts.vrrpPidFile} {
-		if f != "" {
-			defer os.Remove(f)
-		}
-	}
+	defer pids.release()
 
 	var network vrrp.Network
 	sn, err := vrrp.NewSocketNetwork()
@@ -233,16 +229,21 @@ func serve(opts *options, logOut io.Writer) int {
 	}
 	d := newDaemon(daemonConfig{log: log, node: node, backend: linux, baseSchedule: sched, notifyTimeout: opts.notifyTTL})
 	d.load(p)
+	d.releaseLeftovers(context.Background())
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	if opts.status != "" {
-		l, err := listenStatus(opts.status)
-		if err != nil {
+	if l, err := openStatus(opts); err != nil {
+		if opts.statusSet {
 			log.Error(err.Error())
 			return 1
 		}
+		// The default endpoint is a convenience: without it the daemon
+		// still runs.
+		log.Warn(err.Error() + "; running without a status endpoint")
+	} else if l != nil {
 		log.Info("Status endpoint on " + opts.status)
+		defer l.Close()
 		go serveStatus(ctx, l, func() Status { return d.status(opts.configFile) }, log)
 	}
 
@@ -293,6 +294,27 @@ loop:
 	cancel()
 	log.Info("Stopped")
 	return status
+}
+
+// openStatus opens the status endpoint's listener (nil with --status
+// none).
+func openStatus(opts *options) (net.Listener, error) {
+	if opts.status == "" || opts.status == "none" {
+		return nil, nil
+	}
+	gid, err := statusGroup(opts.statusGroup)
+	if err != nil {
+		return nil, err
+	}
+	return listenStatus(opts.status, statusListen{gid: gid, remote: opts.statusRemote})
+}
+
+// dumpConfig is -d: the configuration with every default explicit, one
+// log line per line, passwords and keys redacted.
+func dumpConfig(log *zap.Logger, conf *kaconf.Config) {
+	for _, line := range strings.Split(strings.TrimRight(conf.Format(), "\n"), "\n") {
+		log.Info(line)
+	}
 }
 
 // reload is SIGHUP: a configuration with errors leaves the running one

@@ -60,18 +60,31 @@ func newNotifyScripts(typ, name string, n kaconf.Notify, env *scriptEnv, warn fu
 func (s *notifyScripts) empty() bool { return len(s.byState) == 0 && s.any == nil }
 
 // commands returns what to run, in order, for a transition to state with
-// priority (0 for groups).
+// priority (0 for groups), each with the VRRP variables in its
+// environment.
 func (s *notifyScripts) commands(state string, priority int) []*health.Exec {
 	var out []*health.Exec
+	env := notifyEnv(s.typ, s.name, state, priority)
 	if ex := s.byState[state]; ex != nil {
-		out = append(out, ex)
+		c := *ex
+		c.Env = env
+		out = append(out, &c)
 	}
 	if s.any != nil {
 		ex := *s.any
 		ex.Args = append(append([]string(nil), s.any.Args...), s.typ, s.name, state, itoa(priority))
+		ex.Env = env
 		out = append(out, &ex)
 	}
 	return out
+}
+
+// notifyEnv is a notify script's whole environment: scriptPath and the
+// transition, as the four arguments of keepalived's notify give it
+// (which notify_master and the others do not get): VRRP_TYPE (INSTANCE or
+// GROUP), VRRP_NAME, VRRP_STATE, VRRP_PRIORITY.
+func notifyEnv(typ, name, state string, priority int) []string {
+	return append(scriptEnviron(), "VRRP_TYPE="+typ, "VRRP_NAME="+name, "VRRP_STATE="+state, "VRRP_PRIORITY="+itoa(priority))
 }
 
 // notifyJob is one transition's scripts.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -17,8 +18,42 @@ import (
 	"github.com/vrrpkit/vrrpkit/vrrp"
 )
 
-// testEnv runs scripts as the test's own user.
-func testEnv() *scriptEnv { return &scriptEnv{lookupUser: func(string) bool { return false }} }
+// testEnv runs scripts as the test's own user, whether or not the
+// machine has a keepalived_script user.
+func testEnv() *scriptEnv {
+	e := newScriptEnv(kaconf.Global{})
+	e.users = fakeUsers{fallback: osUsers{}, missing: defaultScriptUser}
+	return e
+}
+
+// fakeUsers adds users (name → ids) and groups to the machine's, and
+// hides one.
+type fakeUsers struct {
+	users    map[string]ids
+	groups   map[string]uint32
+	missing  string
+	fallback userDB
+}
+
+func (f fakeUsers) user(name string) (ids, error) {
+	if id, ok := f.users[name]; ok && name != f.missing {
+		return id, nil
+	}
+	if name == f.missing || f.fallback == nil {
+		return ids{}, errors.New("unknown user " + name)
+	}
+	return f.fallback.user(name)
+}
+
+func (f fakeUsers) group(name string) (uint32, error) {
+	if g, ok := f.groups[name]; ok {
+		return g, nil
+	}
+	if f.fallback == nil {
+		return 0, errors.New("unknown group " + name)
+	}
+	return f.fallback.group(name)
+}
 
 func writeScript(t *testing.T, dir, name, body string) string {
 	t.Helper()

@@ -26,8 +26,13 @@ type options struct {
 
 	check     bool   // --check, -t/--config-test: validate and exit
 	checkLog  string // -t's optional LOG_FILE
-	status    string // --status ADDR: serve the status endpoint
-	notifyTTL time.Duration
+	status    string // --status ADDR: serve the status endpoint ("none": off)
+	statusSet bool   // --status given: failing to listen is fatal
+	// statusGroup is --status-group: the unix socket's group.
+	statusGroup string
+	// statusRemote is --status-remote: TCP beyond loopback.
+	statusRemote bool
+	notifyTTL    time.Duration
 
 	cpuProfile string // --cpuprofile (built with -tags pprof)
 	memProfile string // --memprofile (built with -tags pprof)
@@ -98,7 +103,9 @@ var optionSpecs = []optSpec{
 
 	// vrrpd's own.
 	{0, "check", optFlag, func(o *options, _ string) error { o.check = true; return nil }, ""},
-	{0, "status", optValue, func(o *options, v string) error { o.status = v; return nil }, ""},
+	{0, "status", optValue, func(o *options, v string) error { o.status, o.statusSet = v, true; return nil }, ""},
+	{0, "status-group", optValue, func(o *options, v string) error { o.statusGroup = v; return nil }, ""},
+	{0, "status-remote", optFlag, func(o *options, _ string) error { o.statusRemote = true; return nil }, ""},
 	{0, "notify-timeout", optValue, setNotifyTimeout, ""},
 }
 
@@ -129,7 +136,7 @@ var errUsage = errors.New("usage")
 // -f FILE, --use-file=FILE, --use-file FILE), optional values attached
 // only, and "--" ending the options. vrrpd takes no operands.
 func parseOptions(args []string) (*options, error) {
-	o := &options{configFile: defaultConfigFile, umask: -1, notifyTTL: defaultNotifyTimeout}
+	o := &options{configFile: defaultConfigFile, pidFile: defaultPidFile, status: defaultStatusAddr, umask: -1, notifyTTL: defaultNotifyTimeout}
 	byShort := make(map[rune]*optSpec)
 	byLong := make(map[string]*optSpec)
 	for i := range optionSpecs {
@@ -239,7 +246,8 @@ defaults) in the foreground, on vrrpkit.
   -f, --use-file=FILE        configuration file (default /etc/keepalived/keepalived.conf)
   -l, --log-console          log to the console (always on)
   -D, --log-detail           detailed logs: every advert sent and received
-  -p, --pid=FILE             write the process id to FILE
+  -p, --pid=FILE             write the process id to FILE, locked while vrrpd
+                             runs (default ` + defaultPidFile + `)
   -r, --vrrp_pid=FILE        the same (keepalived's VRRP child's pid file)
   -i, --config-id=ID         select "@ID" configuration lines (default: the host name)
   -d, --dump-conf            log the configuration with every default made explicit
@@ -247,7 +255,12 @@ defaults) in the foreground, on vrrpkit.
   -t, --config-test[=FILE]   check the configuration and exit (report to FILE)
       --check                the same
       --status=ADDR          serve the status endpoint (HTTP, JSON) on ADDR:
-                             host:port, or unix:/path/to/socket
+                             unix:/path/to/socket (mode 0660; default
+                             ` + defaultStatusAddr + `), a loopback host:port,
+                             or none
+      --status-group=GROUP   the status socket's group (default: vrrpd's)
+      --status-remote        allow a TCP address other than loopback (the
+                             endpoint has no authentication)
       --notify-timeout=D     kill a notify script still running after D (default 30s)
       --signum=STOP|RELOAD   print the signal number for the action
   -v, --version              print the version
@@ -261,6 +274,6 @@ SIGTERM or SIGINT: every master sends priority 0 and releases its addresses,
 then vrrpd exits. SIGHUP: reload the configuration; instances whose settings
 did not change keep running without a transition.
 
-vrrpd status asks a running vrrpd (started with --status) for the state of
-every instance: ADDR defaults to ` + defaultStatusAddr + `.
+vrrpd status asks a running vrrpd for the state of every instance: ADDR
+defaults to ` + defaultStatusAddr + `.
 `

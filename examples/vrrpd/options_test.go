@@ -13,7 +13,7 @@ import (
 
 func TestParseOptionsTakesKeepalivedCommandLines(t *testing.T) {
 	base := func(f func(o *options)) *options {
-		o := &options{configFile: defaultConfigFile, umask: -1, notifyTTL: defaultNotifyTimeout}
+		o := &options{configFile: defaultConfigFile, pidFile: defaultPidFile, status: defaultStatusAddr, umask: -1, notifyTTL: defaultNotifyTimeout}
 		f(o)
 		return o
 	}
@@ -47,7 +47,7 @@ func TestParseOptionsTakesKeepalivedCommandLines(t *testing.T) {
 		{"config test long", []string{"--config-test=/tmp/out"}, base(func(o *options) { o.check, o.checkLog = true, "/tmp/out" })},
 		{"--check", []string{"--check", "-f", "x"}, base(func(o *options) { o.check, o.configFile = true, "x" })},
 		{"status and timeout", []string{"--status", "unix:/s", "--notify-timeout=5s"}, base(func(o *options) {
-			o.status, o.notifyTTL = "unix:/s", 5*time.Second
+			o.status, o.statusSet, o.notifyTTL = "unix:/s", true, 5*time.Second
 		})},
 		{"umask octal", []string{"-u", "022"}, base(func(o *options) { o.umask = 0o22 })},
 		{"config id", []string{"-i", "lb1"}, base(func(o *options) { o.configID = "lb1" })},

@@ -8,7 +8,12 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os"
+	"os/user"
+	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -117,13 +122,22 @@ func (d *daemon) status(configFile string) Status {
 	for _, in := range d.instanceList() {
 		st.Instances = append(st.Instances, in.status())
 	}
-	for _, g := range d.groupList() {
-		d.mu.Lock()
-		state := g.state
-		d.mu.Unlock()
-		st.SyncGroups = append(st.SyncGroups, GroupStatus{Name: g.plan.group.Name, State: state, Members: g.plan.group.Members})
-	}
+	st.SyncGroups = d.groupStatus()
 	return st
+}
+
+// groupStatus snapshots the sync groups by name, under d.mu: a reload
+// replaces their plans.
+func (d *daemon) groupStatus() []GroupStatus {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var out []GroupStatus
+	for _, g := range d.groups {
+		out = append(out, GroupStatus{Name: g.plan.group.Name, State: g.state,
+			Members: slices.Clone(g.plan.group.Members)})
+	}
+	slices.SortFunc(out, func(a, b GroupStatus) int { return strings.Compare(a.Name, b.Name) })
+	return out
 }
 
 func (in *instance) status() InstanceStatus {
@@ -162,21 +176,116 @@ func (in *instance) status() InstanceStatus {
 	return s
 }
 
+// statusListen says how the status endpoint listens.
+type statusListen struct {
+	// gid is the unix socket's group; the owner is the daemon's user
+	// (root) and the mode 0660, so that only root and that group read
+	// the daemon's state.
+	gid int
+	// remote allows a TCP address other than loopback
+	// (--status-remote): the endpoint has no authentication.
+	remote bool
+}
+
 // listenStatus opens the status endpoint's listener: "unix:/path" (or a
-// path starting with '/') is a unix socket, replaced if one is left from a
-// previous run; anything else is a TCP host:port.
-func listenStatus(addr string) (net.Listener, error) {
+// path starting with '/') is a unix socket with mode 0660, owned by the
+// daemon's user and cfg.gid, replacing a socket left by a previous run
+// but never one a running daemon serves on; anything else is a TCP
+// host:port, on loopback unless cfg.remote.
+func listenStatus(addr string, cfg statusListen) (net.Listener, error) {
 	network, address := statusNetwork(addr)
+	var l net.Listener
+	var err error
 	if network == "unix" {
-		if fi, err := os.Lstat(address); err == nil && fi.Mode()&os.ModeSocket != 0 {
-			os.Remove(address)
-		}
+		l, err = listenUnixStatus(address, cfg.gid)
+	} else {
+		l, err = listenTCPStatus(address, cfg.remote)
 	}
-	l, err := net.Listen(network, address)
 	if err != nil {
-		return nil, fmt.Errorf("status endpoint: %w", err)
+		return nil, fmt.Errorf("status endpoint %s: %w", addr, err)
 	}
 	return l, nil
+}
+
+func listenTCPStatus(address string, remote bool) (net.Listener, error) {
+	host, _, err := net.SplitHostPort(address)
+	if err != nil {
+		return nil, err
+	}
+	const why = "not a loopback address: the endpoint has no authentication (--status-remote allows it)"
+	if ip, err := netip.ParseAddr(host); !remote && (host == "" || (err == nil && !ip.IsLoopback())) {
+		return nil, errors.New(why)
+	}
+	l, err := net.Listen("tcp", address)
+	if err != nil {
+		return nil, err
+	}
+	// A name ("localhost") is judged by what it resolved to.
+	if ta, ok := l.Addr().(*net.TCPAddr); ok && !remote && !ta.IP.IsLoopback() {
+		l.Close()
+		return nil, errors.New(why)
+	}
+	return l, nil
+}
+
+// listenUnixStatus binds the socket in a private directory, sets its
+// mode and group there and renames it into place: at no time can anyone
+// else connect to a socket whose mode the umask chose.
+func listenUnixStatus(path string, gid int) (net.Listener, error) {
+	if fi, err := os.Lstat(path); err == nil {
+		if fi.Mode()&os.ModeSocket == 0 {
+			return nil, errors.New("exists and is not a socket")
+		}
+		if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
+			c.Close()
+			return nil, errors.New("another daemon serves on it")
+		}
+	}
+	dir, err := os.MkdirTemp(filepath.Dir(path), "."+filepath.Base(path)+".")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	tmp := filepath.Join(dir, "s")
+	l, err := net.Listen("unix", tmp)
+	if err != nil {
+		return nil, err
+	}
+	ul := l.(*net.UnixListener)
+	ul.SetUnlinkOnClose(false)
+	fail := func(err error) (net.Listener, error) {
+		l.Close()
+		return nil, err
+	}
+	if err := os.Chown(tmp, os.Geteuid(), gid); err != nil {
+		return fail(err)
+	}
+	if err := os.Chmod(tmp, 0o660); err != nil {
+		return fail(err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fail(err)
+	}
+	fi, err := os.Lstat(path)
+	if err != nil {
+		return fail(err)
+	}
+	return &unixStatusListener{UnixListener: ul, path: path, fi: fi}, nil
+}
+
+// unixStatusListener removes its socket when closed, unless another
+// daemon's has replaced it.
+type unixStatusListener struct {
+	*net.UnixListener
+	path string
+	fi   os.FileInfo
+}
+
+func (l *unixStatusListener) Close() error {
+	if fi, err := os.Lstat(l.path); err == nil && os.SameFile(fi, l.fi) {
+		os.Remove(l.path)
+	}
+	return l.UnixListener.Close()
 }
 
 func statusNetwork(addr string) (network, address string) {
@@ -189,6 +298,22 @@ func statusNetwork(addr string) (network, address string) {
 	return "tcp", addr
 }
 
+// statusGroup resolves --status-group (a name or a number); empty is the
+// daemon's own group.
+func statusGroup(name string) (int, error) {
+	if name == "" {
+		return os.Getegid(), nil
+	}
+	if gid, err := strconv.Atoi(name); err == nil && gid >= 0 {
+		return gid, nil
+	}
+	g, err := user.LookupGroup(name)
+	if err != nil {
+		return 0, fmt.Errorf("--status-group: %w", err)
+	}
+	return strconv.Atoi(g.Gid)
+}
+
 // The endpoint speaks just enough HTTP/1.1 for curl, scripts and "vrrpd
 // status": one GET per connection, answered and closed. It is written on
 // net rather than net/http so that the daemon does not carry an HTTP stack
@@ -198,27 +323,94 @@ func statusNetwork(addr string) (network, address string) {
 // maxRequest bounds a request's head.
 const maxRequest = 8 << 10
 
-// serveStatus serves GET /status on l until ctx ends.
+// Defaults of statusServer: the daemon runs on one thread, so a few
+// clients at a time, each given a bounded time to ask and to read.
+const (
+	maxStatusConns     = 8
+	statusReadTimeout  = 2 * time.Second
+	statusWriteTimeout = 5 * time.Second
+	// acceptBackoffMax bounds the wait between two failed Accepts (out of
+	// file descriptors: EMFILE, ENFILE), which start at 5 ms and double.
+	acceptBackoffMin = 5 * time.Millisecond
+	acceptBackoffMax = time.Second
+)
+
+// statusServer serves GET /status.
+type statusServer struct {
+	snapshot func() Status
+	log      *zap.Logger
+	// maxConns bounds the connections served at once; one more is told
+	// 503 and closed.
+	maxConns int
+	// readTimeout bounds the time from accept to the end of the request
+	// head, writeTimeout the time to write the answer.
+	readTimeout, writeTimeout time.Duration
+}
+
+// serveStatus serves GET /status on l until ctx ends, with the default
+// bounds.
 func serveStatus(ctx context.Context, l net.Listener, snapshot func() Status, log *zap.Logger) {
-	go func() {
-		<-ctx.Done()
-		l.Close()
-	}()
+	s := &statusServer{snapshot: snapshot, log: log, maxConns: maxStatusConns,
+		readTimeout: statusReadTimeout, writeTimeout: statusWriteTimeout}
+	s.serve(ctx, l)
+}
+
+// serve accepts until ctx ends or l is closed. A failing Accept (out of
+// file descriptors) is retried with backoff, never the end of the
+// endpoint.
+func (s *statusServer) serve(ctx context.Context, l net.Listener) {
+	stop := context.AfterFunc(ctx, func() { l.Close() })
+	defer stop()
+	slots := make(chan struct{}, s.maxConns)
+	var backoff time.Duration
+	failures := 0
 	for {
 		c, err := l.Accept()
 		if err != nil {
-			if ctx.Err() == nil && !errors.Is(err, net.ErrClosed) {
-				log.Error("status endpoint stopped", zap.Error(err))
+			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
+				return
 			}
-			return
+			if failures == 0 {
+				s.log.Warn("status endpoint: accept failed; retrying with backoff", zap.Error(err))
+			}
+			failures++
+			backoff = min(max(2*backoff, acceptBackoffMin), acceptBackoffMax)
+			t := time.NewTimer(backoff)
+			select {
+			case <-t.C:
+			case <-ctx.Done():
+				t.Stop()
+				return
+			}
+			continue
 		}
-		go serveStatusConn(c, snapshot, log)
+		if failures > 0 {
+			s.log.Info("status endpoint: accepting again after " + strconv.Itoa(failures) + " failed accepts")
+			failures, backoff = 0, 0
+		}
+		select {
+		case slots <- struct{}{}:
+			go func() {
+				defer func() { <-slots }()
+				s.serveConn(c)
+			}()
+		default:
+			s.busy(c)
+		}
 	}
 }
 
-func serveStatusConn(c net.Conn, snapshot func() Status, log *zap.Logger) {
+// busy answers a connection beyond maxConns at once, without reading.
+func (s *statusServer) busy(c net.Conn) {
 	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+	_ = c.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
+	body := "busy: too many status requests at once\n"
+	_, _ = fmt.Fprintf(c, "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s", len(body), body)
+}
+
+func (s *statusServer) serveConn(c net.Conn) {
+	defer c.Close()
+	_ = c.SetReadDeadline(time.Now().Add(s.readTimeout))
 	method, target, err := readRequest(bufio.NewReaderSize(io.LimitReader(c, maxRequest), 1024))
 	var code int
 	var body []byte
@@ -231,7 +423,7 @@ func serveStatusConn(c net.Conn, snapshot func() Status, log *zap.Logger) {
 		code, body = 405, []byte("method not allowed: GET "+statusPath+"\n")
 	default:
 		code = 200
-		body, err = json.MarshalIndent(snapshot(), "", "  ")
+		body, err = json.MarshalIndent(s.snapshot(), "", "  ")
 		if err != nil {
 			code, body = 500, []byte(err.Error()+"\n")
 		}
@@ -246,8 +438,9 @@ func serveStatusConn(c net.Conn, snapshot func() Status, log *zap.Logger) {
 	if method == "HEAD" {
 		body = nil
 	}
+	_ = c.SetWriteDeadline(time.Now().Add(s.writeTimeout))
 	if _, err := c.Write(append([]byte(head), body...)); err != nil {
-		log.Debug("status: write", zap.Error(err))
+		s.log.Debug("status: write", zap.Error(err))
 	}
 }
 
@@ -261,6 +454,8 @@ func statusText(code int) string {
 		return "Not Found"
 	case 405:
 		return "Method Not Allowed"
+	case 503:
+		return "Service Unavailable"
 	}
 	return "Internal Server Error"
 }

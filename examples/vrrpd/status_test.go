@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -37,7 +38,7 @@ var sampleStatus = Status{
 // server serves, over a unix socket.
 func TestStatusEndpointServesTheDaemonsState(t *testing.T) {
 	sock := "unix:" + filepath.Join(t.TempDir(), "s.sock")
-	l, err := listenStatus(sock)
+	l, err := listenStatus(sock, statusListen{gid: os.Getegid()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +110,7 @@ func TestCountersNameTheDropReasons(t *testing.T) {
 }
 
 func TestStatusEndpointOnTCPAndItsErrors(t *testing.T) {
-	l, err := listenStatus("127.0.0.1:0")
+	l, err := listenStatus("127.0.0.1:0", statusListen{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -151,6 +151,11 @@ func routerConfig(in *kaconf.Instance, warn func(keyword, format string, args ..
 	}
 	if len(c.Peers) == 0 {
 		c.CheckUnicastSource = false
+	} else if !c.CheckUnicastSource {
+		// keepalived's meaning of the keyword is kept, and so is its
+		// exposure: say so where the configuration is loaded.
+		warn("unicast_peer", "adverts are accepted from any source, not only the unicast peers, as keepalived does "+
+			"without check_unicast_src: set vrrp_check_unicast_src (global_defs) or check_unicast_src")
 	}
 	return c
 }
@@ -202,16 +207,18 @@ func multicastGroup(in *kaconf.Instance) netip.Addr {
 }
 
 // authentication maps the authentication block (VRRPv2 only: kaconf
-// already warned that VRRPv3 ignores it).
+// already warned that VRRPv3 ignores it). It is the one place where
+// vrrpd reveals a password: into the router's configuration, which puts
+// it on the wire.
 func authentication(in *kaconf.Instance) (advert.AuthType, string) {
 	if in.Version != 2 {
 		return advert.AuthNone, ""
 	}
 	switch in.Auth.Type {
 	case kaconf.AuthPass:
-		return advert.AuthPass, in.Auth.Password
+		return advert.AuthPass, in.Auth.Password.Reveal()
 	case kaconf.AuthAH:
-		return advert.AuthAH, in.Auth.Password
+		return advert.AuthAH, in.Auth.Password.Reveal()
 	}
 	return advert.AuthNone, ""
 }

@@ -96,6 +96,47 @@ func TestCheckUnicastSourceGoesToInstancesWithPeers(t *testing.T) {
 	}
 }
 
+// Unicast peers without a source check accept adverts from anyone:
+// vrrpd keeps keepalived's meaning of the keyword and says so at load.
+func TestUnicastWithoutSourceCheckWarns(t *testing.T) {
+	peers := "  unicast_peer {\n    10.0.0.2\n  }\n  virtual_ipaddress {\n    10.0.0.1\n  }\n"
+	const want = "k.conf:1: unicast_peer: (VI_1) adverts are accepted from any source"
+	for _, c := range []struct {
+		name, src string
+		warns     bool
+	}{
+		{"peers alone", instanceBlock(peers), true},
+		{"check_unicast_src", instanceBlock("  check_unicast_src", peers), false},
+		{"vrrp_check_unicast_src", "global_defs {\n  vrrp_check_unicast_src\n}\n" + instanceBlock(peers), false},
+		{"min_ttl implies the check", instanceBlock("  unicast_peer {\n    10.0.0.2 min_ttl 254\n  }\n  virtual_ipaddress {\n    10.0.0.1\n  }\n"), false},
+		{"multicast", instanceBlock("  virtual_ipaddress {\n    10.0.0.1\n  }\n"), false},
+	} {
+		p := mustPlan(t, c.src)
+		found := false
+		for _, w := range p.warnings {
+			found = found || strings.Contains(w.String(), strings.TrimPrefix(want, "k.conf:1: "))
+		}
+		if found != c.warns {
+			t.Errorf("%s: warned %v, want %v: %v", c.name, found, c.warns, p.warnings)
+		}
+	}
+}
+
+// The per-peer TTL bounds are in the model, for the router's
+// configuration: min_ttl and max_ttl as written, 0 and 255 without.
+func TestPeerTTLBoundsAreParsed(t *testing.T) {
+	p := mustPlan(t, instanceBlock("  unicast_peer {\n    10.0.0.2 min_ttl 254 max_ttl 255\n    10.0.0.3 max_ttl 64\n    10.0.0.4\n  }",
+		"  virtual_ipaddress {\n    10.0.0.1\n  }"))
+	got := p.routers[0].inst.Peers
+	want := []kaconf.Peer{{Addr: addr("10.0.0.2"), MinTTL: 254, MaxTTL: 255}, {Addr: addr("10.0.0.3"), MinTTL: 0, MaxTTL: 64}, {Addr: addr("10.0.0.4"), MinTTL: 0, MaxTTL: 255}}
+	if d := cmp.Diff(want, got, cmpopts.EquateComparable(netip.Addr{})); d != "" {
+		t.Errorf("peers (-want +got):\n%s", d)
+	}
+	if !p.routers[0].inst.CheckUnicastSource || !p.routers[0].cfg.CheckUnicastSource {
+		t.Error("a peer with TTL bounds does not turn the source check on (keepalived does)")
+	}
+}
+
 func TestUnsupportedSettingsWarnWithFileAndLine(t *testing.T) {
 	p := mustPlan(t, "\n\nvrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 51\n"+
 		"  nopreempt\n  preempt_delay 3\n  unicast_peer {\n    10.0.0.2 min_ttl 10\n  }\n"+

@@ -29,7 +29,10 @@ func (v Vrrpd) Command(ctx context.Context, h *netlab.Host, cfg, dir string) *ex
 	return h.Command(ctx, v.Bin, "--dont-fork", "--log-console", "--no-syslog", "--vrrp",
 		"--use-file", cfg,
 		"--pid", filepath.Join(dir, "vrrpd.pid"),
-		"--vrrp_pid", filepath.Join(dir, "vrrp.pid"))
+		"--vrrp_pid", filepath.Join(dir, "vrrp.pid"),
+		// keepalived has no status endpoint, and vrrpd's default one is
+		// in the host's /run.
+		"--status", "none")
 }
 
 // vrrpdBuild is the one build of a test process.

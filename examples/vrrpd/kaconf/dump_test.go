@@ -146,7 +146,7 @@ func compareWithDump(t *testing.T, in *Instance, k *dumpBlock) {
 		auth := map[AuthType]string{AuthNone: "none", AuthPass: "SIMPLE_PASSWORD", AuthAH: "IPSEC_AH"}[in.Auth.Type]
 		check("auth type", auth, v["Authentication type"])
 		if in.Auth.Type == AuthPass {
-			check("auth_pass", in.Auth.Password, v["Password"])
+			check("auth_pass", in.Auth.Password.Reveal(), v["Password"])
 		}
 	}
 	if in.SourceAddr.IsValid() {

@@ -26,7 +26,7 @@ func (in *Instance) Equal(o *Instance) bool {
 		slices.Equal(in.Peers, o.Peers) &&
 		in.MulticastGroup == o.MulticastGroup &&
 		in.CheckUnicastSource == o.CheckUnicastSource &&
-		in.Auth == o.Auth &&
+		in.Auth.Equal(o.Auth) &&
 		slices.Equal(in.VIPs, o.VIPs) &&
 		slices.Equal(in.TrackInterfaces, o.TrackInterfaces) &&
 		slices.Equal(in.TrackScripts, o.TrackScripts) &&

@@ -24,7 +24,7 @@ func mutate(t *testing.T, v reflect.Value) {
 		x.LowerPrioDelay++
 		return
 	case *Auth:
-		x.Password += "x"
+		x.Password = NewSecret(x.Password.Reveal() + "x")
 		return
 	case *Notify:
 		x.Stop = &Command{Args: []string{"/bin/true"}}
@@ -87,7 +87,7 @@ func TestEqualCoversEveryField(t *testing.T) {
 		Name: "VI", Interface: "eth0", VRID: 1, Priority: 100, AdvertInterval: time.Second, Version: 2,
 		Preempt: true, Accept: true, SourceAddr: netip.MustParseAddr("10.0.0.1"),
 		Peers: []Peer{{Addr: netip.MustParseAddr("10.0.0.2"), MaxTTL: 255}}, MulticastGroup: netip.MustParseAddr("224.0.0.18"),
-		Auth: Auth{Type: AuthPass, Password: "p"}, VIPs: []VIP{{Prefix: netip.MustParsePrefix("10.0.0.100/24")}},
+		Auth: Auth{Type: AuthPass, Password: NewSecret("p")}, VIPs: []VIP{{Prefix: netip.MustParsePrefix("10.0.0.100/24")}},
 		TrackInterfaces: []Track{{Name: "eth1"}}, TrackScripts: []Track{{Name: "s"}}, TrackProcesses: []Track{{Name: "p"}},
 		TrackFiles: []Track{{Name: "f", Weight: 1}}, Notify: Notify{Any: cmd}, GARP: DefaultGARP(), SyncGroup: "G",
 	}, (*Instance).Equal)

@@ -42,12 +42,12 @@ vrrp_instance VI_1 {
 	}
 	in := cfg.Instance("VI_1")
 	fmt.Printf("%s: VRID %d, VRRPv%d, priority %d, every %v, %s %q\n",
-		in.Name, in.VRID, in.Version, in.Priority, in.AdvertInterval, in.Auth.Type, in.Auth.Password)
+		in.Name, in.VRID, in.Version, in.Priority, in.AdvertInterval, in.Auth.Type, in.Auth.Password.Reveal())
 	fmt.Println("VIP:", in.VIPs[0].Prefix, "label", in.VIPs[0].Label)
 	fmt.Println("tracks:", in.TrackScripts)
 	fmt.Printf("notify runs: %q\n", in.Notify.Any.NotifyArgs("INSTANCE", in.Name, "MASTER", int(in.Priority)))
 	// Output:
-	// warning: keepalived.conf:14: auth_pass: "secret-password" is cut to its first 8 characters "secret-p", as keepalived does ("Truncating auth_pass to 8 characters")
+	// warning: keepalived.conf:14: auth_pass: redacted (15 bytes): cut to its first 8 bytes, as keepalived does ("Truncating auth_pass to 8 characters")
 	// VI_1: VRID 51, VRRPv2, priority 150, every 1s, PASS "secret-p"
 	// VIP: 10.0.0.100/24 label eth0:vip
 	// tracks: [{chk_haproxy -20 false}]

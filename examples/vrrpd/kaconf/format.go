@@ -8,11 +8,19 @@ import (
 
 // Format writes c back as a keepalived.conf with every default made
 // explicit where keepalived has a keyword for it: what the daemon will
-// actually run, in keepalived's own syntax (compare keepalived -d). Parse
-// reads it back into a Config equal to c (Equal), comments and
-// definitions aside.
-func (c *Config) Format() string {
-	w := &writer{}
+// actually run, in keepalived's own syntax (compare keepalived -d). It is
+// for logs and dumps: every password and key shows as "redacted (N
+// bytes)". FormatWithSecrets writes them.
+func (c *Config) Format() string { return c.format(false) }
+
+// FormatWithSecrets is Format with the passwords and keys written out:
+// Parse reads it back into a Config equal to c (Equal), comments and
+// definitions aside. It is for writing a configuration file, never for a
+// log.
+func (c *Config) FormatWithSecrets() string { return c.format(true) }
+
+func (c *Config) format(secrets bool) string {
+	w := &writer{secrets: secrets}
 	c.formatGlobal(w)
 	for _, s := range c.Scripts {
 		w.line(0, "")
@@ -188,7 +196,7 @@ func (c *Config) formatInstance(w *writer, in *Instance) {
 	if in.Auth.Type != AuthNone {
 		w.line(1, "authentication {")
 		w.line(2, "auth_type %s", in.Auth.Type)
-		w.line(2, "auth_pass %s", quoteWord(in.Auth.Password))
+		w.line(2, "auth_pass %s", w.secret(in.Auth.Password))
 		w.line(1, "}")
 	}
 	// Runs of excluded and listed addresses keep their order.
@@ -344,7 +352,19 @@ func quoteEscaped(s string) string {
 
 // writer indents lines with four spaces per level, as keepalived's own
 // samples do.
-type writer struct{ b strings.Builder }
+type writer struct {
+	b       strings.Builder
+	secrets bool // write secrets out rather than redacted
+}
+
+// secret is s as a word: itself when the writer writes secrets, else
+// "redacted (N bytes)" in quotes.
+func (w *writer) secret(s Secret) string {
+	if w.secrets {
+		return quoteWord(s.Reveal())
+	}
+	return `"` + s.String() + `"`
+}
 
 func (w *writer) line(level int, format string, args ...any) {
 	if format == "" {

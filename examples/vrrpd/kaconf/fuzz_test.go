@@ -45,7 +45,7 @@ func FuzzParse(f *testing.F) {
 		if bytes.Contains(data, []byte("$")) {
 			return
 		}
-		out := cfg.Format()
+		out := cfg.FormatWithSecrets()
 		for _, l := range strings.Split(out, "\n") {
 			if len(l) > maxLine {
 				return // escapes made a script line too long for keepalived

@@ -77,7 +77,7 @@ func TestFormatRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", conf, err)
 		}
-		again, err := Parse("formatted.conf", []byte(cfg.Format()), testOpts)
+		again, err := Parse("formatted.conf", []byte(cfg.FormatWithSecrets()), testOpts)
 		if err != nil {
 			t.Fatalf("%s: formatted configuration: %v", conf, err)
 		}
@@ -112,7 +112,7 @@ func TestScenarios(t *testing.T) {
 		}
 		for _, in := range []*Instance{a, b} {
 			if in.VRID != 51 || in.Version != 2 || in.AdvertInterval != time.Second || !in.Preempt ||
-				in.Auth != (Auth{Type: AuthPass, Password: "s3cr3tpw"}) ||
+				!in.Auth.Equal(Auth{Type: AuthPass, Password: NewSecret("s3cr3tpw")}) ||
 				!reflect.DeepEqual(in.VIPs, []VIP{vip("10.0.0.100/24")}) || len(in.Peers) != 0 ||
 				in.MulticastGroup != addr("224.0.0.18") || in.GARP != DefaultGARP() {
 				t.Errorf("%+v", in)
@@ -161,7 +161,7 @@ func TestScenarios(t *testing.T) {
 			cfg := load("ah-nopreempt-sshd/" + name + ".conf")
 			in := cfg.Instances[0]
 			if in.Preempt || in.State != Backup || in.Priority != uint8(150-50*i) ||
-				in.Auth != (Auth{Type: AuthAH, Password: "bastion1"}) || in.Version != 2 {
+				!in.Auth.Equal(Auth{Type: AuthAH, Password: NewSecret("bastion1")}) || in.Version != 2 {
 				t.Errorf("%s: %+v", name, in)
 			}
 			if !reflect.DeepEqual(in.TrackProcesses, []Track{{Name: "track_sshd"}}) {

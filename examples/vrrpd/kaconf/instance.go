@@ -310,18 +310,20 @@ func (p *parser) authentication(d *instDraft, n *node) {
 			}
 			typeSet = true
 		case "auth_pass":
-			if !p.args(c, 1, 1) {
+			pass, ok := p.secretValue(c)
+			if !ok {
 				break
 			}
-			pass := c.words[1]
-			if len(pass) > 8 {
-				p.d.warnf(c.pos, c.keyword(), "%q is cut to its first 8 characters %q, as keepalived does (\"Truncating auth_pass to 8 characters\")", pass, pass[:8])
-				pass = pass[:8]
+			if pass.Len() > 8 {
+				p.d.warnf(c.pos, c.keyword(), "%v: cut to its first 8 bytes, as keepalived does (\"Truncating auth_pass to 8 characters\")", pass)
+				pass = NewSecret(pass.Reveal()[:8])
 			}
 			a.Password = pass
 			passSet = true
 		default:
-			p.unknown(c, nil)
+			// A password written on a line of its own would be the
+			// keyword here: do not show it.
+			p.d.warnf(c.pos, "authentication", "unknown line, ignored (not shown: it may be a secret)")
 		}
 	}
 	switch {

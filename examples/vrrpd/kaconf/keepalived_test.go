@@ -66,7 +66,7 @@ func TestKeepalivedAcceptsTestdata(t *testing.T) {
 			}
 			keepalivedCheck(t, h, abs)
 			formatted := filepath.Join(dir, name)
-			if err := os.WriteFile(formatted, []byte(cfg.Format()), 0o644); err != nil {
+			if err := os.WriteFile(formatted, []byte(cfg.FormatWithSecrets()), 0o644); err != nil {
 				t.Fatal(err)
 			}
 			keepalivedCheck(t, h, formatted)

@@ -214,10 +214,15 @@ func (a AuthType) String() string {
 type Auth struct {
 	// Type is auth_type. Default AuthNone.
 	Type AuthType
-	// Password is auth_pass as keepalived uses it: cut to its first 8
-	// bytes (with a warning). Empty with AuthNone.
-	Password string
+	// Password is auth_pass (the PASS password, or the AH key) as
+	// keepalived uses it: cut to its first 8 bytes (with a warning). Zero
+	// with AuthNone. It never prints.
+	Password Secret
 }
+
+// Equal reports whether both authenticate the same way with the same
+// password.
+func (a Auth) Equal(o Auth) bool { return a.Type == o.Type && a.Password.Equal(o.Password) }
 
 // Instance is one vrrp_instance: one virtual router (VRID, address family,
 // interface). Every field holds the value keepalived 2.2.7 would run with.

@@ -135,6 +135,24 @@ func (p *parser) count(n *node, min, max int) bool {
 	return true
 }
 
+// secretValue parses "KEYWORD SECRET" without ever echoing the line: the
+// words after SECRET may be the rest of a password written with blanks,
+// so the warning counts them instead of showing them.
+func (p *parser) secretValue(n *node) (Secret, bool) {
+	if n.hasBlock {
+		p.d.errorf(n.pos, n.keyword(), "takes no { } block")
+		return Secret{}, false
+	}
+	switch {
+	case len(n.words) < 2:
+		p.d.errorf(n.pos, n.keyword(), "missing value")
+		return Secret{}, false
+	case len(n.words) > 2:
+		p.d.warnf(n.pos, n.keyword(), "%d extra words ignored (not shown: the value is a secret); keepalived uses the first word only", len(n.words)-2)
+	}
+	return NewSecret(n.words[1]), true
+}
+
 // flag is a keyword without a value: "nopreempt".
 func (p *parser) flag(n *node) bool { return p.args(n, 0, 0) }
 

@@ -135,10 +135,10 @@ func TestAdvertIntervalRounding(t *testing.T) {
 
 func TestAuthPassTruncated(t *testing.T) {
 	cfg := mustParse(t, instance("authentication {\n auth_type PASS\n auth_pass secret12345\n}\n"))
-	if got := cfg.Instances[0].Auth; got != (Auth{Type: AuthPass, Password: "secret12"}) {
-		t.Errorf("auth %+v", got)
+	if got := cfg.Instances[0].Auth; got.Type != AuthPass || got.Password.Reveal() != "secret12" {
+		t.Errorf("auth %v %q", got.Type, got.Password.Reveal())
 	}
-	want := []string{`k.conf:9: auth_pass: "secret12345" is cut to its first 8 characters "secret12", as keepalived does ("Truncating auth_pass to 8 characters")`}
+	want := []string{`k.conf:9: auth_pass: redacted (11 bytes): cut to its first 8 bytes, as keepalived does ("Truncating auth_pass to 8 characters")`}
 	if got := warnings(cfg); !reflect.DeepEqual(got, want) {
 		t.Errorf("warnings %q", got)
 	}

@@ -17,6 +17,11 @@ const maxLine = 1023
 // crashes on a cycle.
 const maxIncludeDepth = 32
 
+// maxIncludedFiles bounds how many files (each time a file is included
+// counts) one load reads in: files that include each other twice, nested
+// 32 deep, would otherwise expand to 2^32.
+const maxIncludedFiles = 10000
+
 // statement is one logical line of configuration after keepalived's
 // preprocessing (lib/parser.c read_line): comments removed, @config-id
 // lines selected, $NAME definitions made and substituted, includes read,
@@ -56,10 +61,59 @@ type source struct {
 	// one physical line: keepalived loops forever on $A=$A, and on a
 	// multi-line definition that uses itself.
 	budget int
+
+	// The file system is read once per load: each glob and each file
+	// (stat and contents) is looked up at its first use only.
+	globs map[string][]string
+	files map[string]*included
+	// expanded counts the files read in, each inclusion once.
+	expanded int
+	// cycle is set once an include names a file being read. The load
+	// has failed then, and a file is no longer read in twice: files whose
+	// globs include each other would otherwise be read once per
+	// permutation.
+	cycle bool
+}
+
+// included is one file of the file system as the load first saw it.
+type included struct {
+	info fs.FileInfo
+	data []byte
+	err  error
+	read bool // read in at least once
 }
 
 func newSource(fsys fs.FS, configID string, d *diags) *source {
-	return &source{fsys: fsys, configID: configID, d: d, defs: map[string]*definition{}}
+	return &source{fsys: fsys, configID: configID, d: d, defs: map[string]*definition{},
+		globs: map[string][]string{}, files: map[string]*included{}}
+}
+
+// glob is fs.Glob, once per pattern and load.
+func (s *source) glob(pattern string) ([]string, error) {
+	if m, ok := s.globs[pattern]; ok {
+		return m, nil
+	}
+	m, err := fs.Glob(s.fsys, pattern)
+	if err != nil {
+		return nil, err
+	}
+	s.globs[pattern] = m
+	return m, nil
+}
+
+// file stats fsPath and, if it is a regular file, reads it, once per
+// load.
+func (s *source) file(fsPath string) *included {
+	if f, ok := s.files[fsPath]; ok {
+		return f
+	}
+	f := &included{}
+	s.files[fsPath] = f
+	if f.info, f.err = fs.Stat(s.fsys, fsPath); f.err != nil || !f.info.Mode().IsRegular() {
+		return f
+	}
+	f.data, f.err = fs.ReadFile(s.fsys, fsPath)
+	return f
 }
 
 // readFile reads one file whose contents are data. fsPath is its path in
@@ -68,6 +122,12 @@ func (s *source) readFile(fsPath, display string, data []byte) {
 	if len(s.open) >= maxIncludeDepth {
 		s.d.errorf(Pos{File: display}, "", "includes nested more than %d deep", maxIncludeDepth)
 		return
+	}
+	if f := s.files[fsPath]; f == nil {
+		// The top file: an include naming it finds it read.
+		s.files[fsPath] = &included{data: data, read: true}
+	} else {
+		f.read = true
 	}
 	prevDir := s.dir
 	s.open = append(s.open, fsPath)
@@ -557,7 +617,7 @@ func (s *source) include(text string, pos Pos) bool {
 		if fsPattern == "" {
 			fsPattern = "."
 		}
-		m, err := fs.Glob(s.fsys, fsPattern)
+		m, err := s.glob(fsPattern)
 		if err != nil {
 			s.d.errorf(pos, kw, "bad pattern %q: %v", pattern, err)
 			return true
@@ -571,8 +631,9 @@ func (s *source) include(text string, pos Pos) bool {
 	}
 	files := 0
 	for _, m := range matches {
-		info, err := fs.Stat(s.fsys, m)
-		if err != nil {
+		f := s.file(m)
+		info, err := f.info, f.err
+		if info == nil {
 			s.d.errorf(pos, kw, "%s: %v", m, err)
 			continue
 		}
@@ -593,17 +654,26 @@ func (s *source) include(text string, pos Pos) bool {
 			}
 			continue
 		}
+		files++
 		if s.isOpen(m) {
 			s.d.errorf(pos, kw, "%s includes itself", display)
+			s.cycle = true
 			continue
 		}
-		data, err := fs.ReadFile(s.fsys, m)
 		if err != nil {
 			s.d.errorf(pos, kw, "%v", err)
 			continue
 		}
-		files++
-		s.readFile(m, display, data)
+		if s.cycle && f.read {
+			continue // the load has failed already; reading it again adds nothing
+		}
+		if s.expanded++; s.expanded > maxIncludedFiles {
+			if s.expanded == maxIncludedFiles+1 {
+				s.d.errorf(pos, kw, "includes read in more than %d files (a file included from several places counts each time)", maxIncludedFiles)
+			}
+			continue
+		}
+		s.readFile(m, display, f.data)
 	}
 	if files == 0 {
 		if kw == "include" {
