@@ -244,7 +244,7 @@ func TestLinuxAcquireUsesTheLinkCache(t *testing.T) {
 	ctx := context.Background()
 	before := l.links.queries.Load()
 	for i := range 50 {
-		set := vrrp.AddressSet{Router: fmt.Sprint("VI_", i), VRID: uint8(i + 1), Interface: "eth0",
+		set := vrrp.AddressSet{Router: fmt.Sprint("VI_", i), VRID: i + 1, Interface: "eth0",
 			VIPs: []vrrp.VIP{{Prefix: netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 0, 1, byte(i + 1)}), 24)}}}
 		if err := l.Acquire(ctx, set); err != nil {
 			t.Fatal(err)
@@ -319,7 +319,7 @@ func BenchmarkLinuxAcquireRelease(b *testing.B) {
 	lab := netlab.New(b, 1)
 	h := lab.Host(1)
 	var l *Linux
-	if err := h.Do(func() (err error) { l, err = NewLinux(&LinuxConfig{Schedule: &Schedule{}}); return err }); err != nil {
+	if err := h.Do(func() (err error) { l, err = NewLinux(LinuxConfig{Schedule: &Schedule{}}); return err }); err != nil {
 		b.Fatal(err)
 	}
 	defer l.Close()

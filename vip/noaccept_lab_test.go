@@ -409,7 +409,7 @@ func TestLinuxNoAcceptTablesArePerBackend(t *testing.T) {
 		t.Fatal(err)
 	}
 	var b *Linux
-	if err := h1.Do(func() (err error) { b, err = NewLinux(&LinuxConfig{Schedule: &Schedule{}}); return err }); err != nil {
+	if err := h1.Do(func() (err error) { b, err = NewLinux(LinuxConfig{Schedule: &Schedule{}}); return err }); err != nil {
 		t.Fatal(err)
 	}
 	setb := vrrp.AddressSet{Router: "B", VRID: 2, Interface: "eth0", NoAccept: true,
@@ -426,7 +426,7 @@ func TestLinuxNoAcceptTablesArePerBackend(t *testing.T) {
 		t.Fatalf("a backend that opened deleted live tables: %v", got)
 	}
 	var dup *Linux
-	if err := h1.Do(func() (err error) { dup, err = NewLinux(&LinuxConfig{NoAcceptTable: a.na.name}); return err }); err == nil {
+	if err := h1.Do(func() (err error) { dup, err = NewLinux(LinuxConfig{NoAcceptTable: a.na.name}); return err }); err == nil {
 		dup.Close()
 		t.Error("a second backend took a live backend's table name")
 	}
