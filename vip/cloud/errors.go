@@ -13,6 +13,11 @@ var (
 	ErrSuperseded = errors.New("cloud: superseded by a newer call for the router")
 	// ErrClosed: the Backend was closed.
 	ErrClosed = errors.New("cloud: backend closed")
+	// ErrInProgress is for a Provider's Claim that took a step of a
+	// longer change (detached an interface that must be attached here
+	// next): the Backend calls Claim again after a wait, and counts no
+	// error.
+	ErrInProgress = errors.New("cloud: claim in progress")
 )
 
 // Permanent marks err, returned by a Provider, as one that retrying will

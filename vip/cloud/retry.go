@@ -114,7 +114,7 @@ func (b *Backend) pause(ctx context.Context, set vrrp.AddressSet, delay *time.Du
 	wait := *delay/2 + rand.N(*delay/2+1)
 	*delay = min(2**delay, b.o.RetryMax)
 	b.st.retries.Add(1)
-	if errors.Is(last, errNotVisible) {
+	if errors.Is(last, errNotVisible) || errors.Is(last, ErrInProgress) {
 		b.log.Debug("waiting for the provider to show the claim", zap.String("router", set.Router), zap.Duration("wait", wait))
 	} else {
 		b.log.Warn("retrying", zap.String("router", set.Router), zap.Duration("wait", wait), zap.Error(last))
@@ -145,7 +145,7 @@ func (b *Backend) call(ctx context.Context, set vrrp.AddressSet, what string, f 
 	if err != nil && ctx.Err() == nil && errors.Is(context.Cause(cctx), errCallTimeout) {
 		err = fmt.Errorf("%s: no answer within %v: %w", what, b.o.CallTimeout, err)
 	}
-	if err != nil && ctx.Err() == nil {
+	if err != nil && ctx.Err() == nil && !errors.Is(err, ErrInProgress) {
 		b.st.callFailed(err)
 	}
 	b.log.Debug("provider call", zap.String("router", set.Router), zap.String("call", what),
