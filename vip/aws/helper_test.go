@@ -24,7 +24,7 @@ const (
 // instances, i-a (eni-a) and i-b (eni-b), in subnet 10.0.0.0/24, and
 // 10.0.0.100 assigned to eni-b.
 type world struct {
-	t    *testing.T
+	t    testing.TB
 	ec2  *ec2fake.Server
 	url  string // EC2 endpoint
 	imds string // metadata endpoint
@@ -32,7 +32,7 @@ type world struct {
 
 var vip100 = netip.MustParseAddr("10.0.0.100")
 
-func newWorld(t *testing.T) *world {
+func newWorld(t testing.TB) *world {
 	t.Helper()
 	// The SDK's default chain reads these; the host's own must not leak in.
 	t.Setenv("AWS_ACCESS_KEY_ID", keyID)
@@ -76,7 +76,7 @@ var fast = cloud.Options{AcquireTimeout: 5 * time.Second, CallTimeout: 2 * time.
 var setVIP = vrrp.AddressSet{Router: "VI_1", VRID: 51, Interface: "eth0", Priority: 150,
 	VIPs: []vrrp.VIP{{Prefix: netip.MustParsePrefix("10.0.0.100/24")}, {Prefix: netip.MustParsePrefix("fd00::100/64")}}}
 
-func closeAtEnd(t *testing.T, b *cloud.Backend) *cloud.Backend {
+func closeAtEnd(t testing.TB, b *cloud.Backend) *cloud.Backend {
 	t.Cleanup(func() { b.Close() })
 	return b
 }

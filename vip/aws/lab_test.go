@@ -36,7 +36,7 @@ const (
 // endpoint and metadata service on h3, so that all traffic stays in the
 // lab.
 type cloudLab struct {
-	t    *testing.T
+	t    testing.TB
 	lab  *netlab.Lab
 	ec2  *ec2fake.Server
 	urls [2]string // EC2, metadata
@@ -44,7 +44,7 @@ type cloudLab struct {
 
 var labVIP = netip.MustParseAddr("10.0.0.100")
 
-func newCloudLab(t *testing.T) *cloudLab {
+func newCloudLab(t testing.TB) *cloudLab {
 	t.Helper()
 	lab := netlab.New(t, 3)
 	f := ec2fake.New(region)
@@ -86,7 +86,7 @@ func (cl *cloudLab) spec(i int, prio uint8, interval time.Duration) labSpec {
 
 // labProc is one router process in a lab host.
 type labProc struct {
-	t     *testing.T
+	t     testing.TB
 	name  string
 	proc  *os.Process
 	stdin io.WriteCloser

@@ -102,11 +102,15 @@ func TestSecondaryIPReleaseLeavesTheAddressByDefault(t *testing.T) {
 func TestSecondaryIPReleaseUnassignsOnlyWhatIsStillHere(t *testing.T) {
 	w := newWorld(t)
 	b := newSecondary(t, w, SecondaryIPConfig{Unassign: true})
-	// Not ours (eni-b has it): a look, nothing else.
+	// Not ours (eni-b has it): a look, nothing else; then the preflight
+	// check of a router that starts as a backup.
 	if err := b.Release(t.Context(), setVIP); err != nil {
 		t.Fatal(err)
 	}
-	w.wantCalls(0, "DescribeNetworkInterfaces NetworkInterfaceId.1=eni-a")
+	if err := w.ec2.Wait(t.Context(), func(rs []ec2fake.Request) bool { return len(rs) == 2 && w.ec2.InFlight() == 0 }); err != nil {
+		t.Fatal(err)
+	}
+	w.wantCalls(0, "DescribeNetworkInterfaces NetworkInterfaceId.1=eni-a", "DescribeNetworkInterfaces NetworkInterfaceId.1=eni-a")
 	if err := b.Acquire(t.Context(), setVIP); err != nil {
 		t.Fatal(err)
 	}

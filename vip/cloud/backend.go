@@ -53,8 +53,9 @@ var _ vrrp.Backend = (*Backend)(nil)
 
 // routerState is what the Backend knows of one router.
 type routerState struct {
-	cur   *op  // the call or re-assertion running for the router, if any
-	holds bool // the last Acquire or Announce confirmed, and no Release since
+	cur     *op  // the call or background work running for the router, if any
+	holds   bool // the last Acquire or Announce confirmed, and no Release since
+	checked bool // the preflight check ran (or a call reached the provider)
 }
 
 // op is one call or re-assertion; the next one for its router cancels
@@ -102,7 +103,7 @@ func (b *Backend) Acquire(ctx context.Context, set vrrp.AddressSet) error {
 	ctx, cancel := context.WithTimeoutCause(ctx, b.o.AcquireTimeout, errAcquireDeadline)
 	attempts, err := b.claim(ctx, set)
 	cancel()
-	b.finish(r, o, err == nil, set)
+	b.finish(r, o, err == nil, true, set)
 	took := time.Since(start)
 	if err != nil {
 		b.st.acquireErrors.Add(1)
@@ -126,7 +127,7 @@ func (b *Backend) Release(ctx context.Context, set vrrp.AddressSet) error {
 	ctx, cancel := context.WithTimeoutCause(ctx, b.o.ReleaseTimeout, errReleaseDeadline)
 	err = b.retry(ctx, set, "unclaim", func(ctx context.Context) error { return b.p.Unclaim(ctx, set) })
 	cancel()
-	b.finish(r, o, false, set)
+	b.finish(r, o, false, false, set)
 	if err != nil {
 		b.st.releaseErrors.Add(1)
 		return b.failed("release", set, err)
@@ -150,7 +151,7 @@ func (b *Backend) Announce(ctx context.Context, set vrrp.AddressSet) error {
 	ctx, cancel := context.WithTimeoutCause(ctx, b.o.AcquireTimeout, errAcquireDeadline)
 	err = b.check(ctx, set)
 	cancel()
-	b.finish(r, o, held || err == nil, set)
+	b.finish(r, o, held || err == nil, true, set)
 	if err != nil {
 		b.st.announceErrors.Add(1)
 		return b.failed("announce", set, err)
@@ -214,18 +215,28 @@ func (b *Backend) begin(ctx context.Context, router string) (context.Context, *r
 }
 
 // finish ends o, the router's current call; when the router holds its
-// addresses, the re-assertion takes over.
-func (b *Backend) finish(r *routerState, o *op, holds bool, set vrrp.AddressSet) {
+// addresses, the re-assertion takes over, and after a first call that did
+// not reach the provider (a Release), the preflight check.
+func (b *Backend) finish(r *routerState, o *op, holds, reached bool, set vrrp.AddressSet) {
 	b.mu.Lock()
 	r.holds = holds
 	r.cur = nil
-	if holds && b.o.Reassert > 0 && !b.closed {
-		re := &op{done: make(chan struct{})}
+	var bg func(context.Context, *routerState, *op, vrrp.AddressSet)
+	switch {
+	case b.closed:
+	case holds && b.o.Reassert > 0:
+		bg = b.reassert
+	case !r.checked && !reached:
+		bg = b.preflight
+	}
+	r.checked = true
+	if bg != nil {
+		next := &op{done: make(chan struct{})}
 		var ctx context.Context
-		ctx, re.cancel = context.WithCancelCause(context.Background())
-		r.cur = re
+		ctx, next.cancel = context.WithCancelCause(context.Background())
+		r.cur = next
 		b.bg.Add(1)
-		go b.reassert(ctx, r, re, set)
+		go bg(ctx, r, next, set)
 	}
 	b.mu.Unlock()
 	o.cancel(nil)

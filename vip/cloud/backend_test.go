@@ -621,3 +621,57 @@ func TestOptionsRefuseNonsense(t *testing.T) {
 		}
 	}
 }
+
+func TestPreflightAfterAFirstReleaseChecksTheProviderOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		core, logs := observer.New(zap.ErrorLevel)
+		f := newFake()
+		f.held = func(context.Context, int) (bool, error) { return false, errors.New("UnauthorizedOperation") }
+		o := quick
+		o.Logger = zap.New(core)
+		b := newBackend(t, f, o)
+		if err := b.Release(t.Context(), set1); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		if got := f.journal(); !slices.Equal(got, []string{"unclaim VI_1", "check VI_1"}) {
+			t.Errorf("calls %v: want the release, then one check", got)
+		}
+		if logs.FilterMessageSnippet("preflight").Len() != 1 {
+			t.Errorf("the failed preflight was not logged as an error: %v", logs.All())
+		}
+		if err := b.Release(t.Context(), set1); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		if n := f.count("check"); n != 1 {
+			t.Errorf("%d checks: the preflight runs once", n)
+		}
+	})
+}
+
+func TestAcquireCancelsARunningPreflight(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFake()
+		f.held = func(ctx context.Context, n int) (bool, error) {
+			if n == 1 {
+				<-ctx.Done() // the preflight hangs
+				return false, ctx.Err()
+			}
+			return true, nil
+		}
+		b := newBackend(t, f, quick)
+		if err := b.Release(t.Context(), set1); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		start := time.Now()
+		if err := b.Acquire(t.Context(), set1); err != nil {
+			t.Fatal(err)
+		}
+		if time.Since(start) != 0 {
+			t.Errorf("the acquire waited %v for the preflight", time.Since(start))
+		}
+		f.check(t)
+	})
+}
