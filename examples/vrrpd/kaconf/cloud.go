@@ -38,7 +38,9 @@ import (
 // that follows it), run in file order after the interface's addresses —
 // except aws_eni, whose interface must be attached first, which runs
 // before them. Credentials come from the SDK's default chain (the
-// instance's role, the environment): never from this file.
+// instance's role, the environment): never from this file. keepalived
+// 2.2.7 takes the block's closing brace for the instance's: last in the
+// instance, it costs keepalived only warnings.
 type Cloud struct {
 	Pos      Pos
 	Provider string
