@@ -40,6 +40,8 @@ type labSpec struct {
 	Reassert       time.Duration
 	RetryMin       time.Duration
 	RetryMax       time.Duration
+	// ConfirmMetadata confirms assignments in the metadata service.
+	ConfirmMetadata bool
 }
 
 // labReport is one JSON line a lab router writes on stdout.
@@ -96,7 +98,8 @@ func labRouter(raw string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	defer linux.Close()
 	sec, err := NewSecondaryIP(ctx, SecondaryIPConfig{
-		Client: Client{Endpoint: s.EC2, MetadataEndpoint: s.IMDS},
+		Client:              Client{Endpoint: s.EC2, MetadataEndpoint: s.IMDS},
+		ConfirmWithMetadata: s.ConfirmMetadata,
 		Options: cloud.Options{AcquireTimeout: s.AcquireTimeout, CallTimeout: s.CallTimeout, Reassert: s.Reassert,
 			RetryMin: s.RetryMin, RetryMax: s.RetryMax, Logger: log.Named("aws")},
 	})

@@ -374,6 +374,31 @@ func TestLabCrashedMasterIsReplacedWithOneAssignment(t *testing.T) {
 	}
 }
 
+// TestLabConfirmWithMetadata: with ConfirmWithMetadata the assignment is
+// confirmed in the metadata service (local-ipv4s of eth0's MAC), so the
+// only EC2 request of a takeover is the assignment itself.
+func TestLabConfirmWithMetadata(t *testing.T) {
+	cl := newCloudLab(t)
+	s := cl.spec(1, 150, 100*time.Millisecond)
+	s.ConfirmMetadata = true
+	s.Reassert = time.Hour
+	p1 := cl.start(1, s)
+	p1.send("go")
+	p1.waitState(0, "MASTER")
+	cl.waitEC2("10.0.0.100 on eni-1", cl.holderIs("eni-1"))
+	st := p1.waitIdle()
+	if len(st.Holding) != 1 || st.AcquireErrors != 0 {
+		t.Errorf("stats %+v", st)
+	}
+	var ec2Calls []string
+	for _, r := range cl.ec2.Requests() {
+		ec2Calls = append(ec2Calls, r.Action)
+	}
+	if strings.Join(ec2Calls, " ") != "AssignPrivateIpAddresses" {
+		t.Errorf("EC2 requests %v, want the assignment only", ec2Calls)
+	}
+}
+
 func TestLabFlappingEndsOnTheFinalMasterWithNoCallRunning(t *testing.T) {
 	cl := newCloudLab(t)
 	// Every EC2 request takes 150 ms: transitions every ~100 ms cancel
