@@ -57,6 +57,10 @@ func TestCorePackagesLinkNoCloudSDK(t *testing.T) {
 	if bad := heavyIn(deps(t, core...)); len(bad) > 0 {
 		t.Errorf("the core packages link %s", strings.Join(bad, ", "))
 	}
+	// vip/hetzner speaks its API with net/http: no SDK either.
+	if bad := heavyIn(deps(t, "./vip/hetzner")); len(bad) > 0 {
+		t.Errorf("vip/hetzner links %s", strings.Join(bad, ", "))
+	}
 	// The check sees an SDK where there is one.
 	if got := heavyIn(deps(t, "./vip/aws")); len(got) == 0 {
 		t.Error("vip/aws links no AWS SDK package: the check is blind")
