@@ -9,6 +9,7 @@ import (
 
 	"github.com/vrrpkit/vrrpkit/examples/vrrpd/kaconf"
 	"github.com/vrrpkit/vrrpkit/vip"
+	"github.com/vrrpkit/vrrpkit/vip/cloud"
 	"github.com/vrrpkit/vrrpkit/vrrp"
 )
 
@@ -32,6 +33,8 @@ type daemonConfig struct {
 	// scriptEnv overrides the script environment built from global_defs
 	// (tests).
 	scriptEnv func(kaconf.Global) *scriptEnv
+	// cloud adds vrrpd_cloud backends (default withCloud).
+	cloud cloudBuilder
 }
 
 // daemon runs a translated configuration on a Node: one router per
@@ -58,6 +61,7 @@ type instance struct {
 	r       *vrrp.Router
 	scripts *notifyScripts
 	queue   *notifyQueue // nil without notify scripts
+	cloud   []*cloud.Backend
 	stop    chan struct{}
 	done    chan struct{}
 
@@ -90,6 +94,9 @@ func newDaemon(cfg daemonConfig) *daemon {
 	}
 	if cfg.scriptEnv == nil {
 		cfg.scriptEnv = newScriptEnv
+	}
+	if cfg.cloud == nil {
+		cfg.cloud = withCloud
 	}
 	return &daemon{
 		daemonConfig: cfg,
@@ -171,8 +178,14 @@ func (d *daemon) addInstance(rp *routerPlan) {
 			}
 		}
 	}
+	b, clouds, err := d.cloud(context.Background(), rp.inst, cfg.Backend, d.log)
+	if err != nil {
+		d.log.Error(rp.inst.Pos.String()+": ("+rp.inst.Name+") cannot start", zap.Error(err))
+		return
+	}
+	cfg.Backend = b
 	in := &instance{plan: rp, stop: make(chan struct{}), done: make(chan struct{}),
-		tracks: make(map[string]vrrp.TrackStatus)}
+		tracks: make(map[string]vrrp.TrackStatus), cloud: clouds}
 	// The tracked objects' states go in with the router, so that the node
 	// starts it with them (a router whose weight-0 script fails starts in
 	// FAULT, as keepalived's leaves INIT for FAULT).
@@ -185,6 +198,7 @@ func (d *daemon) addInstance(rp *routerPlan) {
 	}
 	r, err := d.node.Add(cfg)
 	if err != nil {
+		closeCloud(clouds)
 		d.log.Error(rp.inst.Pos.String()+": ("+rp.inst.Name+") cannot start", zap.Error(err))
 		return
 	}
@@ -230,6 +244,7 @@ func (d *daemon) removeInstance(ctx context.Context, in *instance) {
 	if err := d.node.Remove(ctx, in.r); err != nil {
 		d.log.Error("("+in.plan.inst.Name+") stop", zap.Error(err))
 	}
+	closeCloud(in.cloud)
 	close(in.stop)
 	<-in.done
 	d.mu.Lock()
@@ -620,6 +635,7 @@ func (d *daemon) stop(ctx context.Context) {
 	for _, in := range ins {
 		close(in.stop)
 		<-in.done
+		closeCloud(in.cloud)
 	}
 	d.mu.Lock()
 	for _, g := range d.groups {

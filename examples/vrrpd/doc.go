@@ -124,6 +124,45 @@
 //     start, before the delay: a predecessor killed with SIGKILL may have
 //     left them on the host.
 //
+// # Extension: cloud backends (vrrpd_cloud)
+//
+// keepalived has no way to move an address inside a cloud network, where
+// gratuitous ARP does not reach the provider's routing; its users call the
+// cloud's CLI from notify_master scripts, which race each other on fast
+// transitions, are not retried and fail silently. vrrpd adds a block
+// keepalived does not know. keepalived 2.2.7 misreads it: it takes the
+// block's closing brace for the instance's, so that what follows the
+// block is read outside the instance. Placed last in the instance, as
+// below, it costs keepalived only warnings (unknown keywords) and the
+// file runs on both, without the cloud part on keepalived:
+//
+//	vrrp_instance VI_1 {
+//	    interface eth0
+//	    virtual_router_id 51
+//	    virtual_ipaddress {
+//	        10.0.0.100/24
+//	    }
+//	    vrrpd_cloud {
+//	        provider aws_secondary_ip
+//	    }
+//	    vrrpd_cloud {
+//	        provider aws_elastic_ip
+//	        allocation_id eipalloc-0123456789abcdef0
+//	        private_ip follow_vip
+//	    }
+//	}
+//
+// Each block is one backend of package vip/aws (aws_secondary_ip,
+// aws_elastic_ip, aws_route, aws_eni; the keywords are in kaconf.Cloud)
+// composed with the interface's addresses through vip.Multi: in file
+// order after them, aws_eni before them. The calls are made in process,
+// in the order of the transitions, retried with backoff up to
+// acquire_timeout, and re-asserted every reassert seconds while master;
+// failures are logged with the instance's name. Credentials and the
+// instance's identity come from the instance's role through IMDSv2 (or
+// the SDK's environment and shared files), never from the configuration.
+// The notify scripts run as before, with or without vrrpd_cloud blocks.
+//
 // # Differences from keepalived
 //
 // Settings kaconf parses but the library has no field for are warned

@@ -36,7 +36,8 @@ func (in *Instance) Equal(o *Instance) bool {
 		in.GARP == o.GARP &&
 		in.DontTrackPrimary == o.DontTrackPrimary &&
 		in.V3ChecksumAsV2 == o.V3ChecksumAsV2 &&
-		in.SyncGroup == o.SyncGroup
+		in.SyncGroup == o.SyncGroup &&
+		slices.EqualFunc(in.Cloud, o.Cloud, Cloud.Equal)
 }
 
 // Equal reports whether both run the same commands.

@@ -240,6 +240,7 @@ func (c *Config) formatInstance(w *writer, in *Instance) {
 	if in.V3ChecksumAsV2 {
 		w.line(1, "v3_checksum_as_v2")
 	}
+	formatCloud(w, in)
 	w.line(0, "}")
 }
 

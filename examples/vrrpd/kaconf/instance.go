@@ -216,6 +216,8 @@ func (p *parser) instanceKeyword(d *instDraft, n *node) {
 			in.V3ChecksumAsV2 = v
 			p.d.warnf(n.pos, kw, "keepalived 2.2.7 does not know this keyword (later versions do)")
 		}
+	case "vrrpd_cloud":
+		p.cloud(d, n)
 	default:
 		p.unknown(n, instanceUnsupported)
 	}

@@ -310,6 +310,8 @@ type Instance struct {
 	V3ChecksumAsV2 bool
 	// SyncGroup is the vrrp_sync_group the instance belongs to, or empty.
 	SyncGroup string
+	// Cloud are the vrrpd_cloud blocks (a vrrpd extension), in file order.
+	Cloud []Cloud
 }
 
 // Peer is a unicast peer: `ADDRESS [min_ttl N] [max_ttl N]`.
