@@ -4,13 +4,20 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/vrrpkit/vrrpkit/auth"
 )
 
 // Format writes c back as a keepalived.conf with every default made
 // explicit where keepalived has a keyword for it: what the daemon will
 // actually run, in keepalived's own syntax (compare keepalived -d). Parse
 // reads it back into a Config equal to c (Equal), comments and
-// definitions aside.
+// definitions aside — except for auth_hmac keys written in the
+// configuration itself: Format never writes a secret (its output is
+// logged), so each such key becomes a comment naming its id and length,
+// and the result does not load. Keys read from files are written as
+// their file: reference.
 func (c *Config) Format() string {
 	w := &writer{}
 	c.formatGlobal(w)
@@ -133,6 +140,9 @@ func (c *Config) formatGlobal(w *writer) {
 	if g.StartupDelay != 0 {
 		w.line(1, "vrrp_startup_delay %s", seconds(g.StartupDelay))
 	}
+	if g.DelayAfterBoot != 0 {
+		w.line(1, "vrrp_delay_after_boot %s", seconds(g.DelayAfterBoot))
+	}
 	if g.ScriptUser != "" {
 		w.line(1, "script_user %s%s", quoteWord(g.ScriptUser), optWord(g.ScriptGroup))
 	}
@@ -190,6 +200,26 @@ func (c *Config) formatInstance(w *writer, in *Instance) {
 		w.line(2, "auth_type %s", in.Auth.Type)
 		w.line(2, "auth_pass %s", quoteWord(in.Auth.Password))
 		w.line(1, "}")
+	}
+	if h := in.HMAC; h != nil {
+		w.line(1, "auth_hmac {")
+		for _, k := range h.Keys {
+			if k.File != "" {
+				w.line(2, "key %d %s", k.Key.ID(), quoteWord("file:"+k.File))
+			} else {
+				w.line(2, "# key %d: %d bytes in the configuration, not shown", k.Key.ID(), k.Key.Len())
+			}
+		}
+		w.line(2, "active_key %d", h.ActiveKey)
+		w.line(2, "anti_replay %s", h.AntiReplay)
+		if h.AntiReplay == auth.AntiReplayTime {
+			w.line(2, "time_window %d", h.Window/time.Second)
+		}
+		w.line(2, "mode %s", h.Mode)
+		w.line(1, "}")
+	}
+	if in.NoVirtualIPAddress {
+		w.line(1, "no_virtual_ipaddress")
 	}
 	// Runs of excluded and listed addresses keep their order.
 	for i := 0; i < len(in.VIPs); {
