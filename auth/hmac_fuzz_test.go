@@ -130,3 +130,31 @@ func FuzzHMACSealVerify(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseTrailer: any 28 bytes either decode to a Trailer that encodes
+// back to the same bytes, or are ErrTrailerMalformed; other lengths are
+// always malformed.
+func FuzzParseTrailer(f *testing.F) {
+	for _, m := range recordedModes {
+		f.Add(bytes.Clone(readSigned(f, m.name)[0].trailer))
+	}
+	f.Add(make([]byte, TrailerLen))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		tr, err := ParseTrailer(b)
+		if err != nil {
+			if err != ErrTrailerMalformed {
+				t.Fatalf("unclassified error %v", err)
+			}
+			if len(b) == TrailerLen && b[0] == TrailerTypeHMACSHA256 && b[2] == 0 && b[3] == 0 {
+				t.Fatalf("refused a well-formed trailer % x", b)
+			}
+			return
+		}
+		out := make([]byte, TrailerLen)
+		putTrailerFixed(out, tr.KeyID, tr.Seq)
+		copy(out[trailerFixed:], tr.HMAC[:])
+		if !bytes.Equal(out, b) {
+			t.Fatalf("decoded %+v from\n% x\nencodes to\n% x", tr, b, out)
+		}
+	})
+}
