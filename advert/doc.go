@@ -20,4 +20,12 @@
 // The codec is byte-exact with keepalived 2.2.7: every advert of the captures
 // in testdata decodes and re-encodes to the same bytes. MaxAddrs says how
 // many virtual addresses fit one advert for an MTU.
+//
+// keepalived 2.4's auth_hmac appends a 28-byte trailer to the message
+// (package auth seals and verifies it). SplitTrailer and
+// [Advert.DecodePayload] take a received IP payload apart; a sender encodes
+// the message with Append, seals it, and writes the checksum last with
+// WriteChecksum, which computes it as keepalived 2.4.3 does (over IPv6 the
+// trailer is covered, see TrailerLen) — byte-exact with the 2.4.3 recordings
+// in testdata/hmac.
 package advert

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/vrrpkit/vrrpkit/advert"
+	"github.com/vrrpkit/vrrpkit/auth"
 )
 
 // A VRRPv3 advert over IPv4 (byte for byte what keepalived 2.2.7 sends for
@@ -48,4 +49,52 @@ func ExampleMaxAddrs() {
 	// Output:
 	// 90
 	// 255
+}
+
+// A signed VRRPv3 advert to two unicast peers, as keepalived 2.4.3 sends
+// it: the message is encoded, sealed once, and its checksum written for
+// each destination; a peer decodes the payload and verifies the trailer.
+func ExampleWriteChecksum() {
+	key, _ := auth.NewKey(1, []byte("0123456789abcdef0123456789abcdef"))
+	cfg := auth.HMACConfig{Keys: []auth.Key{key}, ActiveKey: 1, Interval: time.Second}
+	master, _ := auth.NewHMAC(cfg)
+	backup, _ := auth.NewHMAC(cfg)
+	src := netip.MustParseAddr("10.0.0.1")
+	peers := []netip.Addr{netip.MustParseAddr("10.0.0.2"), netip.MustParseAddr("10.0.0.3")}
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+
+	a := advert.Advert{Version: 3, VRID: 51, Priority: 200, Interval: time.Second,
+		Addrs: []netip.Addr{netip.MustParseAddr("10.0.0.100")}}
+	buf := make([]byte, 0, 128)
+	msg, err := a.Append(buf, src, peers[0], advert.ChecksumStandard)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	pkt, _, err := master.Seal(msg, msg, src, now) // the HMAC reads the checksum as zero
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, dst := range peers {
+		if err := advert.WriteChecksum(pkt, src, dst, advert.ChecksumStandard); err != nil {
+			fmt.Println(err)
+			return
+		}
+		fmt.Printf("to %v: %d bytes, checksum % x\n", dst, len(pkt), pkt[6:8])
+	}
+
+	// The peer 10.0.0.3 receives the last copy.
+	var got advert.Advert
+	trailer, _, err := got.DecodePayload(pkt, src, peers[1], advert.ChecksumStandard)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	_, err = backup.Receive(pkt[:len(pkt)-len(trailer)], trailer, src, now.Add(2*time.Millisecond))
+	fmt.Println(&got, err)
+	// Output:
+	// to 10.0.0.2: 40 bytes, checksum e7 83
+	// to 10.0.0.3: 40 bytes, checksum e7 82
+	// VRRPv3 VRID 51 priority 200 interval 1s [10.0.0.100] <nil>
 }

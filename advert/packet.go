@@ -13,7 +13,10 @@ type Packet struct {
 	Dst      netip.Addr // IP destination: a multicast group or a unicast address
 	HopLimit uint8      // receive: IPv4 TTL or IPv6 hop limit as received; send: always 255
 	Ifindex  int        // receive: index of the interface it arrived on
-	Msg      []byte     // the VRRP message (see Advert)
+	// Msg is the IP payload: the VRRP message (see Advert), followed, when
+	// keepalived 2.4's auth_hmac signs it, by its trailer (see
+	// SplitTrailer, DecodePayload).
+	Msg []byte
 	// Age, on receive, is how long before Receive returned the kernel
 	// received the packet (its SO_TIMESTAMPNS stamp): the time it waited
 	// in the socket while the reader was busy. The receiver's clock may

@@ -55,3 +55,34 @@ func (e *authError) Unwrap() error { return e.class }
 func errorf(op string, class error, format string, args ...any) error {
 	return &authError{op: op, msg: fmt.Sprintf(format, args...), class: class}
 }
+
+// Sentinel errors of auth_hmac (see HMAC). Verify returns exactly these
+// values, unwrapped and preallocated, so that a flood of rejected adverts
+// allocates nothing; the Trailer it returns says what was received.
+var (
+	// ErrKey: a key id outside 1..255 or a key not 32..64 bytes long.
+	ErrKey = errors.New("auth: invalid auth_hmac key")
+	// ErrHMACConfig: an HMACConfig that cannot run: no keys, two keys with
+	// one id, an active key that is not among the keys, a freshness window
+	// that is not whole seconds in 1..300, an unknown mode.
+	ErrHMACConfig = errors.New("auth: invalid auth_hmac configuration")
+
+	// ErrTrailerMissing: an advert without a trailer, in enforce mode.
+	ErrTrailerMissing = errors.New("auth: advert has no auth_hmac trailer")
+	// ErrTrailerMalformed: the bytes after the VRRP message are not a
+	// trailer this implementation knows: not 28 bytes, another type than
+	// HMAC-SHA256-128, reserved bits set.
+	ErrTrailerMalformed = errors.New("auth: malformed auth_hmac trailer")
+	// ErrUnknownKeyID: the trailer names a key id that is not configured.
+	ErrUnknownKeyID = errors.New("auth: auth_hmac trailer names an unknown key id")
+	// ErrTrailerHMAC: the HMAC does not match: another key with the same
+	// id, or a modified advert, trailer, or source address.
+	ErrTrailerHMAC = errors.New("auth: auth_hmac trailer HMAC does not match")
+	// ErrTrailerStale: in time mode, the trailer's seconds are further
+	// from the receiver's clock than the freshness window: an old advert
+	// replayed, or clocks apart.
+	ErrTrailerStale = errors.New("auth: auth_hmac trailer outside the freshness window")
+	// ErrTrailerReplay: the sequence is not newer than the last one
+	// accepted from that sender.
+	ErrTrailerReplay = errors.New("auth: auth_hmac sequence replayed")
+)

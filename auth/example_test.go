@@ -3,6 +3,8 @@ package auth_test
 import (
 	"encoding/binary"
 	"fmt"
+	"net/netip"
+	"time"
 
 	"github.com/vrrpkit/vrrpkit/auth"
 )
@@ -49,4 +51,39 @@ func ExampleAH() {
 	// Output:
 	// 1795311169 <nil>
 	// auth: verify AH: sequence number 1795311169 from 10.0.0.1, not above 1795311169 already accepted
+}
+
+// A master seals its VRRPv3 advert with auth_hmac, a backup verifies it;
+// the same advert again is a replay, and an unsigned one is refused in
+// enforce mode. The time is passed in: auth reads no clock.
+func ExampleHMAC() {
+	key, _ := auth.NewKey(1, []byte("0123456789abcdef0123456789abcdef"))
+	cfg := auth.HMACConfig{Keys: []auth.Key{key}, ActiveKey: 1, Interval: time.Second}
+	master, _ := auth.NewHMAC(cfg)
+	backup, _ := auth.NewHMAC(cfg)
+	src := netip.MustParseAddr("10.0.0.1")
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+
+	// VRID 51, priority 200, 1 s, one address; the checksum is written
+	// after sealing (advert.WriteChecksum), the HMAC reads it as zero.
+	msg := []byte{0x31, 0x33, 0xc8, 0x01, 0x00, 0x64, 0x00, 0x00, 10, 0, 0, 100}
+	pkt, seq, err := master.Seal(msg, msg, src, now)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	trailer := pkt[len(msg):]
+	fmt.Println(len(trailer), seq, key)
+
+	tr, err := backup.Verify(pkt[:len(msg)], trailer, src, now.Add(3*time.Millisecond))
+	fmt.Println(tr.KeyID, err)
+	_, err = backup.Verify(pkt[:len(msg)], trailer, src, now.Add(time.Second))
+	fmt.Println(err)
+	_, err = backup.Receive(msg, nil, src, now)
+	fmt.Println(err)
+	// Output:
+	// 28 1796126400.0/0 auth.Key(id 1, 32 bytes)
+	// 1 <nil>
+	// auth: auth_hmac sequence replayed
+	// auth: advert has no auth_hmac trailer
 }

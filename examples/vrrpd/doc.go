@@ -60,10 +60,11 @@
 //
 // # What maps to what
 //
-// The configuration is read by package kaconf, which applies keepalived
-// 2.2.7's defaults and refuses what keepalived would refuse or run
-// otherwise than written; vrrpd then translates (translate.go, one
-// function per concept):
+// The configuration is read by package kaconf, which reads keepalived
+// 2.2.7's syntax and what keepalived 2.4.3 added to it that an upgrading
+// operator writes, applies keepalived 2.4.3's defaults, and refuses what
+// keepalived would refuse or run otherwise than written; vrrpd then
+// translates (translate.go, one function per concept):
 //
 //   - vrrp_instance → one vrrp.Router in one vrrp.Node (one event loop, one
 //     socket per interface and family): virtual_router_id, interface,
@@ -120,9 +121,48 @@
 //     missing script is disabled, as in keepalived; the instances that
 //     track it ignore it. Scripts get no environment of the daemon's.
 //   - vrrp_startup_delay delays the start of the instances (the trackers
-//     start at once). The VIPs of every instance are removed at once at
-//     start, before the delay: a predecessor killed with SIGKILL may have
-//     left them on the host.
+//     start at once); so does vrrp_delay_after_boot (keepalived 2.4), until
+//     the system has been up that long, the longer delay winning. The VIPs
+//     of every instance are removed at once at start, before the delay: a
+//     predecessor killed with SIGKILL may have left them on the host.
+//
+// # keepalived 2.4.3
+//
+// Where keepalived 2.2.7 and 2.4.3 differ, vrrpd follows 2.4.3. For the
+// VRRP part their defaults agree — the two versions' -d dumps of the same
+// configuration show the same values for every instance, script, process
+// and file setting — but for these:
+//
+//   - v3_checksum_as_v2 [BOOL] is a keyword in the instance and, as every
+//     instance's default, in global_defs (2.2.7 knows neither);
+//   - no_virtual_ipaddress lets an instance have no virtual_ipaddress,
+//     VRRPv3 included (the library still refuses an instance without
+//     addresses: an error naming its line);
+//   - ${_ENV NAME} is the environment variable NAME (unset is an error
+//     here: keepalived would substitute an empty string);
+//   - auth_hmac { key ID hex:HEX|TEXT|file:PATH; active_key ID;
+//     anti_replay time|monotonic; time_window SECONDS; mode
+//     enforce|permissive|receive-only } is read in full, with 2.4.3's
+//     defaults: anti_replay time, mode enforce, time_window max(3 × the
+//     whole seconds of advert_int, 5), at most 300. A file: key is read
+//     relative to the file that names it, through the configuration's file
+//     system; it must be a regular file of at most 4 KiB holding one line
+//     (hex:HEX or the key itself; the line end is dropped), owned by root
+//     or by the user vrrpd runs as, with no permission for group or others
+//     (keepalived refuses one readable by group or others). The keys never
+//     appear in logs, the status, or the -d dump (a comment stands for a
+//     key written in the configuration itself). Until the library signs
+//     and verifies, an instance with auth_hmac is refused, with the file
+//     and line of its auth_hmac: running it unauthenticated would be what
+//     the operator asked not to get.
+//
+// Whatever vrrpd does not understand about authentication — an unknown
+// keyword or block inside authentication or auth_hmac, an instance
+// keyword starting with "auth" it does not know, an unknown auth_type, an
+// auth_hmac keepalived would disable (no key, no or an undefined
+// active_key, a key of the wrong length or not hexadecimal) — is an error
+// naming file and line, never a warning: keepalived runs such an instance
+// unauthenticated.
 //
 // # Extension: cloud backends (vrrpd_cloud)
 //

@@ -253,8 +253,8 @@ func serve(opts *options, logOut io.Writer) int {
 	go func() { nodeDone <- node.Run(nodeCtx) }()
 
 	var startup <-chan time.Time
-	if delay := p.conf.Global.StartupDelay; delay > 0 {
-		log.Info("Delaying startup for " + delay.String() + " (vrrp_startup_delay)")
+	if delay, why := startupDelay(p.conf.Global, uptime()); delay > 0 {
+		log.Info("Delaying startup for " + delay.String() + " (" + why + ")")
 		t := time.NewTimer(delay)
 		defer t.Stop()
 		startup = t.C

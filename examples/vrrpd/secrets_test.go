@@ -81,7 +81,8 @@ func TestCheckNeverShowsPasswords(t *testing.T) {
 }
 
 // A password written on the line after auth_pass is an unknown keyword
-// of the block: the warning does not show it.
+// of the block: an error (vrrpd will not run authentication it does not
+// understand) that does not show it.
 func TestUnknownLinesOfAuthenticationAreNotShown(t *testing.T) {
 	conf := strings.Replace(secretConf, "        auth_pass hunter2-topsecret and-more-secret\n",
 		"        auth_pass hunter2-\n        topsecret\n", 1)
@@ -89,10 +90,14 @@ func TestUnknownLinesOfAuthenticationAreNotShown(t *testing.T) {
 	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	_, warnings, _ := loadConfig(&options{configFile: path})
+	_, warnings, err := loadConfig(&options{configFile: path})
 	assertNoSecret(t, "the warnings", strings.Join(warnings, "\n"))
-	if !strings.Contains(strings.Join(warnings, "\n"), "authentication: unknown line, ignored") {
-		t.Errorf("no warning about the stray line: %q", warnings)
+	if err == nil {
+		t.Fatal("loaded a configuration with an unknown line in authentication")
+	}
+	assertNoSecret(t, "the error", err.Error())
+	if !strings.Contains(err.Error(), "authentication: unknown line (not shown: it may be a secret)") {
+		t.Errorf("no error about the stray line: %v", err)
 	}
 }
 

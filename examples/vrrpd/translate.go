@@ -93,6 +93,13 @@ func buildPlan(conf *kaconf.Config) (*plan, error) {
 			p.warnings = append(p.warnings, kaconf.Diagnostic{Pos: in.Pos, Keyword: keyword,
 				Msg: "(" + in.Name + ") " + fmt.Sprintf(format, args...)})
 		}
+		if in.HMAC != nil {
+			// The library cannot sign or verify yet; running the instance
+			// unauthenticated would be what the operator asked not to get.
+			errs = append(errs, kaconf.Diagnostic{Pos: in.HMAC.Pos, Keyword: "auth_hmac",
+				Msg: "(" + in.Name + ") not supported by vrrpd yet: it cannot sign or verify adverts, and does not run an instance unauthenticated that asks for it"}.String())
+			continue
+		}
 		rp := &routerPlan{inst: in, cfg: routerConfig(in, warn), notify: in.Notify}
 		rp.schedule = schedule(in.GARP, global)
 		rp.tracks = trackRefs(in, conf.SyncGroup(in.SyncGroup))

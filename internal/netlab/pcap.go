@@ -17,7 +17,11 @@ const (
 
 // WritePcap writes what was captured as a pcap file (for a failing test's
 // artifacts and for tshark -r checks).
-func (c *Capture) WritePcap(path string) error {
+func (c *Capture) WritePcap(path string) error { return WritePcap(path, c.Frames()) }
+
+// WritePcap writes frames as a pcap file: a chosen part of a capture, as
+// the recorded testdata keeps.
+func WritePcap(path string, frames []Frame) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return fmt.Errorf("netlab: write pcap: %w", err)
@@ -31,7 +35,7 @@ func (c *Capture) WritePcap(path string) error {
 	le.PutUint32(hdr[16:], pcapSnaplen)
 	le.PutUint32(hdr[20:], pcapLinkEthernet)
 	w.Write(hdr[:])
-	for _, fr := range c.Frames() {
+	for _, fr := range frames {
 		var rec [16]byte
 		le.PutUint32(rec[0:], uint32(fr.Time.Unix()))
 		le.PutUint32(rec[4:], uint32(fr.Time.Nanosecond()/1000))

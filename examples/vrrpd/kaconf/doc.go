@@ -1,5 +1,7 @@
-// Package kaconf reads keepalived.conf (keepalived 2.2.7's VRRP part,
-// keepalived.conf(5)) into a typed configuration with keepalived's
+// Package kaconf reads keepalived.conf (keepalived 2.2.7's VRRP part and
+// what keepalived 2.4.3 added to it: auth_hmac, no_virtual_ipaddress,
+// vrrp_delay_after_boot, v3_checksum_as_v2, ${_ENV NAME};
+// keepalived.conf(5)) into a typed configuration with keepalived 2.4.3's
 // defaults applied, for examples/vrrpd.
 //
 // # Syntax
@@ -33,7 +35,9 @@
 //   - "@ID line" and "@^ID line" (Options.ConfigID), $NAME=VALUE
 //     definitions (multi-line with trailing '\') and $NAME / ${NAME}
 //     substitution, with ${_PWD}, ${_INSTANCE}, ${_HASH} and ${_BANG}, are
-//     supported; ~SEQ, ~LST and ${_RANDOM} are not (an error).
+//     supported, and ${_ENV NAME} (keepalived 2.4: the environment variable,
+//     Options.LookupEnv; unset is an error, where keepalived substitutes an
+//     empty string); ~SEQ, ~LST and ${_RANDOM} are not (an error).
 //
 // # Errors and warnings
 //
@@ -55,7 +59,18 @@
 //     virtual_ipaddress, an advert_int above VRRPv3's 40.95 s;
 //   - nopreempt or preempt_delay with state MASTER, nopreempt with priority
 //     255 (keepalived ignores them);
-//   - an authentication block without auth_type or auth_pass;
+//   - an authentication block without auth_type or auth_pass, or with a
+//     keyword it does not know; an instance keyword starting with "auth"
+//     that is not known;
+//   - an auth_hmac block with anything it does not know, without keys or
+//     active_key, with an active_key that names no key, a key whose id is
+//     not 1..255, whose length is not 32..64 bytes, whose hex: has an odd
+//     number of digits or is not hex, with words after the key (an
+//     unquoted key with blanks), a file: key file that is missing, not a
+//     regular file, larger than 4 KiB, of more than one line, accessible
+//     to group or others, or owned by another user than root or the
+//     reader — keepalived runs most of these unsigned; auth_hmac together
+//     with authentication (keepalived drops the latter);
 //   - a track_script, track_process, track_file or sync group member that
 //     names nothing defined, an instance in two sync groups, a name
 //     defined twice (keepalived keeps the first, silently for some);
@@ -76,7 +91,10 @@
 // # Defaults
 //
 // keepalived 2.2.7's, as its -d dump shows them (TestDefaultsMatchKeepalivedDump
-// compares):
+// compares); keepalived 2.4.3's -d dump of the same configurations shows
+// the same values. auth_hmac's are 2.4.3's: anti_replay time, mode
+// enforce, time_window max(3 × the whole seconds of advert_int, 5 s),
+// at most 300 s.
 //
 //	priority            100; 255 with state MASTER and no priority
 //	advert_int          1 s

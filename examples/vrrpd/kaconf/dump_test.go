@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vrrpkit/vrrpkit/internal/kalab"
 	"github.com/vrrpkit/vrrpkit/internal/netlab"
 )
 
@@ -24,14 +25,19 @@ type dumpBlock struct {
 
 // keepalivedDump runs keepalived with -d (dump the configuration it
 // runs with) on host h until the dump is complete, and returns the VRRP
-// instances and scripts it lists, by name.
-func keepalivedDump(t *testing.T, h *netlab.Host, conf string) (instances, scripts map[string]*dumpBlock) {
+// instances and scripts it lists, by name. bin is the keepalived to run:
+// Debian's 2.2.7 ("keepalived", with -P: VRRP only) or 2.4.3 (built
+// without the checker, and without -P).
+func keepalivedDump(t *testing.T, h *netlab.Host, bin, conf string) (instances, scripts map[string]*dumpBlock) {
 	t.Helper()
 	dir := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	cmd := h.Command(ctx, "keepalived", "-n", "-l", "-P", "-d", "-f", conf,
-		"-p", filepath.Join(dir, "keepalived.pid"), "-r", filepath.Join(dir, "vrrp.pid"))
+	args := []string{"-n", "-l", "-d", "-f", conf, "-p", filepath.Join(dir, "keepalived.pid"), "-r", filepath.Join(dir, "vrrp.pid")}
+	if bin == "keepalived" {
+		args = append(args, "-P")
+	}
+	cmd := h.Command(ctx, bin, args...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -145,7 +151,7 @@ func compareWithDump(t *testing.T, in *Instance, k *dumpBlock) {
 	if in.Version == 2 {
 		auth := map[AuthType]string{AuthNone: "none", AuthPass: "SIMPLE_PASSWORD", AuthAH: "IPSEC_AH"}[in.Auth.Type]
 		check("auth type", auth, v["Authentication type"])
-		if in.Auth.Type == AuthPass {
+		if in.Auth.Type == AuthPass && v["Password"] != "********" { // 2.4.3 masks it
 			check("auth_pass", in.Auth.Password.Reveal(), v["Password"])
 		}
 	}
@@ -291,7 +297,7 @@ func TestDefaultsMatchKeepalivedDump(t *testing.T) {
 			}
 			skipMissingPrograms(t, cfg)
 			abs, _ := filepath.Abs(conf)
-			instances, scripts := keepalivedDump(t, h, abs)
+			instances, scripts := keepalivedDump(t, h, "keepalived", abs)
 			if len(instances) != len(cfg.Instances) {
 				t.Errorf("keepalived runs %d instances, kaconf has %d", len(instances), len(cfg.Instances))
 			}
@@ -319,5 +325,35 @@ func TestDefaultsMatchKeepalivedDump(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestDefaultsMatchKeepalived243Dump: keepalived 2.4.3 runs defaultsConf
+// with the same values as the model (and so as 2.2.7): the defaults did
+// not change between the two. The scripts are named by their real path:
+// 2.4.3 disables a script whose path goes through a symbolic link (/bin
+// on a merged-/usr system).
+func TestDefaultsMatchKeepalived243Dump(t *testing.T) {
+	bin := kalab.Binary(t)
+	h := netlab.New(t, 1).Host(1)
+	src := strings.ReplaceAll(defaultsConf, `"/bin/true"`, `"/usr/bin/true"`)
+	defaults := filepath.Join(t.TempDir(), "defaults.conf")
+	if err := os.WriteFile(defaults, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Load(defaults, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	instances, _ := keepalivedDump(t, h, bin, defaults)
+	if len(instances) != len(cfg.Instances) {
+		t.Errorf("keepalived 2.4.3 runs %d instances, kaconf has %d", len(instances), len(cfg.Instances))
+	}
+	for _, in := range cfg.Instances {
+		if k := instances[in.Name]; k == nil {
+			t.Errorf("%s: not in keepalived 2.4.3's dump", in.Name)
+		} else {
+			compareWithDump(t, in, k)
+		}
 	}
 }

@@ -27,6 +27,8 @@ func (in *Instance) Equal(o *Instance) bool {
 		in.MulticastGroup == o.MulticastGroup &&
 		in.CheckUnicastSource == o.CheckUnicastSource &&
 		in.Auth.Equal(o.Auth) &&
+		in.HMAC.Equal(o.HMAC) &&
+		in.NoVirtualIPAddress == o.NoVirtualIPAddress &&
 		slices.Equal(in.VIPs, o.VIPs) &&
 		slices.Equal(in.TrackInterfaces, o.TrackInterfaces) &&
 		slices.Equal(in.TrackScripts, o.TrackScripts) &&
@@ -148,6 +150,7 @@ func (c *Config) Diff(next *Config) Diff {
 	}
 	og, ng := c.Global, next.Global
 	d.Global = og.RouterID != ng.RouterID || og.StartupDelay != ng.StartupDelay ||
+		og.DelayAfterBoot != ng.DelayAfterBoot || og.V3ChecksumAsV2 != ng.V3ChecksumAsV2 ||
 		og.ScriptUser != ng.ScriptUser || og.ScriptGroup != ng.ScriptGroup ||
 		og.ScriptSecurity != ng.ScriptSecurity || og.ARPInterval != ng.ARPInterval ||
 		og.NAInterval != ng.NAInterval

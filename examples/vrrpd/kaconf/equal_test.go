@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vrrpkit/vrrpkit/auth"
 )
 
 // mutate changes the value v holds, whatever its type.
@@ -31,6 +33,9 @@ func mutate(t *testing.T, v reflect.Value) {
 		return
 	case *Command:
 		x.Group += "x"
+		return
+	case **HMAC:
+		*x = &HMAC{ActiveKey: 1}
 		return
 	}
 	switch v.Kind() {
@@ -98,6 +103,20 @@ func TestEqualCoversEveryField(t *testing.T) {
 	checkEqualCoversFields(t, &Peer{}, func(a, b *Peer) bool { return *a == *b })
 	checkEqualCoversFields(t, &VIP{}, func(a, b *VIP) bool { return *a == *b })
 	checkEqualCoversFields(t, &Command{Args: []string{"/x"}}, (*Command).Equal)
+	k1, _ := auth.NewKey(1, []byte("0123456789abcdef0123456789abcdef"))
+	checkEqualCoversFields(t, &HMAC{Keys: []HMACKey{{Key: k1}}, ActiveKey: 1, Window: 5 * time.Second}, (*HMAC).Equal)
+	k1b, _ := auth.NewKey(1, []byte("0123456789abcdef0123456789abcdeF"))
+	k2, _ := auth.NewKey(2, []byte("0123456789abcdef0123456789abcdef"))
+	h := &HMAC{Keys: []HMACKey{{Key: k1}}, ActiveKey: 1}
+	for _, other := range []HMACKey{{Key: k1b}, {Key: k2}, {Key: k1, File: "k1.key"}} {
+		if h.Equal(&HMAC{Keys: []HMACKey{other}, ActiveKey: 1}) {
+			t.Errorf("HMAC.Equal ignores a key's %v", other)
+		}
+	}
+	same, _ := auth.NewKey(1, []byte("0123456789abcdef0123456789abcdef"))
+	if !h.Equal(&HMAC{Keys: []HMACKey{{Key: same}}, ActiveKey: 1}) {
+		t.Error("HMAC.Equal: the same key read twice differs")
+	}
 }
 
 func TestDiff(t *testing.T) {

@@ -79,7 +79,7 @@ var brokenConfigs = []struct {
 		"k.conf:4: version: VRRPv2 (RFC 3768) is IPv4 only and V6 is IPv6"},
 	{"VRRPv3 without address", "vrrp_instance V3 {\n    interface eth0\n    virtual_router_id 1\n    version 3\n}\n",
 		// "(V3) No VIP specified; at least one is required"
-		"k.conf:1: vrrp_instance: V3 has no virtual_ipaddress; keepalived requires one for VRRPv3"},
+		"k.conf:1: vrrp_instance: V3 has no virtual_ipaddress; keepalived requires one for VRRPv3 unless no_virtual_ipaddress says so"},
 	{"VRRPv3 interval too long", vi("    version 3\n    advert_int 41\n"),
 		// "VRRPv3 advertisement interval 41.00s is out of range. Must be less than 40.96s. Setting to 40.95s"
 		"k.conf:8: advert_int: 41 s is above VRRPv3's maximum of 40.95 s (RFC 5798 §5.2.7; keepalived would use 40.95 s)"},

@@ -4,19 +4,26 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/vrrpkit/vrrpkit/auth"
 )
 
 // Format writes c back as a keepalived.conf with every default made
 // explicit where keepalived has a keyword for it: what the daemon will
 // actually run, in keepalived's own syntax (compare keepalived -d). It is
-// for logs and dumps: every password and key shows as "redacted (N
-// bytes)". FormatWithSecrets writes them.
+// for logs and dumps: every password shows as "redacted (N bytes)", and
+// an auth_hmac key written in the configuration itself as a comment
+// naming its id and length (keys read from files as their file:
+// reference). FormatWithSecrets writes the passwords.
 func (c *Config) Format() string { return c.format(false) }
 
-// FormatWithSecrets is Format with the passwords and keys written out:
-// Parse reads it back into a Config equal to c (Equal), comments and
-// definitions aside. It is for writing a configuration file, never for a
-// log.
+// FormatWithSecrets is Format with the passwords written out: Parse reads
+// it back into a Config equal to c (Equal), comments and definitions
+// aside — except for auth_hmac keys written in the configuration itself,
+// which stay comments (auth.Key never gives its bytes back), so that such
+// a result does not load. It is for writing a configuration file, never
+// for a log.
 func (c *Config) FormatWithSecrets() string { return c.format(true) }
 
 func (c *Config) format(secrets bool) string {
@@ -141,6 +148,9 @@ func (c *Config) formatGlobal(w *writer) {
 	if g.StartupDelay != 0 {
 		w.line(1, "vrrp_startup_delay %s", seconds(g.StartupDelay))
 	}
+	if g.DelayAfterBoot != 0 {
+		w.line(1, "vrrp_delay_after_boot %s", seconds(g.DelayAfterBoot))
+	}
 	if g.ScriptUser != "" {
 		w.line(1, "script_user %s%s", quoteWord(g.ScriptUser), optWord(g.ScriptGroup))
 	}
@@ -198,6 +208,26 @@ func (c *Config) formatInstance(w *writer, in *Instance) {
 		w.line(2, "auth_type %s", in.Auth.Type)
 		w.line(2, "auth_pass %s", w.secret(in.Auth.Password))
 		w.line(1, "}")
+	}
+	if h := in.HMAC; h != nil {
+		w.line(1, "auth_hmac {")
+		for _, k := range h.Keys {
+			if k.File != "" {
+				w.line(2, "key %d %s", k.Key.ID(), quoteWord("file:"+k.File))
+			} else {
+				w.line(2, "# key %d: %d bytes in the configuration, not shown", k.Key.ID(), k.Key.Len())
+			}
+		}
+		w.line(2, "active_key %d", h.ActiveKey)
+		w.line(2, "anti_replay %s", h.AntiReplay)
+		if h.AntiReplay == auth.AntiReplayTime {
+			w.line(2, "time_window %d", h.Window/time.Second)
+		}
+		w.line(2, "mode %s", h.Mode)
+		w.line(1, "}")
+	}
+	if in.NoVirtualIPAddress {
+		w.line(1, "no_virtual_ipaddress")
 	}
 	// Runs of excluded and listed addresses keep their order.
 	for i := 0; i < len(in.VIPs); {

@@ -127,9 +127,17 @@ func (p *parser) globalDefs(block []*node) {
 			if p.flag(n) {
 				g.CheckUnicastSource = true
 			}
-		case "vrrp_startup_delay":
+		case "vrrp_startup_delay", "vrrp_delay_after_boot":
 			if v, ok := p.secondsKeyword(n, time.Millisecond, math.MaxUint32*time.Microsecond); ok {
-				g.StartupDelay = v
+				if kw == "vrrp_startup_delay" {
+					g.StartupDelay = v
+				} else {
+					g.DelayAfterBoot = v
+				}
+			}
+		case "v3_checksum_as_v2":
+			if v, ok := p.boolKeyword(n); ok {
+				g.V3ChecksumAsV2 = v
 			}
 		case "script_user":
 			if p.args(n, 1, 2) {

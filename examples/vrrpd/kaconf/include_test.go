@@ -100,7 +100,7 @@ func TestIncludeExpansionIsBounded(t *testing.T) {
 	}
 	fsys.MapFS[fmt.Sprintf("etc/f%d.conf", depth)] = &fstest.MapFile{Data: []byte("router_id r\n")}
 	d := &diags{}
-	s := newSource(fsys, "x", d)
+	s := newSource(fsys, "x", testEnv, d)
 	s.readFile("etc/k.conf", "k.conf", []byte("include f0.conf\n"))
 	read := 0
 	for _, st := range s.stmts {

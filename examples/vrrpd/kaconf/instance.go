@@ -3,6 +3,7 @@ package kaconf
 import (
 	"math"
 	"net/netip"
+	"strings"
 	"time"
 )
 
@@ -23,6 +24,9 @@ type instDraft struct {
 	delayPos    Pos
 	garp        garpDraft
 	authPos     Pos
+	hmac        hmacDraft
+	csumSet     bool // v3_checksum_as_v2 given in the instance
+	noVIPsPos   Pos
 	tracks      [numTrackKinds][]trackEntry
 }
 
@@ -160,6 +164,15 @@ func (p *parser) instanceKeyword(d *instDraft, n *node) {
 		if p.block(n) && p.count(n, 0, 0) {
 			p.authentication(d, n)
 		}
+	case "auth_hmac":
+		if p.block(n) && p.count(n, 0, 0) {
+			p.authHMAC(d, n)
+		}
+	case "no_virtual_ipaddress":
+		if p.flag(n) {
+			in.NoVirtualIPAddress = true
+			d.noVIPsPos = n.pos
+		}
 	case "virtual_ipaddress", "virtual_ipaddress_excluded":
 		if p.block(n) && p.count(n, 0, 0) {
 			for _, e := range n.block {
@@ -214,11 +227,17 @@ func (p *parser) instanceKeyword(d *instDraft, n *node) {
 	case "v3_checksum_as_v2":
 		if v, ok := p.boolKeyword(n); ok {
 			in.V3ChecksumAsV2 = v
-			p.d.warnf(n.pos, kw, "keepalived 2.2.7 does not know this keyword (later versions do)")
+			d.csumSet = true
 		}
 	case "vrrpd_cloud":
 		p.cloud(d, n)
 	default:
+		if strings.HasPrefix(kw, "auth") {
+			// An authentication vrrpd does not know must not leave the
+			// instance unauthenticated.
+			p.d.errorf(n.pos, kw, "unknown authentication keyword: vrrpd would not authenticate as this configuration asks")
+			break
+		}
 		p.unknown(n, instanceUnsupported)
 	}
 }
@@ -325,7 +344,7 @@ func (p *parser) authentication(d *instDraft, n *node) {
 		default:
 			// A password written on a line of its own would be the
 			// keyword here: do not show it.
-			p.d.warnf(c.pos, "authentication", "unknown line, ignored (not shown: it may be a secret)")
+			p.d.errorf(c.pos, "authentication", "unknown line (not shown: it may be a secret): vrrpd would not authenticate as this configuration asks")
 		}
 	}
 	switch {

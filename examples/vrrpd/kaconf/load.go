@@ -15,12 +15,16 @@ type Options struct {
 	// keepalived's -i/--config-id. Default: the host name up to its first
 	// '.', as keepalived.
 	ConfigID string
-	// FS is where the configuration and its includes are read from, with
+	// FS is where the configuration, its includes and its file: keys are
+	// read from, with
 	// the leading '/' of absolute paths removed (fstest.MapFS{"etc/
 	// keepalived/keepalived.conf": ...}); relative names are relative to
 	// its root. Default: the operating system's files, relative names
 	// being relative to the working directory.
 	FS fs.FS
+	// LookupEnv is where ${_ENV NAME} (keepalived 2.4) finds NAME.
+	// Default: the process environment (os.LookupEnv).
+	LookupEnv func(name string) (string, bool)
 }
 
 // Load reads the keepalived.conf called name and the files it includes.
@@ -33,6 +37,7 @@ func Load(name string, opts *Options) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
+	env := lookupEnv(opts)
 	d := &diags{}
 	info, err := fs.Stat(fsys, fsPath)
 	if err != nil {
@@ -48,7 +53,7 @@ func Load(name string, opts *Options) (*Config, error) {
 		d.errorf(Pos{File: name}, "", "%v", unwrapPath(err))
 		return nil, &Error{Errors: d.errs}
 	}
-	return parse(fsys, fsPath, name, configID, data, d)
+	return parse(fsys, fsPath, name, configID, env, data, d)
 }
 
 // Parse reads a keepalived.conf from src; name names it in diagnostics and
@@ -58,14 +63,21 @@ func Parse(name string, src []byte, opts *Options) (*Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	return parse(fsys, fsPath, name, configID, src, &diags{})
+	return parse(fsys, fsPath, name, configID, lookupEnv(opts), src, &diags{})
 }
 
-func parse(fsys fs.FS, fsPath, name, configID string, src []byte, d *diags) (*Config, error) {
-	s := newSource(fsys, configID, d)
+func lookupEnv(opts *Options) func(string) (string, bool) {
+	if opts != nil && opts.LookupEnv != nil {
+		return opts.LookupEnv
+	}
+	return os.LookupEnv
+}
+
+func parse(fsys fs.FS, fsPath, name, configID string, env func(string) (string, bool), src []byte, d *diags) (*Config, error) {
+	s := newSource(fsys, configID, env, d)
 	s.readFile(fsPath, name, src)
 	tree := buildTree(s.stmts, d)
-	cfg := interpret(tree, d)
+	cfg := interpret(tree, fsys, d)
 	if len(d.errs) > 0 {
 		return nil, &Error{Errors: d.errs, Warnings: d.warns}
 	}

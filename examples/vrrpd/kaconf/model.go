@@ -115,6 +115,13 @@ type Global struct {
 	// (vrrp_startup_delay, seconds with µs resolution, 0.001 ..
 	// 4294.967295). Default 0.
 	StartupDelay time.Duration
+	// DelayAfterBoot delays the start of every instance until the system
+	// has been up that long (vrrp_delay_after_boot, keepalived 2.4, same
+	// range); the longer of the two delays applies. Default 0.
+	DelayAfterBoot time.Duration
+	// V3ChecksumAsV2 is the default of the instances' V3ChecksumAsV2
+	// (v3_checksum_as_v2 [BOOL]). Default false.
+	V3ChecksumAsV2 bool
 	// ScriptUser and ScriptGroup run scripts that name no user of their own
 	// (script_user USER [GROUP]). Default empty: keepalived runs them as
 	// keepalived_script if that user exists, else as root.
@@ -280,9 +287,16 @@ type Instance struct {
 	// Auth is the authentication block. Ignored (with a warning) for
 	// VRRPv3, as keepalived does.
 	Auth Auth
+	// HMAC is the auth_hmac block (keepalived 2.4), or nil. It excludes
+	// Auth.
+	HMAC *HMAC
 	// VIPs are the virtual_ipaddress entries followed by the
 	// virtual_ipaddress_excluded ones (Excluded set), in file order.
 	VIPs []VIP
+	// NoVirtualIPAddress allows an instance without virtual_ipaddress,
+	// VRRPv3 included (no_virtual_ipaddress, keepalived 2.4; for cloud
+	// floating addresses managed elsewhere).
+	NoVirtualIPAddress bool
 	// TrackInterfaces are the track_interface entries: Name is an
 	// interface, Weight defaults to 0 (down means Fault).
 	TrackInterfaces []Track
@@ -305,8 +319,8 @@ type Instance struct {
 	// Fault.
 	DontTrackPrimary bool
 	// V3ChecksumAsV2 computes the VRRPv3 over IPv4 checksum without the
-	// pseudo-header (v3_checksum_as_v2 [BOOL], a keepalived keyword newer
-	// than 2.2.7). Default false.
+	// pseudo-header (v3_checksum_as_v2 [BOOL], keepalived 2.3 and later).
+	// Default: the global v3_checksum_as_v2, false.
 	V3ChecksumAsV2 bool
 	// SyncGroup is the vrrp_sync_group the instance belongs to, or empty.
 	SyncGroup string

@@ -1,6 +1,7 @@
 package kaconf
 
 import (
+	"io/fs"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -13,14 +14,15 @@ import (
 // come last).
 type parser struct {
 	d      *diags
+	fsys   fs.FS // where file: keys are read
 	cfg    *Config
 	global globalDraft
 	insts  []*instDraft
 	groups []*groupDraft
 }
 
-func interpret(tree []*node, d *diags) *Config {
-	p := &parser{d: d, cfg: &Config{Global: Global{
+func interpret(tree []*node, fsys fs.FS, d *diags) *Config {
+	p := &parser{d: d, fsys: fsys, cfg: &Config{Global: Global{
 		Version:         2,
 		MulticastGroup4: netip.AddrFrom4([4]byte{224, 0, 0, 18}),
 		MulticastGroup6: netip.AddrFrom16([16]byte{0: 0xff, 1: 0x02, 15: 0x12}),

@@ -9,7 +9,17 @@ import (
 	"time"
 )
 
-var testOpts = &Options{ConfigID: "node1", FS: fstest.MapFS{}}
+var testOpts = &Options{ConfigID: "node1", FS: fstest.MapFS{}, LookupEnv: testEnv}
+
+// testEnv is the environment the tests' configurations see.
+func testEnv(name string) (string, bool) {
+	v, ok := map[string]string{
+		"CREDENTIALS_DIRECTORY": "/run/credentials/vrrpd.service",
+		"VRRP_IFACE":            "eth0",
+		"EMPTY":                 "",
+	}[name]
+	return v, ok
+}
 
 // mustParse parses src as k.conf and fails the test on an error.
 func mustParse(t *testing.T, src string) *Config {

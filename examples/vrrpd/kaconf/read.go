@@ -37,6 +37,9 @@ type statement struct {
 	words []string
 	// brace is '{' or '}' for a lone brace, 0 otherwise.
 	brace byte
+	// dir is the fs path of the directory of the file the statement is
+	// in: where a relative file: key is read from.
+	dir string
 }
 
 // definition is a $NAME=VALUE parameter (keepalived.conf(5), "Parameter
@@ -50,6 +53,7 @@ type definition struct {
 type source struct {
 	fsys     fs.FS
 	configID string
+	env      func(string) (string, bool)
 	d        *diags
 
 	defs  map[string]*definition
@@ -83,8 +87,8 @@ type included struct {
 	read bool // read in at least once
 }
 
-func newSource(fsys fs.FS, configID string, d *diags) *source {
-	return &source{fsys: fsys, configID: configID, d: d, defs: map[string]*definition{},
+func newSource(fsys fs.FS, configID string, env func(string) (string, bool), d *diags) *source {
+	return &source{fsys: fsys, configID: configID, env: env, d: d, defs: map[string]*definition{},
 		globs: map[string][]string{}, files: map[string]*included{}}
 }
 
@@ -398,12 +402,15 @@ func (s *source) substitute(text string, pos Pos) (out string, more []string, ch
 		if i+1 >= len(text) {
 			break
 		}
-		name, end, atEnd, params, found := parseReference(text, i)
+		name, arg, end, atEnd, params, found := parseReference(text, i)
 		if !found {
 			i++
 			continue
 		}
-		value, multiline, defined := s.lookup(name, params, pos)
+		value, multiline, defined, failed := s.lookup(name, arg, params, pos)
+		if failed {
+			return "", nil, false, false
+		}
 		if !defined || (multiline && !atEnd) {
 			i++
 			continue
@@ -432,8 +439,9 @@ func (s *source) substitute(text string, pos Pos) (out string, more []string, ch
 }
 
 // parseReference parses the reference starting with the '$' at text[i].
-// params reports digits after the name inside braces (${_RANDOM 1 10}).
-func parseReference(text string, i int) (name string, end int, atEnd, params, ok bool) {
+// params reports digits after the name inside braces (${_RANDOM 1 10});
+// arg is the variable name of ${_ENV NAME}.
+func parseReference(text string, i int) (name, arg string, end int, atEnd, params, ok bool) {
 	j := i + 1
 	braces := text[j] == '{'
 	if braces {
@@ -441,7 +449,7 @@ func parseReference(text string, i int) (name string, end int, atEnd, params, ok
 	}
 	start := j
 	if j >= len(text) || !isNameStart(text[j]) {
-		return "", 0, false, false, false
+		return "", "", 0, false, false, false
 	}
 	for j < len(text) && isNameChar(text[j]) {
 		j++
@@ -449,9 +457,30 @@ func parseReference(text string, i int) (name string, end int, atEnd, params, ok
 	name = text[start:j]
 	if !braces {
 		if j < len(text) && !strings.ContainsRune(" \t,)", rune(text[j])) {
-			return "", 0, false, false, false
+			return "", "", 0, false, false, false
 		}
-		return name, j, j == len(text), false, true
+		return name, "", j, j == len(text), false, true
+	}
+	if name == "_ENV" {
+		k := j
+		for k < len(text) && text[k] == ' ' {
+			k++
+		}
+		if k == j || k >= len(text) || !isNameStart(text[k]) {
+			return "", "", 0, false, false, false
+		}
+		a := k
+		for k < len(text) && isNameChar(text[k]) {
+			k++
+		}
+		arg = text[a:k]
+		for k < len(text) && text[k] == ' ' {
+			k++
+		}
+		if k >= len(text) || text[k] != '}' {
+			return "", "", 0, false, false, false
+		}
+		return name, arg, k + 1, k+1 == len(text), false, true
 	}
 	k := j
 	last := -1
@@ -463,37 +492,49 @@ func parseReference(text string, i int) (name string, end int, atEnd, params, ok
 		k++
 	}
 	if params && last+1 != k {
-		return "", 0, false, false, false
+		return "", "", 0, false, false, false
 	}
 	if k >= len(text) || text[k] != '}' {
-		return "", 0, false, false, false
+		return "", "", 0, false, false, false
 	}
-	return name, k + 1, k+1 == len(text), params, true
+	return name, "", k + 1, k+1 == len(text), params, true
 }
 
 // lookup returns a definition's value: the configuration's own first, then
 // keepalived's predefined ones.
-func (s *source) lookup(name string, params bool, pos Pos) (value string, multiline, ok bool) {
+// failed reports an error (already recorded) that drops the line.
+func (s *source) lookup(name, arg string, params bool, pos Pos) (value string, multiline, ok, failed bool) {
+	if arg != "" {
+		// ${_ENV NAME} (keepalived 2.4). keepalived substitutes an unset
+		// variable silently by nothing, which would make, say, a key's
+		// file:${_ENV CREDENTIALS_DIRECTORY}/key read /key.
+		v, set := s.env(arg)
+		if !set {
+			s.d.errorf(pos, "${_ENV "+arg+"}", "environment variable %s is not set (keepalived would substitute an empty string)", arg)
+			return "", false, false, true
+		}
+		return v, false, true, false
+	}
 	if def, found := s.defs[name]; found {
 		if params {
-			return "", false, false
+			return "", false, false, false
 		}
-		return def.value, def.multiline, true
+		return def.value, def.multiline, true, false
 	}
 	switch name {
 	case "_PWD":
-		return "/" + s.dir, false, !params
+		return "/" + s.dir, false, !params, false
 	case "_INSTANCE":
-		return s.configID, false, !params
+		return s.configID, false, !params, false
 	case "_HASH":
-		return "#", false, !params
+		return "#", false, !params, false
 	case "_BANG":
-		return "!", false, !params
+		return "!", false, !params, false
 	case "_RANDOM":
 		s.d.errorf(pos, "${_RANDOM}", "random values are not supported by vrrpd: the configuration would differ at each reload")
-		return "", false, false
+		return "", false, false, true
 	}
-	return "", false, false
+	return "", false, false, false
 }
 
 // emit splits text at its first brace outside double quotes and records
@@ -504,13 +545,13 @@ func (s *source) emit(text string, pos Pos) {
 	switch head {
 	case "":
 	case "{", "}":
-		s.stmts = append(s.stmts, statement{pos: pos, text: head, words: []string{head}, brace: head[0]})
+		s.stmts = append(s.stmts, statement{pos: pos, text: head, words: []string{head}, brace: head[0], dir: s.dir})
 	default:
 		words, ok := splitWords(head)
 		if !ok {
 			s.d.errorf(pos, firstWord(head), "unmatched quote")
 		} else if len(words) > 0 {
-			s.stmts = append(s.stmts, statement{pos: pos, text: head, words: words})
+			s.stmts = append(s.stmts, statement{pos: pos, text: head, words: words, dir: s.dir})
 		}
 	}
 	if residue != "" {

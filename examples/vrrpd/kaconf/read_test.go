@@ -15,7 +15,7 @@ func statements(t *testing.T, src string, fsys fstest.MapFS, configID string) ([
 		fsys = fstest.MapFS{}
 	}
 	d := &diags{}
-	s := newSource(fsys, configID, d)
+	s := newSource(fsys, configID, testEnv, d)
 	s.readFile("etc/k.conf", "k.conf", []byte(src))
 	var out []string
 	for _, st := range s.stmts {

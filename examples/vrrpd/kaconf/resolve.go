@@ -2,6 +2,8 @@ package kaconf
 
 import (
 	"time"
+
+	"github.com/vrrpkit/vrrpkit/auth"
 )
 
 // resolve applies keepalived 2.2.7's defaults and its checks across
@@ -130,6 +132,20 @@ func (p *parser) resolveInstance(d *instDraft, group *groupDraft) {
 		p.d.errorf(d.delayPos, "preempt_delay", "needs state BACKUP: with state MASTER keepalived ignores it")
 	}
 
+	if in.HMAC != nil {
+		if in.Auth.Type != AuthNone {
+			p.d.errorf(in.HMAC.Pos, "auth_hmac", "cannot be combined with the authentication block at line %d (keepalived drops that block)", d.authPos.Line)
+		}
+		switch {
+		case in.HMAC.Window == 0:
+			in.HMAC.Window = auth.DefaultWindow(in.AdvertInterval)
+		case in.HMAC.AntiReplay == auth.AntiReplayMonotonic:
+			p.d.warnf(d.hmac.windowPos, "time_window", "has no effect with anti_replay monotonic")
+		}
+	}
+	if !d.csumSet {
+		in.V3ChecksumAsV2 = g.V3ChecksumAsV2
+	}
 	if in.Auth.Type != AuthNone && in.Version == 3 {
 		p.d.warnf(d.authPos, "authentication", "VRRPv3 has no authentication: ignored, as keepalived does")
 		in.Auth = Auth{}
@@ -230,11 +246,11 @@ func (p *parser) checkVIPs(in *Instance) {
 			}
 		}
 	}
-	if listed > 0 {
+	if listed > 0 || in.NoVirtualIPAddress {
 		return
 	}
 	if in.Version == 3 {
-		p.d.errorf(in.Pos, "vrrp_instance", "%s has no virtual_ipaddress; keepalived requires one for VRRPv3", in.Name)
+		p.d.errorf(in.Pos, "vrrp_instance", "%s has no virtual_ipaddress; keepalived requires one for VRRPv3 unless no_virtual_ipaddress says so", in.Name)
 	} else {
 		p.d.warnf(in.Pos, "vrrp_instance", "%s has no virtual_ipaddress (keepalived warns too)", in.Name)
 	}

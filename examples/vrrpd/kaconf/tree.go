@@ -9,6 +9,7 @@ type node struct {
 	// tells an empty block from none.
 	block    []*node
 	hasBlock bool
+	dir      string // fs path of the directory of the node's file
 }
 
 // keyword is the node's first word.
@@ -49,7 +50,7 @@ func buildTree(stmts []statement, d *diags) []*node {
 			}
 			last = nil
 		default:
-			n := &node{pos: st.pos, text: st.text, words: st.words}
+			n := &node{pos: st.pos, text: st.text, words: st.words, dir: st.dir}
 			*top.list = append(*top.list, n)
 			last = n
 		}
