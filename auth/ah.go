@@ -78,13 +78,17 @@ func NewAH(key Password, unicast bool, initialSeq uint32) *AH {
 
 // NextSeq hands out the sequence number of the next advert: one above both
 // the last one sent and the highest one accepted from any sender, so that a
-// keepalived peer, which keeps a single counter for both, accepts it. An
-// advert sent to several unicast peers carries one number: call NextSeq
-// once per advert, not per peer.
+// keepalived peer, which keeps a single counter for both, accepts it. A
+// sender that pinned the highest at 2^32-1 is left out: we count on from
+// our own last number. An advert sent to several unicast peers carries one
+// number: call NextSeq once per advert, not per peer.
 func (a *AH) NextSeq() (uint32, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	n := max(a.lastSent, a.highest)
+	if n == math.MaxUint32 {
+		n = a.lastSent
+	}
 	if n == math.MaxUint32 {
 		return 0, errorf("next AH sequence number", ErrSeqExhausted, "sequence numbers exhausted: last sent %d, highest accepted %d", a.lastSent, a.highest)
 	}

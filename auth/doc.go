@@ -57,10 +57,23 @@
 //     before, and above a keepalived counter (which counts adverts from 0).
 //     Exhaustion (ErrSeqExhausted) is then about 2106; keepalived's "cycle"
 //     handling near 2^32 is not reproduced.
-//  4. Forget(src) drops a sender's replay state, for a peer known to have
-//     restarted with a lower counter. Without it the group still recovers:
-//     the restarted keepalived hears our next advert, jumps its counter
-//     above it, and is accepted again from then on.
+//  4. A packet that is not above the last accepted from its sender is never
+//     accepted, however long after and however often it comes: there is
+//     no "the peer must have restarted" exception, which would let anyone
+//     replay a captured advert (a priority-0 one, say) once it had waited
+//     long enough. A router restarted with a counter below what its peers
+//     accepted before (it sent more than an advert a second) is refused
+//     until it numbers above: it listens as a backup first, and from
+//     whatever it accepts — the current master's adverts, which number
+//     above everyone's (rule 2) — rule 2 takes it above its own past.
+//     Should no master be heard, the peers time out, one becomes master
+//     and the same happens a Master_Down_Interval later. Forget(src) drops
+//     a sender's state for an operator who knows better.
+//  5. A sender that pins the counter (a key holder sending 2^32-1) does not
+//     stop us: NextSeq then counts on from our own last number, which
+//     our vrrpkit peers accept (rule 1); only our own exhaustion stops us,
+//     and the protocol driver then puts the router in Fault rather than
+//     keep a master that cannot advertise.
 //
 // The per-sender table holds at most MaxSenders entries (least recently
 // heard evicted). Only packets whose ICV verified reach it, so only key

@@ -253,12 +253,23 @@ func TestSeqExhausted(t *testing.T) {
 	if _, err := NewAH(key12345, false, math.MaxUint32).NextSeq(); !errors.Is(err, ErrSeqExhausted) {
 		t.Errorf("NextSeq at 2^32-1: %v, want ErrSeqExhausted", err)
 	}
-	a := NewAH(key12345, false, 0)
+}
+
+// A key holder that sends 2^32-1 pins a counter kept the way keepalived
+// keeps it; ours counts on from the last number we sent instead, which
+// our peers accept (their replay check is per sender), and the peer that
+// pinned it stays refused below its mark.
+func TestPinnedCounterDoesNotStopSending(t *testing.T) {
+	a := NewAH(key12345, false, 1000)
 	if err := seal(t, NewAH(key12345, false, 0), h2, group4, math.MaxUint32).verify(a); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.NextSeq(); !errors.Is(err, ErrSeqExhausted) {
-		t.Errorf("NextSeq after accepting 2^32-1: %v, want ErrSeqExhausted", err)
+	got, err := a.NextSeq()
+	if err != nil || got != 1001 {
+		t.Fatalf("NextSeq after accepting 2^32-1 = %d, %v; want 1001 (our own count)", got, err)
+	}
+	if err := seal(t, NewAH(key12345, false, 0), h2, group4, 5000).verify(a); !errors.Is(err, ErrReplay) {
+		t.Errorf("the pinning sender's next packet: %v, want ErrReplay", err)
 	}
 }
 

@@ -107,14 +107,26 @@ type Config struct {
 
 	// Peers, when not empty, makes adverts go by unicast to each of them
 	// instead of to the multicast group (keepalived's unicast_peer).
-	// Default: multicast. In unicast mode the received TTL / hop limit is
-	// not checked, as keepalived does not (it sends IPv6 unicast adverts
-	// with hop limit 64). Add copies the slice.
+	// Default: multicast. In unicast mode an advert is taken only from one
+	// of Peers (see AcceptAnySource), and its TTL / hop limit is checked
+	// only where PeerHopLimits says: a peer may be routers away, and
+	// keepalived sends IPv6 unicast adverts with hop limit 64. Add copies
+	// the slice.
 	Peers []netip.Addr
 
-	// CheckUnicastSource drops adverts whose source is not one of Peers
-	// (keepalived's vrrp_check_unicast_src). Requires Peers.
-	CheckUnicastSource bool
+	// AcceptAnySource takes unicast adverts from any source, not only from
+	// Peers: keepalived's behaviour without vrrp_check_unicast_src.
+	// WARNING: anyone who can route IP protocol 112 to this host can then
+	// move its addresses with one forged advert, from off-link too, since
+	// unicast adverts carry no TTL check. Requires Peers. Default: off.
+	AcceptAnySource bool
+
+	// PeerHopLimits bounds the TTL / hop limit of unicast adverts from
+	// some of Peers (keepalived's min_ttl and max_ttl in unicast_peer): an
+	// advert outside its peer's bounds is dropped (DropTTL). A peer on the
+	// same link sends 255 (keepalived 64 over IPv6). Default: no bounds.
+	// Add copies the slice.
+	PeerHopLimits []PeerHopLimit
 
 	// Group overrides the multicast group (keepalived's vrrp_mcast_group4 /
 	// vrrp_mcast_group6). Default: 224.0.0.18 or ff02::12 (RFC 5798 §5.1).
@@ -172,6 +184,13 @@ type Config struct {
 	// changing a moment later. Router.Track changes them afterwards. Names
 	// must be unique. Default: none. Add copies the slice.
 	Tracks []TrackStatus
+}
+
+// PeerHopLimit is the range of TTL / hop limit accepted from one unicast
+// peer.
+type PeerHopLimit struct {
+	Peer     netip.Addr
+	Min, Max int // 0..255; Max 0 means 255
 }
 
 // ConfigError says which field of which router's Config is wrong.
@@ -298,8 +317,21 @@ func (c Config) Validate() error {
 		}
 		peers[p] = true
 	}
-	if c.CheckUnicastSource && len(c.Peers) == 0 {
-		return bad("CheckUnicastSource", "requires Peers")
+	if c.AcceptAnySource && len(c.Peers) == 0 {
+		return bad("AcceptAnySource", "requires Peers")
+	}
+	for i, h := range c.PeerHopLimits {
+		field := "PeerHopLimits[" + strconv.Itoa(i) + "]"
+		max := h.Max
+		if max == 0 {
+			max = 255
+		}
+		switch {
+		case !peers[h.Peer]:
+			return bad(field, "%v is not one of Peers", h.Peer)
+		case h.Min < 0 || h.Min > 255 || max < 1 || max > 255 || h.Min > max:
+			return bad(field, "bounds %d..%d are not within 0..255", h.Min, h.Max)
+		}
 	}
 	if c.Group.IsValid() && (!family(c.Group) || !c.Group.IsMulticast()) {
 		return bad("Group", "%v is not an %s multicast address", c.Group, fam)

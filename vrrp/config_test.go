@@ -52,7 +52,15 @@ func TestConfigErrorsNameTheField(t *testing.T) {
 		{"UnicastSrc", func(c *Config) { c.UnicastSrc = netip.MustParseAddr("fd00::1") }},
 		{"Peers[0]", func(c *Config) { c.Peers = []netip.Addr{v4("224.0.0.1")} }},
 		{"Peers[1]", func(c *Config) { c.Peers = []netip.Addr{v4("10.0.0.2"), v4("10.0.0.2")} }},
-		{"CheckUnicastSource", func(c *Config) { c.CheckUnicastSource = true }},
+		{"AcceptAnySource", func(c *Config) { c.AcceptAnySource = true }},
+		{"PeerHopLimits[0]", func(c *Config) {
+			c.Peers = []netip.Addr{v4("10.0.0.2")}
+			c.PeerHopLimits = []PeerHopLimit{{Peer: v4("10.0.0.3"), Min: 250}}
+		}},
+		{"PeerHopLimits[0]", func(c *Config) {
+			c.Peers = []netip.Addr{v4("10.0.0.2")}
+			c.PeerHopLimits = []PeerHopLimit{{Peer: v4("10.0.0.2"), Min: 250, Max: 64}}
+		}},
 		{"Group", func(c *Config) { c.Group = v4("10.0.0.1") }},
 		{"AuthType", func(c *Config) { c.AuthType = advert.AuthPass; c.AuthPass = "x" }},
 		{"AuthType", func(c *Config) { c.AuthType = 7 }},

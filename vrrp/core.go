@@ -31,6 +31,7 @@ type core struct {
 	groups   map[string]*syncGroup
 	timers   timerHeap
 	groupQ   []groupEvent
+	faultQ   []laterFault // faults found while actions were carried out
 	out      output
 
 	// enabled says whether a log level is wanted, so that per-packet
@@ -70,12 +71,14 @@ type coreRouter struct {
 	group      *syncGroup
 	started    bool
 	removed    bool
-	dirty      bool      // in out.views
-	heard      time.Time // last advert given to the machine, for the takeover latency
+	dirty      bool       // in out.views
+	heard      time.Time  // last advert given to the machine, for the takeover latency
+	left       netip.Addr // the master whose priority 0 was taken last: its repeats are too
 
 	// Built once (prepare) so that steady-state adverts allocate nothing.
 	advAddrs []netip.Addr // listed in adverts, sorted for comparison
 	peers    []netip.Addr
+	peerTTL  [][2]uint8   // TTL bounds of each of peers
 	dsts     []netip.Addr // the group, or the peers
 	rxMode   advert.ChecksumMode
 	rxAdv    advert.Advert
@@ -83,12 +86,9 @@ type coreRouter struct {
 	rxSorted []netip.Addr
 	pass     auth.Password
 	ah       *auth.AH
-	// An AH sender whose packets keep replaying since replaySince.
-	replaySrc   netip.Addr
-	replaySince time.Time
-	set         AddressSet
-	logLimit    rateLimit
-	warned      [NumDropReasons]bool
+	set      AddressSet
+	logLimit rateLimit
+	warned   [NumDropReasons]bool
 }
 
 // output is what the core asks its driver to do, in this order: open and
@@ -200,15 +200,29 @@ func (c *core) runTimers(now time.Time) {
 	}
 }
 
-// settle carries out what the last input set off: sync group follow-ups,
-// which may set off more.
+// settle carries out what the last input set off: faults found while its
+// actions were carried out, and sync group follow-ups, which may set off
+// more.
 func (c *core) settle(now time.Time) {
-	for len(c.groupQ) > 0 {
+	for len(c.faultQ) > 0 || len(c.groupQ) > 0 {
+		if len(c.faultQ) > 0 {
+			f := c.faultQ[0]
+			c.faultQ = c.faultQ[1:]
+			c.setFault(f.r, f.kind, true, f.detail, now)
+			continue
+		}
 		ev := c.groupQ[0]
 		c.groupQ = c.groupQ[1:]
 		c.runGroupEvent(ev, now)
 	}
-	c.groupQ = c.groupQ[:0]
+	c.groupQ, c.faultQ = c.groupQ[:0], c.faultQ[:0]
+}
+
+// laterFault is a fault to turn on once the actions at hand are done.
+type laterFault struct {
+	r      *coreRouter
+	kind   faultKind
+	detail string
 }
 
 // start starts the routers added since the last call whose transport is

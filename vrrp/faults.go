@@ -16,6 +16,8 @@ const (
 	faultNoSource                   // no UnicastSrc and the Transport has no LocalAddr
 	faultTransport                  // the Transport could not be opened or failed
 	faultSync                       // another member of the sync group is in Fault
+	faultAuth                       // it cannot sign its adverts (AH sequence numbers exhausted)
+	faultBackend                    // its Backend could not acquire the addresses in time
 	numFaults
 )
 

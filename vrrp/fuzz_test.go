@@ -74,7 +74,7 @@ var fuzzConfigs4 = []vrrp.Config{
 	{Version: 3, VIPs: fuzzVIPs("10.0.0.100/24"), Peers: []netip.Addr{fuzzPeer4}}, // v3-ipv4-unicast
 	{Version: 3, VIPs: fuzzVIPs("10.0.0.100/24", "10.0.0.101/32"), AcceptEitherChecksum: true, // keepalived's
 		Checksum: advert.ChecksumNoPseudoHeader}, // v3_checksum_as_v2
-	{Version: 3, VIPs: fuzzVIPs("10.0.0.100/24"), Peers: []netip.Addr{fuzzPeer4}, CheckUnicastSource: true},
+	{Version: 3, VIPs: fuzzVIPs("10.0.0.100/24"), Peers: []netip.Addr{fuzzPeer4}, AcceptAnySource: true},
 	{Version: 2, VIPs: fuzzVIPs("10.0.0.100/24")}, // v2 without authentication
 }
 

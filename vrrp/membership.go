@@ -41,6 +41,17 @@ func newCoreRouter(h *Router, now time.Time) (*coreRouter, error) {
 		}
 	}
 	r.peers = slices.Clone(c.Peers)
+	r.peerTTL = make([][2]uint8, len(r.peers))
+	for i := range r.peerTTL {
+		r.peerTTL[i] = [2]uint8{0, 255}
+	}
+	for _, h := range c.PeerHopLimits {
+		hi := h.Max
+		if hi == 0 {
+			hi = 255
+		}
+		r.peerTTL[slices.Index(r.peers, h.Peer)] = [2]uint8{uint8(h.Min), uint8(hi)}
+	}
 	switch {
 	case len(r.peers) > 0:
 		r.dsts = r.peers

@@ -33,12 +33,26 @@ type handTransport struct {
 }
 
 type handPacket struct {
-	p  advert.Packet
-	at time.Time
+	p    advert.Packet
+	at   time.Time
+	step time.Duration // added to the age it reports
 }
 
 func newHandTransport() *handTransport {
 	return &handTransport{notify: make(chan struct{}, 1), closed: make(chan struct{})}
+}
+
+// putStepped queues p as arrived now, but with step added to the age
+// ReceiveBatch reports: a socket's age after the wall clock stepped
+// forward by step.
+func (t *handTransport) putStepped(p advert.Packet, step time.Duration) {
+	t.mu.Lock()
+	t.queue = append(t.queue, handPacket{p: p, at: time.Now(), step: step})
+	t.mu.Unlock()
+	select {
+	case t.notify <- struct{}{}:
+	default:
+	}
 }
 
 // put queues p as arrived now (less p.Age).
@@ -108,7 +122,7 @@ func (t *handTransport) ReceiveBatch(ps []advert.Packet, bufs [][]byte) (int, er
 		k := copy(bufs[n], q.p.Msg)
 		ps[n] = q.p
 		ps[n].Msg = bufs[n][:k]
-		ps[n].Age = time.Since(q.at)
+		ps[n].Age = time.Since(q.at) + q.step
 	}
 	return n, nil
 }
@@ -125,6 +139,21 @@ func masterAdvert(t *testing.T, vrid uint8, age time.Duration) advert.Packet {
 		t.Fatal(err)
 	}
 	return advert.Packet{Src: src, Dst: advert.GroupIPv4, HopLimit: 255, Msg: msg, Age: age}
+}
+
+// advertWithInterval re-encodes p's advert with another interval.
+func advertWithInterval(t *testing.T, p advert.Packet, interval time.Duration) []byte {
+	t.Helper()
+	var a advert.Advert
+	if _, err := a.Decode(p.Msg, p.Src, p.Dst, advert.ChecksumStandard); err != nil {
+		t.Fatal(err)
+	}
+	a.Interval = interval
+	msg, err := a.Append(nil, p.Src, p.Dst, advert.ChecksumStandard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return msg
 }
 
 func backupConfig(vrid uint8) Config {
@@ -187,19 +216,12 @@ func TestQueuedAdvertBeforeDeadlineBeatsDueDownTimer(t *testing.T) {
 }
 
 // The down timer runs from the advert's arrival, not from when the loop
-// got to it: neither a loop held busy after the receive goroutine read it,
-// nor the time it waited in the socket (Packet.Age) delays a takeover.
+// got to it: the time it waited in the transport while the loop was busy
+// (the transport's Packet.Age, from the kernel's stamp on a socket) does
+// not delay a takeover.
 func TestDownTimerRunsFromArrival(t *testing.T) {
-	for _, c := range []struct {
-		name string
-		age  time.Duration // Packet.Age: waited in the socket
-		busy time.Duration // the loop busy after the read
-	}{
-		{"loop busy", 0, 700 * time.Millisecond},
-		{"waited in socket", 700 * time.Millisecond, 0},
-		{"both", 300 * time.Millisecond, 400 * time.Millisecond},
-	} {
-		t.Run(c.name, func(t *testing.T) {
+	for _, wait := range []time.Duration{300 * time.Millisecond, 700 * time.Millisecond} {
+		t.Run(wait.String(), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				tr := newHandTransport()
 				n, _ := NewNode(NodeConfig{Network: tr})
@@ -216,12 +238,13 @@ func TestDownTimerRunsFromArrival(t *testing.T) {
 						break
 					}
 				}
-				release := busy(n)
-				read := time.Now()
-				arrived := read.Add(-c.age)
-				tr.put(masterAdvert(t, 1, c.age))
+				time.Sleep(time.Second) // the transport has been empty a while
 				synctest.Wait()
-				time.Sleep(c.busy)
+				release := busy(n)
+				arrived := time.Now()
+				tr.put(masterAdvert(t, 1, 0))
+				synctest.Wait()
+				time.Sleep(wait)
 				release()
 				for ev := range r.Events() {
 					if ev.Kind == EventState && ev.To == Master {
@@ -238,6 +261,40 @@ func TestDownTimerRunsFromArrival(t *testing.T) {
 			})
 		})
 	}
+}
+
+// A clock step cannot shorten a down timer: a transport's Packet.Age,
+// which a socket computes from the wall clock, is bounded by the last read
+// that found the transport empty (a +0.9 s NTP step made a backup with a
+// live master take over at 100 ms adverts).
+func TestClockStepDoesNotShortenTheDownTimer(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		tr := newHandTransport()
+		n, _ := NewNode(NodeConfig{Network: tr})
+		cfg := backupConfig(1)
+		cfg.Interval = 100 * time.Millisecond
+		r, err := n.Add(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() { done <- n.Run(ctx) }()
+		synctest.Wait()
+		// A live master's adverts every 100 ms, each stamped as if it had
+		// arrived 900 ms earlier: the wall clock stepped forward.
+		for range 30 {
+			p := masterAdvert(t, 1, 0)
+			p.Msg = advertWithInterval(t, p, 100*time.Millisecond)
+			tr.putStepped(p, 900*time.Millisecond)
+			time.Sleep(100 * time.Millisecond)
+			if st := r.State(); st == Master {
+				t.Fatalf("a backup with a live master became master: ages from a stepped clock shortened its down timer")
+			}
+		}
+		cancel()
+		<-done
+	})
 }
 
 // A timer batch sends every due advert before any of its state changes

@@ -18,6 +18,9 @@ type portIO struct {
 	rearm chan struct{} // the loop read what waited: wait again
 
 	poll pollState
+	// emptyAt is when a read last found the transport empty (or it
+	// opened): every packet it holds arrived after that.
+	emptyAt time.Time
 	// monitored: Link gives a channel; otherwise LocalAddr is polled at
 	// sourceAt.
 	monitored bool
@@ -78,7 +81,7 @@ func (n *Node) openPort(p *port, now time.Time) {
 		n.core.portFailed(now, p, err)
 		return
 	}
-	pio := &portIO{p: p, tr: tr, stop: make(chan struct{}), rearm: make(chan struct{}, 1)}
+	pio := &portIO{p: p, tr: tr, stop: make(chan struct{}), rearm: make(chan struct{}, 1), emptyAt: now}
 	up, changed := tr.Link()
 	pio.monitored = changed != nil
 	if !pio.monitored {
@@ -235,7 +238,10 @@ func (n *Node) readDue(now time.Time) {
 // readPort reads what waits on pio, at most budget packets, and hands
 // each to the core at its arrival time: when the read returned, less the
 // time the transport says it waited (Packet.Age), so that a busy loop
-// does not push down timers later. It reports how many it read and
+// does not push down timers later. A packet cannot have arrived before
+// the last read that found the transport empty: that bounds the age,
+// which a socket computes from the wall clock, so that a clock step
+// (NTP) can never shorten a down timer. It reports how many it read and
 // whether the budget ran out first.
 func (n *Node) readPort(pio *portIO, budget int) (got int, full bool) {
 	c := n.core
@@ -249,6 +255,9 @@ func (n *Node) readPort(pio *portIO, budget int) (got int, full bool) {
 			if p.Age > 0 {
 				at = at.Add(-p.Age)
 			}
+			if at.Before(pio.emptyAt) {
+				at = pio.emptyAt
+			}
 			c.receive(at, pio.p, p)
 			*p = advert.Packet{}
 		}
@@ -259,6 +268,7 @@ func (n *Node) readPort(pio *portIO, budget int) (got int, full bool) {
 			return got, false
 		}
 		if k < want {
+			pio.emptyAt = read
 			return got, false
 		}
 	}

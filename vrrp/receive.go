@@ -45,10 +45,24 @@ func (c *core) handlePacket(now time.Time, t *port, p *advert.Packet) {
 		return
 	}
 	// RFC 5798 §7.1: MUST verify that the IP TTL / hop limit is 255. In
-	// unicast mode keepalived does not (it sends IPv6 unicast with hop
-	// limit 64).
-	if len(r.peers) == 0 && p.HopLimit != 255 {
-		c.drop(r, DropTTL, p, now, func() string { return "invalid ttl. " + strconv.Itoa(int(p.HopLimit)) + " and expect 255" })
+	// unicast mode the source must be a peer instead, within its TTL
+	// bounds if it has any (keepalived sends IPv6 unicast with hop limit
+	// 64, and a peer may be routers away).
+	if len(r.peers) == 0 {
+		if p.HopLimit != 255 {
+			c.drop(r, DropTTL, p, now, func() string { return "invalid ttl. " + strconv.Itoa(int(p.HopLimit)) + " and expect 255" })
+			return
+		}
+	} else if i := slices.Index(r.peers, p.Src); i < 0 {
+		if !r.cfg.AcceptAnySource {
+			c.drop(r, DropNotPeer, p, now, func() string { return "unicast source address " + p.Src.String() + " not a unicast peer" })
+			return
+		}
+	} else if p.HopLimit < r.peerTTL[i][0] || p.HopLimit > r.peerTTL[i][1] {
+		c.drop(r, DropTTL, p, now, func() string {
+			return "invalid ttl. " + strconv.Itoa(int(p.HopLimit)) + " from " + p.Src.String() + " and expect " +
+				strconv.Itoa(int(r.peerTTL[i][0])) + "-" + strconv.Itoa(int(r.peerTTL[i][1]))
+		})
 		return
 	}
 	// RFC 2402 / keepalived: AH is checked before anything in the message
@@ -58,20 +72,29 @@ func (c *core) handlePacket(now time.Time, t *port, p *advert.Packet) {
 			c.drop(r, DropAuthType, p, now, func() string { return "received a packet without IPsec AH, expecting AH" })
 			return
 		}
+		// A sequence number not above the last accepted from this
+		// sender is never accepted, however long after: a restarted peer
+		// numbers above what it hears before it sends (see auth.AH).
 		if err := r.ah.Verify(p.IPHeader, p.AH, p.Msg); err != nil {
 			reason := DropAuth
 			if errors.Is(err, auth.ErrReplay) {
 				reason = DropReplay
-				c.replayed(r, p.Src, now)
 			}
 			c.drop(r, reason, p, now, func() string { return "IPSEC-AH: " + err.Error() })
 			return
 		}
-		if p.Src == r.replaySrc {
-			r.replaySrc = netip.Addr{}
-		}
 	} else if p.AH != nil {
 		c.drop(r, DropAuthType, p, now, func() string { return "received an IPsec AH packet, expecting none" })
+		return
+	}
+	// RFC 5798 §7.1: MUST verify that the VRID is configured and the
+	// local router is not the address owner (priority 255): an owner
+	// takes no advert, however forged. (After AH, whose verified sequence
+	// numbers it still learns: its own must count on from above them.) An
+	// owner that resigned is a backup until it is master again: it
+	// follows the master it handed over to.
+	if r.m.Priority() == OwnerPriority && r.m.State() == Master {
+		c.drop(r, DropOwner, p, now, func() string { return "address owner: discarding an advert (RFC 5798 §7.1)" })
 		return
 	}
 	a := &r.rxAdv
@@ -106,11 +129,6 @@ func (c *core) handlePacket(now time.Time, t *port, p *advert.Packet) {
 			return
 		}
 	}
-	// keepalived's vrrp_check_unicast_src.
-	if r.cfg.CheckUnicastSource && !slices.Contains(r.peers, p.Src) {
-		c.drop(r, DropNotPeer, p, now, func() string { return "unicast source address " + p.Src.String() + " not a unicast peer" })
-		return
-	}
 	// RFC 5798 §7.1: MAY verify the address list; on mismatch log it, and
 	// drop the packet unless it comes from the owner.
 	if !r.sameAddrs(a.Addrs) {
@@ -123,6 +141,23 @@ func (c *core) handlePacket(now time.Time, t *port, p *advert.Packet) {
 			return
 		}
 		c.dropLog(r, DropAddressList, p, now, func() string { return "address owner's address list differs from ours; accepting it" })
+	}
+	// Only the master a backup follows may say it is leaving (or repeat
+	// that it left): a forged priority 0 from anyone else would make the
+	// best backup take over after Skew_Time (hardening beyond RFC 5798,
+	// which takes it from any source). A backup that follows no master yet
+	// takes over after Master_Down_Interval instead.
+	if a.Priority == 0 && r.m.State() == Backup {
+		switch p.Src {
+		case r.m.Master():
+			r.left = p.Src
+		case r.left:
+		default:
+			c.drop(r, DropNotMaster, p, now, func() string {
+				return "priority 0 advert from " + p.Src.String() + ", not the master (" + masterName(r.m.Master()) + ")"
+			})
+			return
+		}
 	}
 	r.h.stats.received.Add(1)
 	if a.Priority == 0 {
@@ -149,6 +184,13 @@ func (r *coreRouter) sameAddrs(got []netip.Addr) bool {
 	r.rxSorted = append(r.rxSorted[:0], got...)
 	slices.SortFunc(r.rxSorted, netip.Addr.Compare)
 	return slices.Equal(r.rxSorted, want)
+}
+
+func masterName(a netip.Addr) string {
+	if !a.IsValid() {
+		return "none known"
+	}
+	return a.String()
 }
 
 func decodeDropReason(err error) DropReason {
@@ -179,7 +221,7 @@ func (c *core) drop(r *coreRouter, reason DropReason, p *advert.Packet, now time
 
 func (c *core) dropLog(r *coreRouter, reason DropReason, p *advert.Packet, now time.Time, why func() string) {
 	switch reason {
-	case DropVersion, DropAuthType, DropAuth, DropInterval, DropAddressList, DropNotPeer:
+	case DropVersion, DropAuthType, DropAuth, DropInterval, DropAddressList, DropNotPeer, DropOwner:
 		if !r.warned[reason] {
 			r.warned[reason] = true
 			c.logf(r, zapcore.WarnLevel, "("+r.cfg.Name+") "+why(), zap.Stringer("from", p.Src), zap.Stringer("drop", reason))
@@ -193,22 +235,4 @@ func (c *core) dropLog(r *coreRouter, reason DropReason, p *advert.Packet, now t
 		c.logf(r, zapcore.DebugLevel, "("+r.cfg.Name+") "+why(), zap.Stringer("from", p.Src), zap.Stringer("drop", reason),
 			zap.Int("suppressed", suppressed))
 	}
-}
-
-// replayed handles an AH packet rejected as a replay. A peer that restarted
-// with a lower counter (keepalived starts from 0) looks the same, so a
-// sender whose packets verify but replay for longer than
-// Master_Down_Interval is forgotten and its counter accepted afresh.
-func (c *core) replayed(r *coreRouter, src netip.Addr, now time.Time) {
-	if src != r.replaySrc {
-		r.replaySrc, r.replaySince = src, now
-		return
-	}
-	if now.Sub(r.replaySince) <= MasterDownInterval(r.cfg.Version, int(r.m.Priority()), r.cfg.Interval) {
-		return
-	}
-	r.ah.Forget(src)
-	r.replaySrc = netip.Addr{}
-	c.logf(r, zapcore.WarnLevel, "("+r.cfg.Name+") IPSEC-AH: "+src.String()+
-		" keeps sending old sequence numbers; assuming it restarted and accepting its counter again")
 }

@@ -51,6 +51,7 @@ func (r *Router) Name() string { return r.cfg.Name }
 func (r *Router) Config() Config {
 	c := r.cfg
 	c.VIPs, c.Peers, c.Tracks = slices.Clone(c.VIPs), slices.Clone(c.Peers), slices.Clone(c.Tracks)
+	c.PeerHopLimits = slices.Clone(c.PeerHopLimits)
 	return c
 }
 

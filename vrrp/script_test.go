@@ -1,6 +1,7 @@
 package vrrp_test
 
 import (
+	"encoding/binary"
 	"errors"
 	"flag"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/vrrpkit/vrrpkit/advert"
+	"github.com/vrrpkit/vrrpkit/auth"
 	"github.com/vrrpkit/vrrpkit/vrrp"
 	"github.com/vrrpkit/vrrpkit/vrrp/vrrptest"
 )
@@ -31,7 +33,7 @@ var rewrite = flag.Bool("rewrite", false, "rewrite the expected output of testda
 // Commands:
 //
 //	node NAME [prio=N] [v2] [interval=D] [nopreempt] [delay=D] [ip=A] [vrid=N,...]
-//	     [unicast] [checksrc] [pass=P] [ah=P] [startmaster] [sync=G] [lowernoadvert]
+//	     [unicast] [anysrc] [peerttl=MIN-MAX] [pass=P] [ah=P] [startmaster] [sync=G] [lowernoadvert]
 //	     [csv2] [anycsum] [ipv6]
 //	start|stop|crash NAME...      start, stop cleanly, or kill nodes
 //	advance D                     let D of simulated time pass
@@ -46,6 +48,8 @@ var rewrite = flag.Bool("rewrite", false, "rewrite the expected output of testda
 //	calls NAME                    print the Backend calls of a node's routers
 //	inject NAME key=value...      deliver a crafted advert to NAME, and let
 //	                              the 1 ms pass in which its Node reads it
+//	                              (with AH: sealed with the router's key and
+//	                              seq=N)
 func TestScripts(t *testing.T) {
 	files, err := filepath.Glob("testdata/scripts/*.txt")
 	if err != nil || len(files) == 0 {
@@ -275,6 +279,27 @@ func (w *world) command(line string) ([]string, error) {
 	return nil, fmt.Errorf("unknown command %q", cmd)
 }
 
+// ipv4AHHeader is the IPv4 header of an AH advert as keepalived sends it.
+func ipv4AHHeader(src, dst netip.Addr, ttl uint8, msgLen int) []byte {
+	b := make([]byte, 20)
+	b[0], b[1] = 0x45, 0xc0
+	binary.BigEndian.PutUint16(b[2:], uint16(20+auth.AHLen+msgLen))
+	binary.BigEndian.PutUint16(b[4:], 1)
+	b[8], b[9] = ttl, auth.ProtocolAH
+	s, d := src.As4(), dst.As4()
+	copy(b[12:16], s[:])
+	copy(b[16:20], d[:])
+	var sum uint32
+	for i := 0; i < 20; i += 2 {
+		sum += uint32(binary.BigEndian.Uint16(b[i:]))
+	}
+	for sum > 0xffff {
+		sum = sum&0xffff + sum>>16
+	}
+	binary.BigEndian.PutUint16(b[10:], ^uint16(sum))
+	return b
+}
+
 // lanLink is the scripts' link: 0.5–1 ms one way, with loss.
 func lanLink(loss float64) vrrptest.LinkConfig {
 	return vrrptest.LinkConfig{Loss: loss, Delay: 500 * time.Microsecond, Jitter: 500 * time.Microsecond}
@@ -330,8 +355,15 @@ func (w *world) cmdNode(args []string) error {
 			}
 		case "unicast":
 			base.unicast = true
-		case "checksrc":
-			base.CheckUnicastSource = true
+		case "anysrc":
+			base.AcceptAnySource = true
+		case "peerttl":
+			lo, hi, _ := strings.Cut(val, "-")
+			var h vrrp.PeerHopLimit
+			if h.Min, err = strconv.Atoi(lo); err == nil {
+				h.Max, err = strconv.Atoi(hi)
+			}
+			base.peerTTL = &h
 		case "pass":
 			base.Version, base.AuthType, base.AuthPass = 2, advert.AuthPass, val
 		case "ah":
@@ -371,7 +403,7 @@ func (w *world) cmdNode(args []string) error {
 
 // cmdInject delivers a crafted advert: inject NODE [from=A] [ttl=N]
 // [prio=N] [vrid=N] [version=N] [interval=D] [addrs=A,B] [pass=P]
-// [checksum=bad].
+// [checksum=bad] [seq=N] (AH: sealed with the router's key).
 func (w *world) cmdInject(args []string) error {
 	if len(args) < 1 {
 		return errors.New("inject NODE ...")
@@ -388,6 +420,7 @@ func (w *world) cmdInject(args []string) error {
 	from := netip.MustParseAddr("10.0.0.99")
 	ttl := 255
 	badSum := false
+	var seq uint32 = 1
 	for _, arg := range args[1:] {
 		key, val, _ := strings.Cut(arg, "=")
 		var err error
@@ -422,6 +455,10 @@ func (w *world) cmdInject(args []string) error {
 			copy(a.AuthData[:], val)
 		case "checksum":
 			badSum = val == "bad"
+		case "seq":
+			var u uint64
+			u, err = strconv.ParseUint(val, 10, 32)
+			seq = uint32(u)
 		default:
 			return fmt.Errorf("inject: unknown %q", arg)
 		}
@@ -440,7 +477,19 @@ func (w *world) cmdInject(args []string) error {
 	if badSum {
 		msg[6] ^= 0xff
 	}
-	sn.host.Inject(&advert.Packet{Src: from, Dst: dst, HopLimit: uint8(ttl), Msg: msg})
+	p := &advert.Packet{Src: from, Dst: dst, HopLimit: uint8(ttl), Msg: msg}
+	if cfg.AuthType == advert.AuthAH {
+		key, err := auth.NewPassword(cfg.AuthPass)
+		if err != nil {
+			return err
+		}
+		p.IPHeader = ipv4AHHeader(from, dst, uint8(ttl), len(msg))
+		p.AH = make([]byte, auth.AHLen)
+		if err := auth.NewAH(key, len(cfg.Peers) > 0, 0).SealAH(p.AH, p.IPHeader, msg, seq); err != nil {
+			return err
+		}
+	}
+	sn.host.Inject(p)
 	w.advance(time.Millisecond) // the Node's read policy lets packets gather 1 ms
 	return nil
 }

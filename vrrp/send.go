@@ -28,8 +28,12 @@ func (c *core) send(r *coreRouter, prio uint8, now time.Time) {
 	if r.ah != nil {
 		var err error
 		if seq, err = r.ah.NextSeq(); err != nil {
+			// A master that cannot advertise must not stay master: the
+			// backups take over, and two masters would hold the
+			// addresses.
 			r.h.stats.sendErrors.Add(1)
 			c.logf(r, zapcore.ErrorLevel, "("+r.cfg.Name+") cannot send advert", zap.Error(err))
+			c.faultQ = append(c.faultQ, laterFault{r: r, kind: faultAuth, detail: "cannot sign adverts: " + err.Error()})
 			return
 		}
 	}

@@ -245,7 +245,7 @@ func (s *scenario) setup() {
 			rs.VIPs = []vrrp.VIP{{Prefix: netip.MustParsePrefix("fd00::100/64")}}
 		}
 		rs.unicast = unicast
-		rs.CheckUnicastSource = unicast && s.chance(0.5)
+		rs.AcceptAnySource = unicast && s.chance(0.5)
 		rs.AuthType = authType
 		if authType != advert.AuthNone {
 			rs.AuthPass = "k3y"

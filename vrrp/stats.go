@@ -32,11 +32,18 @@ const (
 	// DropAddressList: the address list differs from ours and the sender is
 	// not the owner (RFC 5798 §7.1).
 	DropAddressList
-	// DropNotPeer: unicast source is not a configured peer
-	// (CheckUnicastSource).
+	// DropNotPeer: the unicast source is not one of the router's Peers
+	// (unless AcceptAnySource).
 	DropNotPeer
 	// DropNotRunning: the router is in Initialize or Fault.
 	DropNotRunning
+	// DropOwner: the router is the address owner (priority 255), which
+	// discards every advert (RFC 5798 §7.1, RFC 3768 §7.1).
+	DropOwner
+	// DropNotMaster: a priority-0 advert from another source than the
+	// master the backup follows (hardening beyond the RFC: only the
+	// master may say it is leaving).
+	DropNotMaster
 
 	numDropReasons
 )
@@ -72,6 +79,10 @@ func (d DropReason) String() string {
 		return "not-peer"
 	case DropNotRunning:
 		return "not-running"
+	case DropOwner:
+		return "owner"
+	case DropNotMaster:
+		return "not-master"
 	}
 	return "DropReason(?)"
 }

@@ -88,6 +88,8 @@ type nodeSpec struct {
 type routerSpec struct {
 	vrrp.Config
 	unicast bool // peers: every other host in the world
+	// peerTTL bounds the TTL of unicast adverts from every peer.
+	peerTTL *vrrp.PeerHopLimit
 }
 
 type simNode struct {
@@ -233,6 +235,11 @@ func (sn *simNode) start() {
 			}
 			if cfg.IPv6 {
 				cfg.UnicastSrc = sn.spec.addr6
+			}
+			if rs.peerTTL != nil {
+				for _, p := range cfg.Peers {
+					cfg.PeerHopLimits = append(cfg.PeerHopLimits, vrrp.PeerHopLimit{Peer: p, Min: rs.peerTTL.Min, Max: rs.peerTTL.Max})
+				}
 			}
 		}
 		b := &vrrptest.Backend{Latency: sn.spec.backendLatency, Clock: w.clock}

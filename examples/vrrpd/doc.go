@@ -206,8 +206,8 @@
 // # Differences from keepalived
 //
 // Settings kaconf parses but the library has no field for are warned
-// about with their file and line and ignored: per-peer min_ttl/max_ttl,
-// virtual_ipaddress brd and scope (and the options kaconf already warns
+// about with their file and line and ignored: virtual_ipaddress brd and
+// scope (and the options kaconf already warns
 // about: use_vmac, preferred_lft, -nodad, noprefixroute, peer, e-mail
 // notification). An instance the library cannot run (a VRRPv2 instance
 // without addresses, which keepalived accepts) is an error. "state MASTER"

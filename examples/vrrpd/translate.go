@@ -138,17 +138,18 @@ func routerConfig(in *kaconf.Instance, warn func(keyword, format string, args ..
 		// keepalived 2.2.7 ignores "state MASTER" for a non-owner beyond
 		// its default priority: it waits Master_Down_Interval like any
 		// backup. vrrp's StartAsMaster would wait less, so it stays off.
-		StartAsMaster:      false,
-		PreemptDelay:       in.PreemptDelay,
-		NoAccept:           !in.Accept,
-		VIPs:               vips(in, warn),
-		UnicastSrc:         in.SourceAddr,
-		Peers:              peers(in, warn),
-		CheckUnicastSource: in.CheckUnicastSource,
-		Group:              multicastGroup(in),
-		Checksum:           checksum(in),
-		SyncGroup:          in.SyncGroup,
-		IgnoreLinkDown:     in.DontTrackPrimary,
+		StartAsMaster:   false,
+		PreemptDelay:    in.PreemptDelay,
+		NoAccept:        !in.Accept,
+		VIPs:            vips(in, warn),
+		UnicastSrc:      in.SourceAddr,
+		Peers:           peers(in),
+		PeerHopLimits:   peerHopLimits(in),
+		AcceptAnySource: len(in.Peers) > 0 && !in.CheckUnicastSource,
+		Group:           multicastGroup(in),
+		Checksum:        checksum(in),
+		SyncGroup:       in.SyncGroup,
+		IgnoreLinkDown:  in.DontTrackPrimary,
 	}
 	c.AuthType, c.AuthPass = authentication(in)
 	if c.NoPreempt && c.PreemptDelay > 0 {
@@ -156,9 +157,7 @@ func routerConfig(in *kaconf.Instance, warn func(keyword, format string, args ..
 		warn("preempt_delay", "has no effect with nopreempt, ignored")
 		c.PreemptDelay = 0
 	}
-	if len(c.Peers) == 0 {
-		c.CheckUnicastSource = false
-	} else if !c.CheckUnicastSource {
+	if c.AcceptAnySource {
 		// keepalived's meaning of the keyword is kept, and so is its
 		// exposure: say so where the configuration is loaded.
 		warn("unicast_peer", "adverts are accepted from any source, not only the unicast peers, as keepalived does "+
@@ -188,17 +187,25 @@ func vips(in *kaconf.Instance, warn func(keyword, format string, args ...any)) [
 	return out
 }
 
-// peers maps unicast_peer. Per-peer TTL bounds have no counterpart.
-func peers(in *kaconf.Instance, warn func(keyword, format string, args ...any)) []netip.Addr {
+// peers maps unicast_peer.
+func peers(in *kaconf.Instance) []netip.Addr {
 	if len(in.Peers) == 0 {
 		return nil
 	}
 	out := make([]netip.Addr, 0, len(in.Peers))
 	for _, p := range in.Peers {
-		if p.MinTTL != 0 || p.MaxTTL != 255 {
-			warn("unicast_peer", "%s min_ttl/max_ttl: not supported by vrrpd, ignored", p.Addr)
-		}
 		out = append(out, p.Addr)
+	}
+	return out
+}
+
+// peerHopLimits maps unicast_peer's min_ttl and max_ttl.
+func peerHopLimits(in *kaconf.Instance) []vrrp.PeerHopLimit {
+	var out []vrrp.PeerHopLimit
+	for _, p := range in.Peers {
+		if p.MinTTL != 0 || p.MaxTTL != 255 {
+			out = append(out, vrrp.PeerHopLimit{Peer: p.Addr, Min: int(p.MinTTL), Max: int(p.MaxTTL)})
+		}
 	}
 	return out
 }

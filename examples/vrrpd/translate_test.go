@@ -54,7 +54,7 @@ func TestRouterConfigMapsEachKeyword(t *testing.T) {
 		{"v2 AH unicast", instanceBlock("  authentication {\n    auth_type AH\n    auth_pass k\n  }", "  unicast_src_ip 10.0.0.1",
 			"  unicast_peer {\n    10.0.0.2\n    10.0.0.3\n  }", vips),
 			vrrp.Config{Name: "VI_1", VRID: 51, Interface: "eth0", Version: 2, Priority: 100, Interval: time.Second,
-				AuthType: advert.AuthAH, AuthPass: "k", UnicastSrc: addr("10.0.0.1"), Peers: []netip.Addr{addr("10.0.0.2"), addr("10.0.0.3")},
+				AuthType: advert.AuthAH, AuthPass: "k", UnicastSrc: addr("10.0.0.1"), Peers: []netip.Addr{addr("10.0.0.2"), addr("10.0.0.3")}, AcceptAnySource: true,
 				VIPs: []vrrp.VIP{{Prefix: pfx("10.0.0.100/24")}}}},
 		{"v3 fractional, nopreempt, no_accept, checksum as v2", instanceBlock("  version 3", "  advert_int 0.25", "  nopreempt",
 			"  no_accept", "  v3_checksum_as_v2", vips),
@@ -91,7 +91,7 @@ func TestRouterConfigMapsEachKeyword(t *testing.T) {
 func TestCheckUnicastSourceGoesToInstancesWithPeers(t *testing.T) {
 	p := mustPlan(t, "global_defs {\n  vrrp_check_unicast_src\n}\n"+
 		"vrrp_instance VI_2 {\n  interface eth0\n  virtual_router_id 52\n  unicast_peer {\n    10.0.0.2\n  }\n  virtual_ipaddress {\n    10.0.0.1\n  }\n}\n")
-	if !p.routers[0].cfg.CheckUnicastSource {
+	if p.routers[0].cfg.AcceptAnySource {
 		t.Error("an instance with peers does not check the unicast source")
 	}
 }
@@ -132,8 +132,12 @@ func TestPeerTTLBoundsAreParsed(t *testing.T) {
 	if d := cmp.Diff(want, got, cmpopts.EquateComparable(netip.Addr{})); d != "" {
 		t.Errorf("peers (-want +got):\n%s", d)
 	}
-	if !p.routers[0].inst.CheckUnicastSource || !p.routers[0].cfg.CheckUnicastSource {
+	if !p.routers[0].inst.CheckUnicastSource || p.routers[0].cfg.AcceptAnySource {
 		t.Error("a peer with TTL bounds does not turn the source check on (keepalived does)")
+	}
+	wantLimits := []vrrp.PeerHopLimit{{Peer: addr("10.0.0.2"), Min: 254, Max: 255}, {Peer: addr("10.0.0.3"), Min: 0, Max: 64}}
+	if d := cmp.Diff(wantLimits, p.routers[0].cfg.PeerHopLimits, cmpopts.EquateComparable(netip.Addr{})); d != "" {
+		t.Errorf("the router's TTL bounds (-want +got):\n%s", d)
 	}
 }
 
@@ -147,7 +151,6 @@ func TestUnsupportedSettingsWarnWithFileAndLine(t *testing.T) {
 	}
 	for _, want := range []string{
 		"k.conf:3: preempt_delay: (VI_1) has no effect with nopreempt, ignored",
-		"k.conf:3: unicast_peer: (VI_1) 10.0.0.2 min_ttl/max_ttl: not supported by vrrpd, ignored",
 		"k.conf:3: virtual_ipaddress: (VI_1) 10.0.0.100/24 brd 10.0.0.255: not supported by vrrpd, ignored",
 		"k.conf:3: virtual_ipaddress: (VI_1) 10.0.0.100/24 scope link: not supported by vrrpd, ignored",
 	} {
