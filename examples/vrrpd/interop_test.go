@@ -183,6 +183,7 @@ func TestInteropWithKeepalived(t *testing.T) {
 // testInteropNoPreempt: with nopreempt, a returning node with the higher
 // priority leaves the running master alone, on either side.
 func testInteropNoPreempt(t *testing.T) {
+	netlab.NeedTool(t, "ping", "to check that no_accept drops packets to the VIP")
 	m := mode{version: 3, interval: 100 * time.Millisecond}
 	lab := netlab.New(t, 2)
 	capture := lab.Capture()
