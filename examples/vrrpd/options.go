@@ -224,6 +224,11 @@ func parseOptions(args []string) (*options, error) {
 		}
 	}
 	o.log.detail = o.logDetail
+	if o.metrics != "" {
+		if _, _, err := metricsListenAddr(o.metrics, o.metricsRemote); err != nil {
+			return nil, fmt.Errorf("%w: %v", errUsage, err)
+		}
+	}
 	o.log.syslog = o.log.syslog && !o.noSyslog
 	return o, nil
 }

@@ -93,6 +93,7 @@ func TestParseOptionsRefusesWhatItCannotDo(t *testing.T) {
 		{"--dont-fork=yes"},    // a flag with a value
 		{"-S", "local8"},       // no such facility
 		{"--log-format=xml"},   // no such format
+		{"--metrics=:9650"},    // all addresses without --metrics-allow-remote
 		{"--notify-timeout=x"}, // bad duration
 		{"-u", "999"},          // bad umask
 		{"--", "x"},            // operand after --
