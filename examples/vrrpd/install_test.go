@@ -61,6 +61,13 @@ func TestGoInstallLatestFromACleanGOPATH(t *testing.T) {
 	zipModule(t, root, mod+"@"+ver, filepath.Join(dir, ver+".zip"))
 
 	gopath := filepath.Join(tmp, "gopath")
+	// The new module cache is read-only: go clean removes it (and only it:
+	// GOMODCACHE names it) before TempDir's cleanup.
+	t.Cleanup(func() {
+		c := exec.Command(gobin, "clean", "-modcache")
+		c.Env = append(os.Environ(), "GOPATH="+gopath, "GOMODCACHE="+filepath.Join(gopath, "pkg", "mod"))
+		_ = c.Run()
+	})
 	cmd := exec.Command(gobin, "install", mod+"/examples/vrrpd@latest")
 	cmd.Dir = tmp
 	cmd.Env = append(os.Environ(),
@@ -70,12 +77,6 @@ func TestGoInstallLatestFromACleanGOPATH(t *testing.T) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("go install %s/examples/vrrpd@latest: %v\n%s", mod, err, out)
 	}
-	// The new module cache is read-only: go clean removes it (and only it).
-	defer func() {
-		c := exec.Command(gobin, "clean", "-modcache")
-		c.Env = append(os.Environ(), "GOPATH="+gopath, "GOMODCACHE="+filepath.Join(gopath, "pkg", "mod"))
-		_ = c.Run()
-	}()
 	out, err := exec.Command(filepath.Join(tmp, "bin", "vrrpd"), "--version").CombinedOutput()
 	if err != nil || !strings.HasPrefix(string(out), "vrrpd "+ver+" (vrrpkit") {
 		t.Errorf("installed vrrpd --version: %v: %q, want vrrpd %s (vrrpkit...", err, out, ver)
