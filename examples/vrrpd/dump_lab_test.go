@@ -17,7 +17,7 @@ import (
 	"github.com/vrrpkit/vrrpkit/internal/netlab"
 )
 
-var rewriteKadump = flag.Bool("rewrite-kadump", false, "store keepalived's own dumps of testdata/kadump/keepalived.conf in testdata/kadump")
+var rewriteKadump = flag.Bool("rewrite-kadump", false, "store keepalived's own dumps of testdata/kadump/config/keepalived.conf in testdata/kadump")
 
 // keepalivedNewEnv names the keepalived 2.4.3 binary (CI unpacks it).
 const keepalivedNewEnv = "VRRPKIT_KEEPALIVED_NEW"
@@ -29,7 +29,7 @@ const keepalivedNewEnv = "VRRPKIT_KEEPALIVED_NEW"
 // the stats are keepalived 2.4.3's fields exactly; the JSON has 2.4.3's
 // field names, in its order, with values of the same types.
 func TestDumpsMatchKeepalivedsLayout(t *testing.T) {
-	conf, err := os.ReadFile(filepath.Join("testdata", "kadump", "keepalived.conf"))
+	conf, err := os.ReadFile(filepath.Join("testdata", "kadump", "config", "keepalived.conf"))
 	if err != nil {
 		t.Fatal(err)
 	}
