@@ -20,7 +20,7 @@ import (
 	"github.com/vrrpkit/vrrpkit/examples/vrrpd/kaconf"
 	"github.com/vrrpkit/vrrpkit/vip"
 	"github.com/vrrpkit/vrrpkit/vrrp"
-	"github.com/vrrpkit/vrrpkit/vrrp/vrrpprom"
+	"github.com/vrrpkit/vrrpkit/vrrp/vrrpprom/promtext"
 )
 
 func main() {
@@ -234,7 +234,7 @@ func serve(opts *options, logOut io.Writer) int {
 	defer linux.Close()
 	// PreciseWakeups: a backup's takeover does not wait up to a
 	// millisecond for Go's poller to notice its timer.
-	obs := vrrpprom.NewObserver()
+	obs := promtext.NewObserver()
 	nodeCfg, observed := withObserver(vrrp.NodeConfig{Network: network, Logger: log, PreciseWakeups: true}, obs)
 	node, err := vrrp.NewNode(nodeCfg)
 	if err != nil {

@@ -1,21 +1,21 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
-	"net/http"
 	"net/netip"
 	"os"
 	"strings"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.uber.org/zap"
 
-	"github.com/vrrpkit/vrrpkit/vrrp/vrrpprom"
+	"github.com/vrrpkit/vrrpkit/vrrp/vrrpprom/promtext"
 )
 
 // metricsPath is where --metrics serves the Prometheus metrics.
@@ -75,56 +75,79 @@ func listenMetrics(addr string, allowRemote bool) (net.Listener, error) {
 	return l, nil
 }
 
-// metricsRegistry is what --metrics serves: the node's routers and
-// vrrpd's own build information.
-func metricsRegistry(c *vrrpprom.Collector) *prometheus.Registry {
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(c)
-	reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-		Name:        "vrrpkit_build_info",
-		Help:        "Always 1; labels say vrrpd's module version and VCS revision.",
-		ConstLabels: prometheus.Labels{"version": buildVersion().module, "revision": buildVersion().revision},
-	}, func() float64 { return 1 }))
-	return reg
+// buildInfo is vrrpd's own metric: which build serves.
+var buildInfo = &promtext.Def{Name: "vrrpkit_build_info",
+	Help: "Always 1; labels say vrrpd's module version and VCS revision.", Type: promtext.Gauge,
+	Labels: []string{"version", "revision"}}
+
+// metricsText is the document GET /metrics serves.
+func metricsText(n promtext.Node, opts *promtext.Options) []byte {
+	v := buildVersion()
+	fams := append(promtext.Gather(n, opts), promtext.Family{Def: buildInfo,
+		Samples: []promtext.Sample{{Labels: []string{v.module, v.revision}, Value: 1}}})
+	var b bytes.Buffer
+	_ = promtext.WriteText(&b, fams)
+	return b.Bytes()
 }
 
-// serveMetrics serves GET /metrics on l until ctx ends.
-func serveMetrics(ctx context.Context, l net.Listener, reg *prometheus.Registry, log *zap.Logger) {
-	mux := http.NewServeMux()
-	mux.Handle(metricsPath, promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: zapErrorLog{log}}))
-	srv := &http.Server{
-		Handler:           mux,
-		ReadHeaderTimeout: 5 * time.Second,
-		WriteTimeout:      10 * time.Second,
-		IdleTimeout:       time.Minute,
-		MaxHeaderBytes:    8 << 10,
-	}
+// serveMetrics serves GET /metrics on l until ctx ends, one request per
+// connection like the status endpoint (on net, not net/http: see there).
+// A Prometheus server scrapes that way as well as with keep-alive.
+func serveMetrics(ctx context.Context, l net.Listener, text func() []byte, log *zap.Logger) {
 	go func() {
 		<-ctx.Done()
-		sctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		defer cancel()
-		_ = srv.Shutdown(sctx)
+		l.Close()
 	}()
-	if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
-		log.Error("metrics endpoint stopped", zap.Error(err))
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			if ctx.Err() == nil && !errors.Is(err, net.ErrClosed) {
+				log.Error("metrics endpoint stopped", zap.Error(err))
+			}
+			return
+		}
+		go serveMetricsConn(c, text, log)
 	}
 }
 
-type zapErrorLog struct{ log *zap.Logger }
-
-func (z zapErrorLog) Println(v ...any) {
-	z.log.Warn("metrics: " + strings.TrimSpace(fmt.Sprintln(v...)))
+func serveMetricsConn(c net.Conn, text func() []byte, log *zap.Logger) {
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	method, target, err := readRequest(bufio.NewReaderSize(io.LimitReader(c, maxRequest), 1024))
+	code, ctype := 200, promtext.ContentType
+	var body []byte
+	switch {
+	case err != nil:
+		code, body = 400, []byte(err.Error()+"\n")
+	case target != metricsPath && !strings.HasPrefix(target, metricsPath+"?"):
+		code, body = 404, []byte("not found: GET "+metricsPath+"\n")
+	case method != "GET" && method != "HEAD":
+		code, body = 405, []byte("method not allowed: GET "+metricsPath+"\n")
+	default:
+		body = text()
+	}
+	if code != 200 {
+		ctype = "text/plain; charset=utf-8"
+	}
+	head := fmt.Sprintf("HTTP/1.1 %d %s\r\nContent-Type: %s\r\nContent-Length: %d\r\nConnection: close\r\n\r\n",
+		code, statusText(code), ctype, len(body))
+	if method == "HEAD" {
+		body = nil
+	}
+	if _, err := c.Write(append([]byte(head), body...)); err != nil {
+		log.Debug("metrics: write", zap.Error(err))
+	}
 }
 
 // scriptMetrics lists the daemon's vrrp_scripts for keepalived_script_*.
-func (d *daemon) scriptMetrics() []vrrpprom.Script {
+func (d *daemon) scriptMetrics() []promtext.Script {
 	d.mu.Lock()
 	scripts := d.plan.conf.Scripts
 	d.mu.Unlock()
-	out := make([]vrrpprom.Script, 0, len(scripts))
+	out := make([]promtext.Script, 0, len(scripts))
 	for _, s := range scripts {
 		known, up := d.trackers.state(trackKey{trackScript, s.Name})
-		out = append(out, vrrpprom.Script{Name: s.Name, Good: known && up})
+		out = append(out, promtext.Script{Name: s.Name, Good: known && up})
 	}
 	return out
 }

@@ -9,7 +9,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/vrrpkit/vrrpkit/vrrp"
-	"github.com/vrrpkit/vrrpkit/vrrp/vrrpprom"
+	"github.com/vrrpkit/vrrpkit/vrrp/vrrpprom/promtext"
 )
 
 // readyLimit bounds the wait for every instance's first state before
@@ -17,17 +17,18 @@ import (
 const readyLimit = 30 * time.Second
 
 // startMetrics opens --metrics and serves the node's metrics there.
-func startMetrics(ctx context.Context, opts *options, d *daemon, node *vrrp.Node, obs *vrrpprom.Observer, observed bool, log *zap.Logger) error {
+func startMetrics(ctx context.Context, opts *options, d *daemon, node *vrrp.Node, obs *promtext.Observer, observed bool, log *zap.Logger) error {
 	l, err := listenMetrics(opts.metrics, opts.metricsRemote)
 	if err != nil {
 		return err
 	}
-	copts := &vrrpprom.Options{Scripts: d.scriptMetrics}
+	mopts := &promtext.Options{Scripts: d.scriptMetrics}
 	if observed {
-		copts.Observer = obs
+		mopts.Observer = obs
 	}
+	n := promtext.NodeOf(node)
 	log.Info("Metrics endpoint on " + opts.metrics + metricsPath)
-	go serveMetrics(ctx, l, metricsRegistry(vrrpprom.New(node, copts)), log)
+	go serveMetrics(ctx, l, func() []byte { return metricsText(n, mopts) }, log)
 	return nil
 }
 

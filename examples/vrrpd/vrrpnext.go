@@ -5,7 +5,7 @@ import (
 	"reflect"
 
 	"github.com/vrrpkit/vrrpkit/vrrp"
-	"github.com/vrrpkit/vrrpkit/vrrp/vrrpprom"
+	"github.com/vrrpkit/vrrpkit/vrrp/vrrpprom/promtext"
 )
 
 // Two things vrrpd wants from package vrrp that it does not have yet:
@@ -16,7 +16,7 @@ import (
 // "cfg.Observer = obs" and "return n.Ping".
 
 // withObserver sets cfg.Observer to obs, when NodeConfig has that field.
-func withObserver(cfg vrrp.NodeConfig, obs *vrrpprom.Observer) (vrrp.NodeConfig, bool) {
+func withObserver(cfg vrrp.NodeConfig, obs *promtext.Observer) (vrrp.NodeConfig, bool) {
 	f := reflect.ValueOf(&cfg).Elem().FieldByName("Observer")
 	if !f.IsValid() || !reflect.TypeOf(obs).AssignableTo(f.Type()) {
 		return cfg, false

@@ -75,4 +75,9 @@
 //
 // The list is checked against testdata/metrics.golden: a name that
 // changes breaks dashboards.
+//
+// The metrics are defined and gathered by package promtext, which also
+// writes them in the text exposition format without the Prometheus
+// client: a program that serves /metrics itself and wants to stay small
+// (examples/vrrpd) uses it instead of this package.
 package vrrpprom

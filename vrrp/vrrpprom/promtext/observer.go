@@ -1,4 +1,4 @@
-package vrrpprom
+package promtext
 
 import (
 	"slices"
@@ -136,19 +136,24 @@ func (h *histogram) observe(d time.Duration) {
 }
 
 type histSnapshot struct {
-	count   uint64
-	sum     float64
-	buckets map[float64]uint64 // cumulative, as Prometheus wants
+	count      uint64
+	sum        float64
+	bounds     []float64
+	cumulative []uint64
 }
 
 func (h *histogram) snapshot() histSnapshot {
-	s := histSnapshot{buckets: make(map[float64]uint64, len(h.bounds))}
+	s := histSnapshot{bounds: h.bounds, cumulative: make([]uint64, len(h.bounds))}
 	var cum uint64
-	for i, b := range h.bounds {
+	for i := range h.bounds {
 		cum += h.counts[i].Load()
-		s.buckets[b] = cum
+		s.cumulative[i] = cum
 	}
 	s.count = cum + h.counts[len(h.bounds)].Load()
 	s.sum = time.Duration(h.sumNs.Load()).Seconds()
 	return s
+}
+
+func emptySnapshot(bounds []float64) histSnapshot {
+	return histSnapshot{bounds: bounds, cumulative: make([]uint64, len(bounds))}
 }

@@ -1,4 +1,4 @@
-package vrrpprom
+package promtext
 
 import (
 	"context"
@@ -6,8 +6,9 @@ import (
 	"github.com/vrrpkit/vrrpkit/vrrp"
 )
 
-// node is what the collector reads of a vrrp.Node.
-type node interface {
+// Node is what Gather reads of a vrrp.Node: NodeOf adapts one, tests
+// pass their own.
+type Node interface {
 	Routers() []*vrrp.Router
 	// Ping returns nil once the node's protocol loop has handled a no-op:
 	// keepalived_up says whether the loop still turns, not only whether
@@ -20,9 +21,9 @@ type pinger interface {
 	Ping(ctx context.Context) error
 }
 
-// asNode adapts a vrrp.Node. Until vrrp.Node has Ping, a node counts as up
-// whenever the collector runs.
-func asNode(n *vrrp.Node) node {
+// NodeOf adapts a vrrp.Node. Until vrrp.Node has Ping, a node counts as
+// up whenever it is gathered.
+func NodeOf(n *vrrp.Node) Node {
 	if p, ok := any(n).(pinger); ok {
 		return nodeWithPing{n, p}
 	}
