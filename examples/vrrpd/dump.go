@@ -110,7 +110,7 @@ func (du *dumper) instances() []instanceDump {
 func (du *dumper) data() []byte {
 	var b bytes.Buffer
 	du.d.mu.Lock()
-	conf := du.d.plan.conf
+	conf, routers := du.d.plan.conf, du.d.plan.routers
 	du.d.mu.Unlock()
 	g := conf.Global
 	sched := schedule(g.GARP, g)
@@ -157,7 +157,7 @@ func (du *dumper) data() []byte {
 			kv(&b, 3, "Fall", strconv.Itoa(s.Fall))
 			kv(&b, 3, "Status", scriptStatus(du.d.trackers.state(trackKey{trackScript, s.Name})))
 			b.WriteString("   Tracking instances :\n")
-			for _, rp := range du.d.plan.routers {
+			for _, rp := range routers {
 				for _, t := range rp.tracks {
 					if t.key == (trackKey{trackScript, s.Name}) {
 						fmt.Fprintf(&b, "     %s, weight %d\n", rp.inst.Name, t.weight.Weight)

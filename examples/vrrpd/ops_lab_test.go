@@ -349,3 +349,54 @@ func copyFile(t *testing.T, from, to string, mode os.FileMode) {
 		t.Fatal(err)
 	}
 }
+
+// TestStatsClearRestartsTheDumpsCounts: after keepalived's STATS_CLEAR
+// signal the stats file counts from zero again, while the status (and
+// the metrics) keep the totals.
+func TestStatsClearRestartsTheDumpsCounts(t *testing.T) {
+	lab := netlab.New(t, 1)
+	ld := newLabDaemon(t, lab)
+	dir, tmp := t.TempDir(), t.TempDir()
+	v := ld.vrrpdEnv(lab.Host(1), dir, opsConf(100, ""), []string{"TMPDIR=" + tmp})
+	v.awaitStatus("10 adverts sent", func(st *Status) bool {
+		in := instanceStatus(st, "VI_1")
+		return in != nil && in.Counters.AdvertsSent >= 10
+	})
+	sent := func(sig syscall.Signal) uint64 {
+		t.Helper()
+		path := filepath.Join(tmp, statsFile)
+		os.Remove(path)
+		if err := v.cmd.Process.Signal(sig); err != nil {
+			t.Fatal(err)
+		}
+		var n uint64
+		err := poll(func() bool {
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return false
+			}
+			m := regexp.MustCompile(`(?m)^  Advertisements:\n    Received: \d+\n    Sent: (\d+)$`).FindSubmatch(b)
+			if m == nil {
+				return false
+			}
+			n, _ = strconv.ParseUint(string(m[1]), 10, 64)
+			return true
+		})
+		if err != nil {
+			t.Fatalf("no stats file after signal %d: %v", sig, err)
+		}
+		return n
+	}
+	before := sent(sigStatsClear)
+	if before < 10 {
+		t.Fatalf("STATS_CLEAR's dump says %d adverts sent, want the total (≥ 10)", before)
+	}
+	after := sent(syscall.SIGUSR2)
+	total := instanceStatus(v.status(), "VI_1").Counters.AdvertsSent
+	if after > total-before {
+		t.Errorf("after STATS_CLEAR the stats file says %d sent; want at most the %d sent since (total %d)", after, total-before, total)
+	}
+	if total < before {
+		t.Errorf("the status total (%d) went back below the cleared count (%d)", total, before)
+	}
+}

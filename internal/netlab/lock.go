@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
+	"testing"
 
 	"golang.org/x/sys/unix"
 )
@@ -25,7 +27,27 @@ var labLock struct {
 // LockName is the lock file's name in os.TempDir().
 const LockName = "vrrpkit-netlab.lock"
 
+// heldEnv tells the processes a lab holder starts (a test binary
+// re-executed as a daemon) that their parent holds the lock for them.
+const heldEnv = "VRRPKIT_NETLAB_LOCK_HELD"
+
+// A test binary that links netlab takes the lock before its first test,
+// when it may build labs at all: its other tests (simulations, benchmarks
+// of the protocol core) load the machine as much as labs do, and the
+// wait does not count against its -timeout, which starts in m.Run.
+func init() {
+	if !testing.Testing() || os.Getenv(heldEnv) != "" || missingPrivilege() != "" {
+		return
+	}
+	if err := holdLabLock(); err != nil {
+		fmt.Fprintln(os.Stderr, "netlab:", err)
+	}
+}
+
 func holdLabLock() error {
+	if os.Getenv(heldEnv) != "" && labLock.f == nil && os.Getenv(heldEnv) != strconv.Itoa(os.Getpid()) {
+		return nil // started by the holder
+	}
 	labLock.once.Do(func() {
 		p := filepath.Join(os.TempDir(), LockName)
 		f, err := os.OpenFile(p, os.O_RDONLY|os.O_CREATE, 0o644)
@@ -45,15 +67,15 @@ func holdLabLock() error {
 			return
 		}
 		labLock.f = f // held until the process exits
+		os.Setenv(heldEnv, strconv.Itoa(os.Getpid()))
 	})
 	return labLock.err
 }
 
 // Main runs a test binary's tests (m is its *testing.M) after taking the
-// lab lock, when this process may build labs at all. A package whose lab
-// tests take long calls it from TestMain, so that the wait for another
-// package's labs does not count against its own -timeout (which starts in
-// m.Run); other packages take the lock at their first New.
+// lab lock, when this process may build labs at all. The lock is taken
+// when the binary starts already; Main says so where a TestMain runs the
+// tests.
 func Main(m interface{ Run() int }) int {
 	if missingPrivilege() == "" {
 		if err := holdLabLock(); err != nil {
