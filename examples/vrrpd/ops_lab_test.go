@@ -291,14 +291,14 @@ func TestVrrpdRunsWithoutRoot(t *testing.T) {
 	v1.awaitStatus("unprivileged h1 MASTER", inState("VI_1", "MASTER"))
 	checkUnprivileged(t, v1.cmd.Process.Pid)
 	awaitHolders(t, []netip.Prefix{opsVIP}, []string{"h1"}, both...)
-	if tables, err := h1.NFTables(); err != nil || !slices.Contains(tables, "vrrpkit") {
+	if tables, err := h1.NFTables(); err != nil || !slices.ContainsFunc(tables, isVrrpkitTable) {
 		t.Errorf("no_accept table of the unprivileged master: %v, %v", tables, err)
 	}
 
 	// It stops: priority 0, address and table removed, h2 takes over.
 	v1.terminate()
 	awaitHolders(t, []netip.Prefix{opsVIP}, []string{"h2"}, both...)
-	if tables, err := h1.NFTables(); err != nil || slices.Contains(tables, "vrrpkit") {
+	if tables, err := h1.NFTables(); err != nil || slices.ContainsFunc(tables, isVrrpkitTable) {
 		t.Errorf("no_accept table after the unprivileged vrrpd stopped: %v, %v", tables, err)
 	}
 
@@ -400,3 +400,7 @@ func TestStatsClearRestartsTheDumpsCounts(t *testing.T) {
 		t.Errorf("the status total (%d) went back below the cleared count (%d)", total, before)
 	}
 }
+
+// isVrrpkitTable: the no_accept table of vip's Linux backend ("vrrpkit",
+// or "vrrpkit-PID-N" per backend).
+func isVrrpkitTable(name string) bool { return name == "vrrpkit" || strings.HasPrefix(name, "vrrpkit-") }

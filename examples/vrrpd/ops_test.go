@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime/debug"
 	"slices"
 	"strconv"
@@ -271,5 +272,16 @@ func TestJSONLogsAreOneObjectPerLine(t *testing.T) {
 		if !strings.Contains(line, want) {
 			t.Errorf("JSON log line %s lacks %s", line, want)
 		}
+	}
+}
+
+// TestConsoleLogsAsKeepalived: without --log-format, a line is what
+// keepalived --log-console writes: a ctime stamp, a colon, the message.
+func TestConsoleLogsAsKeepalived(t *testing.T) {
+	var console bytes.Buffer
+	newLogger(&console, false).Info("(VI_1) Entering MASTER STATE")
+	line := strings.TrimSpace(console.String())
+	if !regexp.MustCompile(`^[A-Z][a-z]{2} [A-Z][a-z]{2} [ 0-9]\d \d\d:\d\d:\d\d \d{4}: \(VI_1\) Entering MASTER STATE$`).MatchString(line) {
+		t.Errorf("console line %q, want keepalived's", line)
 	}
 }
