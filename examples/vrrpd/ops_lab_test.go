@@ -403,4 +403,6 @@ func TestStatsClearRestartsTheDumpsCounts(t *testing.T) {
 
 // isVrrpkitTable: the no_accept table of vip's Linux backend ("vrrpkit",
 // or "vrrpkit-PID-N" per backend).
-func isVrrpkitTable(name string) bool { return name == "vrrpkit" || strings.HasPrefix(name, "vrrpkit-") }
+func isVrrpkitTable(name string) bool {
+	return name == "vrrpkit" || strings.HasPrefix(name, "vrrpkit-")
+}
