@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"net/netip"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -39,9 +38,7 @@ func (s *syncBuffer) String() string {
 // run on one machine.
 func startKeepalived(t *testing.T, h *netlab.Host, conf string) *syncBuffer {
 	t.Helper()
-	if _, err := exec.LookPath("keepalived"); err != nil {
-		t.Skip("keepalived not installed")
-	}
+	netlab.NeedTool(t, "keepalived", "as the interoperability peer")
 	dir := t.TempDir()
 	conf, err := filepath.Abs(conf)
 	if err != nil {

@@ -244,11 +244,11 @@ func TestConnExchangesAdverts(t *testing.T) {
 // checksum in a capture.
 func checkTshark(t *testing.T, path string) {
 	t.Helper()
-	if _, err := exec.LookPath("tshark"); err != nil {
-		t.Log("tshark not installed: checksums checked with the codec only")
+	tshark, ok := netlab.HaveTool(t, "tshark", "to have Wireshark's dissector check the checksums")
+	if !ok {
 		return
 	}
-	out, err := exec.Command("tshark", "-r", path, "-Y", "vrrp", "-T", "fields", "-e", "vrrp.checksum.status").Output()
+	out, err := exec.Command(tshark, "-r", path, "-Y", "vrrp", "-T", "fields", "-e", "vrrp.checksum.status").Output()
 	if err != nil {
 		t.Fatalf("tshark: %v\n%s", err, out)
 	}
@@ -510,6 +510,7 @@ func TestConnCloseUnblocksReceive(t *testing.T) {
 // Packet.Age is how long a packet waited in the socket: the kernel's
 // receive stamp, not the moment Receive got to it.
 func TestReceiveAgeIsTimeWaitedInSocket(t *testing.T) {
+	netlab.NeedTool(t, "ping", "to check reachability in the lab")
 	lab := netlab.New(t, 2)
 	capt := lab.Capture()
 	h1, h2 := lab.Host(1), lab.Host(2)

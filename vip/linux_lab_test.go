@@ -612,6 +612,7 @@ func TestLinuxCloseRemovesEverything(t *testing.T) {
 // keepalived sets the NA's Router flag from the interface's IPv6
 // forwarding; Announce sends garp_lower_prio_repeat more.
 func TestLinuxRouterFlagFollowsForwardingAndAnnounceSendsMore(t *testing.T) {
+	netlab.NeedTool(t, "sysctl", "to turn IPv6 forwarding on in the lab host")
 	lab := netlab.New(t, 1)
 	h := lab.Host(1)
 	capture := lab.Capture()

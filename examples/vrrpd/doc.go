@@ -17,8 +17,14 @@
 // RUNSTATEDIR/PROGRAM.pid — under vrrpd's name, so that a keepalived
 // beside it keeps /run/keepalived.pid; -r is written only when given),
 // -i/--config-id, -d/--dump-conf (logs the configuration with every default
-// explicit), -u/--umask, -t/--config-test[=FILE], --signum; -n, -P, -G and
-// keepalived's other options are accepted and ignored with a log line.
+// explicit), -u/--umask, -t/--config-test[=FILE], --signum (the numbers
+// keepalived prints for STOP, RELOAD, DATA, STATS, STATS_CLEAR and JSON),
+// -S/--log-facility (log to syslog too, which journald reads, with
+// keepalived's facilities: 0-7, local0-local7, user, daemon) and
+// -G/--no-syslog; -n, -P and keepalived's other options are accepted and
+// ignored with a log line. vrrpd's own: --log-format=json (one JSON object
+// per line on the console, for log shippers), --metrics ADDR (below),
+// -v/--version (the module version and VCS revision it was built from).
 // vrrpd always runs in the foreground.
 //
 // A pid file is the daemon's lock: vrrpd holds an exclusive flock on it
@@ -41,6 +47,30 @@
 // advert out of turn. An instance counts as changed when its own settings,
 // the scripts, processes or files it tracks, its sync group, or the global
 // settings it inherits (vrrp_garp_*) differ.
+//
+// SIGUSR1, SIGUSR2, SIGRTMAX-1 and SIGRTMIN+2 (keepalived's DATA, STATS,
+// STATS_CLEAR and JSON) write keepalived.data, keepalived.stats and
+// keepalived.json in $TMPDIR (default /tmp), mode 0600, in keepalived's
+// layout: the fields keepalived 2.2.7 and 2.4.3 both write that vrrpd can
+// fill, in their order, the JSON with keepalived 2.4.3's field names
+// (without auth_data: vrrpd never writes a password). A file is written
+// under a new name and renamed into place, so a link planted at the name
+// is replaced, never followed. STATS_CLEAR restarts the stats file's
+// counts; the metrics' counters never go back.
+//
+// --metrics ADDR serves Prometheus metrics at /metrics (package
+// vrrp/vrrpprom: the keepalived exporter's names, so dashboards built for
+// keepalived work, and vrrpkit_ ones) on a unix socket (unix:/path) or a
+// loopback TCP address; an address other hosts can reach needs
+// --metrics-allow-remote.
+//
+// Under systemd (Type=notify, examples/vrrpd/systemd/vrrpd.service) vrrpd
+// sends READY=1 once every instance knows its first state, RELOADING=1
+// and READY=1 around a SIGHUP reload, STOPPING=1 when it stops, and with
+// WatchdogSec pets the watchdog only while its protocol loop answers, so
+// that a stuck loop gets it restarted. The unit runs it as an
+// unprivileged user with CAP_NET_ADMIN and CAP_NET_RAW only; notify and
+// track scripts then run as that user.
 //
 // The status endpoint serves the state of every instance (state,
 // effective and configured priority, current master, VIPs, tracked

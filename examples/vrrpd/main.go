@@ -21,6 +21,7 @@ import (
 	"github.com/vrrpkit/vrrpkit/examples/vrrpd/kaconf"
 	"github.com/vrrpkit/vrrpkit/vip"
 	"github.com/vrrpkit/vrrpkit/vrrp"
+	"github.com/vrrpkit/vrrpkit/vrrp/vrrpprom/promtext"
 )
 
 func main() {
@@ -45,10 +46,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stdout, versionString())
 		return 0
 	case opts.signum != "":
-		n, err := signalNumber(opts.signum)
-		if err != nil {
-			fmt.Fprintln(stderr, "vrrpd:", err)
-			return 2
+		n, ok := signalNumber(opts.signum)
+		if !ok {
+			fmt.Fprintln(stderr, "Unknown sigfunc "+opts.signum) // keepalived's words and status
+			return 1
 		}
 		fmt.Fprintln(stdout, n)
 		return 0
@@ -58,13 +59,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return serve(opts, stderr)
 }
 
-func versionString() string {
-	v := "(devel)"
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
-		v = bi.Main.Version
-	}
-	return "vrrpd " + v + " (vrrpkit), keepalived.conf as keepalived v2.2.7 reads it"
-}
+func versionString() string { return buildVersion().String() }
 
 // loadConfig reads and translates the configuration, returning every
 // problem as a line naming file and line, and the warnings.
@@ -160,8 +155,18 @@ func tuneRuntime() {
 // serve runs the daemon until SIGTERM or SIGINT.
 func serve(opts *options, logOut io.Writer) int {
 	tuneRuntime()
-	log := newLogger(logOut, opts.logDetail)
+	log, closeLog, err := buildLogger(logOut, opts.log)
+	if err != nil {
+		fmt.Fprintln(logOut, "vrrpd:", err)
+		return 1
+	}
+	defer closeLog()
 	defer log.Sync()
+	sd, err := newNotifier(log)
+	if err != nil {
+		log.Warn("systemd notify: " + err.Error())
+	}
+	defer sd.close()
 	log.Info("Starting " + versionString())
 	log.Info("Command line: '" + strings.Join(os.Args, "' '") + "'")
 	for _, ig := range opts.ignored {
@@ -178,6 +183,9 @@ func serve(opts *options, logOut io.Writer) int {
 	// VIPs held.
 	sigs := make(chan os.Signal, 8)
 	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	for _, s := range dumpSignals {
+		signal.Notify(sigs, s)
+	}
 	defer signal.Stop(sigs)
 
 	log.Info("Configuration file " + opts.configFile)
@@ -222,7 +230,8 @@ func serve(opts *options, logOut io.Writer) int {
 	defer linux.Close()
 	// PreciseWakeups: a backup's takeover does not wait up to a
 	// millisecond for Go's poller to notice its timer.
-	node, err := vrrp.NewNode(vrrp.NodeConfig{Network: network, Logger: log, PreciseWakeups: true})
+	obs := promtext.NewObserver()
+	node, err := vrrp.NewNode(vrrp.NodeConfig{Network: network, Logger: log, PreciseWakeups: true, Observer: obs})
 	if err != nil {
 		log.Error(err.Error())
 		return 1
@@ -246,11 +255,19 @@ func serve(opts *options, logOut io.Writer) int {
 		defer l.Close()
 		go serveStatus(ctx, l, func() Status { return d.status(opts.configFile) }, log)
 	}
+	if opts.metrics != "" {
+		if err := startMetrics(ctx, opts, d, node, obs, log); err != nil {
+			log.Error(err.Error())
+			return 1
+		}
+	}
+	du := newDumper(d, dumpDir())
 
 	nodeCtx, stopNode := context.WithCancel(context.Background())
 	defer stopNode()
 	nodeDone := make(chan error, 1)
 	go func() { nodeDone <- node.Run(nodeCtx) }()
+	startWatchdog(ctx, sd, node, log)
 
 	var startup <-chan time.Time
 	if delay, why := startupDelay(p.conf.Global, uptime()); delay > 0 {
@@ -260,6 +277,7 @@ func serve(opts *options, logOut io.Writer) int {
 		startup = t.C
 	} else {
 		d.startRouters()
+		go readyWhenKnown(ctx, sd, d, readyLimit)
 	}
 
 	status := 0
@@ -269,9 +287,15 @@ loop:
 		case <-startup:
 			log.Info("Startup delay over: starting the instances")
 			d.startRouters()
+			go readyWhenKnown(ctx, sd, d, readyLimit)
 		case sig := <-sigs:
 			if sig == syscall.SIGHUP {
+				sd.send("RELOADING=1", "MONOTONIC_USEC="+monotonicUsec())
 				reload(ctx, d, opts, log)
+				sd.send("READY=1", "STATUS="+stateSummary(d))
+				continue
+			}
+			if du.onSignal(sig, log) {
 				continue
 			}
 			log.Info("Stopping (" + sig.String() + ")")
@@ -283,6 +307,7 @@ loop:
 			break loop
 		}
 	}
+	sd.send("STOPPING=1")
 	stopNode()
 	if err := <-nodeDone; err != nil && !errors.Is(err, vrrp.ErrNodeStopped) {
 		log.Error("shutdown", zap.Error(err))

@@ -42,6 +42,11 @@ type options struct {
 	help    bool // -h
 	signum  string
 
+	metrics       string // --metrics ADDR: serve Prometheus metrics
+	metricsRemote bool   // --metrics-allow-remote: ADDR may be reachable from other hosts
+	log           logConfig
+	noSyslog      bool // -G
+
 	// ignored lists the keepalived options given that vrrpd accepts and
 	// ignores, for a log line.
 	ignored []string
@@ -76,8 +81,8 @@ var optionSpecs = []optSpec{
 	{0, "all", optFlag, nil, "vrrpd has no child processes"},
 	{'l', "log-console", optFlag, func(o *options, _ string) error { o.logConsole = true; return nil }, ""},
 	{'D', "log-detail", optFlag, func(o *options, _ string) error { o.logDetail = true; return nil }, ""},
-	{'S', "log-facility", optValue, nil, "vrrpd logs to the console only"},
-	{'G', "no-syslog", optFlag, nil, "vrrpd logs to the console only"},
+	{'S', "log-facility", optValue, setFacility, ""},
+	{'G', "no-syslog", optFlag, func(o *options, _ string) error { o.noSyslog = true; return nil }, ""},
 	{'u', "umask", optValue, setUmask, ""},
 	{'X', "release-vips", optFlag, nil, "vrrpd always releases the VIPs when it stops"},
 	{'V', "dont-release-vrrp", optFlag, nil, "vrrpd always releases the VIPs when it stops"},
@@ -107,6 +112,9 @@ var optionSpecs = []optSpec{
 	{0, "status-group", optValue, func(o *options, v string) error { o.statusGroup = v; return nil }, ""},
 	{0, "status-remote", optFlag, func(o *options, _ string) error { o.statusRemote = true; return nil }, ""},
 	{0, "notify-timeout", optValue, setNotifyTimeout, ""},
+	{0, "metrics", optValue, func(o *options, v string) error { o.metrics = v; return nil }, ""},
+	{0, "metrics-allow-remote", optFlag, func(o *options, _ string) error { o.metricsRemote = true; return nil }, ""},
+	{0, "log-format", optValue, setLogFormat, ""},
 }
 
 func setUmask(o *options, v string) error {
@@ -163,7 +171,7 @@ func parseOptions(args []string) (*options, error) {
 			if i+1 < len(args) {
 				return nil, fmt.Errorf("%w: unexpected argument %q", errUsage, args[i+1])
 			}
-			return o, nil
+			i = len(args)
 		case strings.HasPrefix(a, "--"):
 			name, value, hasValue := strings.Cut(a[2:], "=")
 			s := byLong[name]
@@ -222,19 +230,21 @@ func parseOptions(args []string) (*options, error) {
 			return nil, fmt.Errorf("%w: unexpected argument %q", errUsage, a)
 		}
 	}
+	o.log.detail = o.logDetail
+	if o.metrics != "" {
+		if _, _, err := metricsListenAddr(o.metrics, o.metricsRemote); err != nil {
+			return nil, fmt.Errorf("%w: %v", errUsage, err)
+		}
+	}
+	o.log.syslog = o.log.syslog && !o.noSyslog
 	return o, nil
 }
 
-// signalNumber answers keepalived's --signum: the signal a unit file sends
-// for an action.
-func signalNumber(name string) (int, error) {
-	switch strings.ToUpper(name) {
-	case "STOP":
-		return 15, nil // SIGTERM
-	case "RELOAD":
-		return 1, nil // SIGHUP
-	}
-	return 0, fmt.Errorf("--signum=%s: vrrpd knows STOP and RELOAD", name)
+// signalNumber answers keepalived's --signum: the signal a unit file or
+// a script sends for an action (names as keepalived spells them).
+func signalNumber(name string) (int, bool) {
+	n, ok := keepalivedSignals[name]
+	return int(n), ok
 }
 
 const usageText = `Usage: vrrpd [OPTION...]
@@ -262,17 +272,28 @@ defaults) in the foreground, on vrrpkit.
       --status-remote        allow a TCP address other than loopback (the
                              endpoint has no authentication)
       --notify-timeout=D     kill a notify script still running after D (default 30s)
-      --signum=STOP|RELOAD   print the signal number for the action
+      --signum=SIGFUNC       print the signal number for STOP, RELOAD, DATA,
+                             STATS, STATS_CLEAR or JSON
+  -S, --log-facility=F       also log to syslog (journald): F is 0-7 (local0-7),
+                             local0-local7, user or daemon
+  -G, --no-syslog            do not log to syslog (the default without -S)
+      --log-format=FORMAT    console format: keepalived (default) or json
+      --metrics=ADDR         serve Prometheus metrics at /metrics on ADDR:
+                             unix:/path, or a loopback host:port
+      --metrics-allow-remote allow a --metrics address other hosts can reach
   -v, --version              print the version
   -h, --help                 print this help
 
 Accepted and ignored, for keepalived's command lines: -n/--dont-fork,
--P/--vrrp, -G/--no-syslog, -S, -B, -X, -V, -I, -R, -c, -b, -a, -x, -A, -m,
+-P/--vrrp, -B, -X, -V, -I, -R, -c, -b, -a, -x, -A, -m,
 -M, -e, --all.
 
 SIGTERM or SIGINT: every master sends priority 0 and releases its addresses,
 then vrrpd exits. SIGHUP: reload the configuration; instances whose settings
-did not change keep running without a transition.
+did not change keep running without a transition. The signals --signum
+names for DATA, STATS, STATS_CLEAR and JSON write keepalived.data,
+keepalived.stats and keepalived.json in $TMPDIR (default /tmp) in
+keepalived's layout.
 
 vrrpd status asks a running vrrpd for the state of every instance: ADDR
 defaults to ` + defaultStatusAddr + `.

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"errors"
+	"log/syslog"
 	"os"
 	"strings"
 	"testing"
@@ -26,21 +27,22 @@ func TestParseOptionsTakesKeepalivedCommandLines(t *testing.T) {
 		{"systemd unit", []string{"--dont-fork", "--log-console", "--no-syslog", "--vrrp", "-f", "/k.conf", "-p", "/k.pid", "-r", "/v.pid"},
 			base(func(o *options) {
 				o.configFile, o.pidFile, o.vrrpPidFile, o.logConsole = "/k.conf", "/k.pid", "/v.pid", true
-				o.ignored = []string{"--dont-fork (vrrpd always runs in the foreground)", "--no-syslog (vrrpd logs to the console only)", "--vrrp (vrrpd is VRRP only)"}
+				o.noSyslog = true
+				o.ignored = []string{"--dont-fork (vrrpd always runs in the foreground)", "--vrrp (vrrpd is VRRP only)"}
 			})},
 		{"kolla's -nld", []string{"-nld", "-p", "/run/keepalived.pid"}, base(func(o *options) {
 			o.logConsole, o.dumpConfig, o.pidFile = true, true, "/run/keepalived.pid"
 			o.ignored = []string{"-n (vrrpd always runs in the foreground)"}
 		})},
 		{"clustered with a value", []string{"-nlDf/etc/k.conf"}, base(func(o *options) {
-			o.logConsole, o.logDetail, o.configFile = true, true, "/etc/k.conf"
+			o.logConsole, o.logDetail, o.log.detail, o.configFile = true, true, true, "/etc/k.conf"
 			o.ignored = []string{"-n (vrrpd always runs in the foreground)"}
 		})},
 		{"clustered, value next", []string{"-lDf", "/etc/k.conf"}, base(func(o *options) {
-			o.logConsole, o.logDetail, o.configFile = true, true, "/etc/k.conf"
+			o.logConsole, o.logDetail, o.log.detail, o.configFile = true, true, true, "/etc/k.conf"
 		})},
 		{"long with =", []string{"--use-file=/a", "--pid=/b", "--vrrp_pid", "/c", "--log-detail"}, base(func(o *options) {
-			o.configFile, o.pidFile, o.vrrpPidFile, o.logDetail = "/a", "/b", "/c", true
+			o.configFile, o.pidFile, o.vrrpPidFile, o.logDetail, o.log.detail = "/a", "/b", "/c", true, true
 		})},
 		{"config test", []string{"-t"}, base(func(o *options) { o.check = true })},
 		{"config test to a file", []string{"-t/tmp/out"}, base(func(o *options) { o.check, o.checkLog = true, "/tmp/out" })},
@@ -51,8 +53,20 @@ func TestParseOptionsTakesKeepalivedCommandLines(t *testing.T) {
 		})},
 		{"umask octal", []string{"-u", "022"}, base(func(o *options) { o.umask = 0o22 })},
 		{"config id", []string{"-i", "lb1"}, base(func(o *options) { o.configID = "lb1" })},
-		{"ignored with values", []string{"-S", "local0", "--checkers_pid=/x", "-G"}, base(func(o *options) {
-			o.ignored = []string{"-S (vrrpd logs to the console only)", "--checkers_pid (vrrpd has no health-checker process)", "-G (vrrpd logs to the console only)"}
+		{"ignored with values", []string{"--checkers_pid=/x", "-c", "/y"}, base(func(o *options) {
+			o.ignored = []string{"--checkers_pid (vrrpd has no health-checker process)", "-c (vrrpd has no health-checker process)"}
+		})},
+		{"syslog facility", []string{"-S", "local3"}, base(func(o *options) {
+			o.log.syslog, o.log.facility = true, syslog.LOG_LOCAL3
+		})},
+		{"syslog facility by number, then -G", []string{"-S5", "-G"}, base(func(o *options) {
+			o.log.facility, o.noSyslog = syslog.LOG_LOCAL5, true
+		})},
+		{"syslog daemon", []string{"--log-facility=daemon"}, base(func(o *options) {
+			o.log.syslog, o.log.facility = true, syslog.LOG_DAEMON
+		})},
+		{"json logs and metrics", []string{"--log-format=json", "--metrics", "unix:/run/vrrpd/metrics.sock", "--metrics-allow-remote"}, base(func(o *options) {
+			o.log.json, o.metrics, o.metricsRemote = true, "unix:/run/vrrpd/metrics.sock", true
 		})},
 		{"end of options", []string{"-l", "--"}, base(func(o *options) { o.logConsole = true })},
 	} {
@@ -61,7 +75,7 @@ func TestParseOptionsTakesKeepalivedCommandLines(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if d := cmp.Diff(c.want, got, cmp.AllowUnexported(options{})); d != "" {
+			if d := cmp.Diff(c.want, got, cmp.AllowUnexported(options{}, logConfig{})); d != "" {
 				t.Errorf("parseOptions(%q) (-want +got):\n%s", c.args, d)
 			}
 		})
@@ -77,6 +91,9 @@ func TestParseOptionsRefusesWhatItCannotDo(t *testing.T) {
 		{"--use-file"},         // missing value
 		{"config.conf"},        // operands
 		{"--dont-fork=yes"},    // a flag with a value
+		{"-S", "local8"},       // no such facility
+		{"--log-format=xml"},   // no such format
+		{"--metrics=:9650"},    // all addresses without --metrics-allow-remote
 		{"--notify-timeout=x"}, // bad duration
 		{"-u", "999"},          // bad umask
 		{"--", "x"},            // operand after --
@@ -95,7 +112,12 @@ func TestRunAnswersSignumVersionAndHelp(t *testing.T) {
 	}{
 		{[]string{"--signum=RELOAD"}, 0, "1\n"},
 		{[]string{"--signum", "STOP"}, 0, "15\n"},
-		{[]string{"--signum=DATA"}, 2, ""},
+		{[]string{"--signum=DATA"}, 0, "10\n"},
+		{[]string{"--signum=STATS"}, 0, "12\n"},
+		{[]string{"--signum=STATS_CLEAR"}, 0, "63\n"},
+		{[]string{"--signum=JSON"}, 0, "36\n"},
+		{[]string{"--signum=data"}, 1, ""}, // keepalived's names are upper case
+		{[]string{"--signum=TDATA"}, 1, ""},
 		{[]string{"-v"}, 0, "vrrpd "},
 		{[]string{"--help"}, 0, "Usage: vrrpd"},
 		{[]string{"-C"}, 2, ""},

@@ -2,7 +2,6 @@ package labbench
 
 import (
 	"net/netip"
-	"os/exec"
 	"testing"
 	"time"
 
@@ -14,9 +13,7 @@ var scenario200 = Scenario{Routers: 200, Version: 3, Interval: 100 * time.Millis
 
 func BenchmarkTakeover(b *testing.B) {
 	b.Run("keepalived", func(b *testing.B) {
-		if _, err := exec.LookPath("keepalived"); err != nil {
-			b.Skip("keepalived not installed")
-		}
+		netlab.NeedTool(b, "keepalived", "to measure it beside vrrpd")
 		for range b.N {
 			r := Run(b, Keepalived{}, scenario200)
 			r.Report(b)

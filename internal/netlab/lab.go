@@ -87,7 +87,8 @@ type Host struct {
 // VRRPKIT_REQUIRE_NETNS=1, where it calls t.Fatal. Everything it creates (namespaces,
 // links, processes started through Host.Command, captures) is torn down in t.Cleanup,
 // also when the test fails. Namespace names carry a unique prefix so labs in
-// parallel tests and processes never collide.
+// parallel tests and processes never collide. The first lab of a process waits
+// for the labs of other processes to finish (see Main).
 func New(t TB, n int) *Lab {
 	t.Helper()
 	if n < 1 || n > 250 {
@@ -98,6 +99,9 @@ func New(t TB, n int) *Lab {
 			t.Fatalf("netlab: %s (and %s=1 forbids skipping)", reason, RequireEnv)
 		}
 		t.Skipf("netlab: %s; skipping (set %s=1 to fail instead)", reason, RequireEnv)
+	}
+	if err := holdLabLock(); err != nil {
+		t.Fatalf("netlab: %v", err)
 	}
 	l := &Lab{
 		t:      t,

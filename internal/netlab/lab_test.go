@@ -14,9 +14,12 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 func TestHostsReachEachOther(t *testing.T) {
+	NeedTool(t, "ping", "to check reachability in the lab")
 	l := New(t, 3)
 	capt := l.Capture()
 	h1, h2 := l.Host(1), l.Host(2)
@@ -57,8 +60,8 @@ func TestHostsReachEachOther(t *testing.T) {
 	if err := capt.WritePcap(path); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := exec.LookPath("tshark"); err == nil {
-		out, err := exec.Command("tshark", "-r", path, "-Y", "icmp.type == 8 && ip.src == 10.0.0.1").CombinedOutput()
+	if tshark, ok := HaveTool(t, "tshark", "to read the pcap back with Wireshark"); ok {
+		out, err := exec.Command(tshark, "-r", path, "-Y", "icmp.type == 8 && ip.src == 10.0.0.1").CombinedOutput()
 		if err != nil || !strings.Contains(string(out), "10.0.0.1 → 10.0.0.2") {
 			t.Errorf("tshark -r %s: %v\n%s", path, err, out)
 		}
@@ -66,6 +69,7 @@ func TestHostsReachEachOther(t *testing.T) {
 }
 
 func TestMulticastReachesEveryHost(t *testing.T) {
+	NeedTool(t, "ping", "to check reachability in the lab")
 	l := New(t, 3)
 	// All-nodes ping: h2 and h3 answer only if the bridge floods multicast.
 	out, err := l.Host(1).Run("ping", "-6", "-c", "3", "-i", "0.2", "-w", "5", "ff02::1%eth0")
@@ -102,6 +106,7 @@ func TestDoRunsInHostNamespace(t *testing.T) {
 }
 
 func TestLinkDownUp(t *testing.T) {
+	NeedTool(t, "ping", "to check reachability in the lab")
 	l := New(t, 2)
 	h1, h2 := l.Host(1), l.Host(2)
 	if err := h2.LinkDown(); err != nil {
@@ -173,6 +178,7 @@ func TestCleanupRemovesEverything(t *testing.T) {
 }
 
 func TestStaleNamespaceOfSamePidIsReplaced(t *testing.T) {
+	NeedTool(t, "ping", "to check reachability in the lab")
 	if missingPrivilege() != "" {
 		New(t, 1) // skips or fails with the reason
 	}
@@ -192,6 +198,7 @@ func TestStaleNamespaceOfSamePidIsReplaced(t *testing.T) {
 }
 
 func TestIsolateKeepsCarrierAndBlocksFrames(t *testing.T) {
+	NeedTool(t, "ping", "to check reachability in the lab")
 	l := New(t, 2)
 	h1, h2 := l.Host(1), l.Host(2)
 	capt := l.Capture()
@@ -223,6 +230,7 @@ func TestIsolateKeepsCarrierAndBlocksFrames(t *testing.T) {
 }
 
 func TestCaptureTimesAreKernelStamps(t *testing.T) {
+	NeedTool(t, "ping", "to check reachability in the lab")
 	l := New(t, 2)
 	capt := l.Capture()
 	// Stall the capture's reader (it takes c.mu after each frame) while
@@ -275,6 +283,7 @@ func TestCaptureTimesAreKernelStamps(t *testing.T) {
 }
 
 func TestCaptureCountsDroppedFrames(t *testing.T) {
+	NeedTool(t, "ping", "to check reachability in the lab")
 	l := New(t, 2)
 	// A buffer of a few frames, and a reader stalled (it takes c.mu after
 	// each frame) while ping floods: most frames cannot be queued.
@@ -331,6 +340,7 @@ func TestCaptureCountsDroppedFrames(t *testing.T) {
 }
 
 func TestCaptureSinceReturnsEachFrameOnce(t *testing.T) {
+	NeedTool(t, "ping", "to check reachability in the lab")
 	l := New(t, 2)
 	capt := l.Capture()
 	if _, err := l.Host(1).Run("ping", "-c", "2", "-i", "0.2", "-W", "2", l.Host(2).IPv4.String()); err != nil {
@@ -349,5 +359,20 @@ func TestCaptureSinceReturnsEachFrameOnce(t *testing.T) {
 	}
 	if dropped, err := capt.Dropped(); err != nil || dropped != 0 {
 		t.Errorf("Dropped = %d, %v; want 0", dropped, err)
+	}
+}
+
+// TestLabHoldsTheLockAgainstOtherProcesses: once a process has built a
+// lab, another process's attempt to take the lab lock waits (here: a
+// second open file description, which flock treats as another owner).
+func TestLabHoldsTheLockAgainstOtherProcesses(t *testing.T) {
+	New(t, 1)
+	f, err := os.Open(filepath.Join(os.TempDir(), LockName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != unix.EWOULDBLOCK {
+		t.Fatalf("flock of the lab lock by another owner: %v, want EWOULDBLOCK", err)
 	}
 }

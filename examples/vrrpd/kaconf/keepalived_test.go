@@ -2,7 +2,6 @@ package kaconf
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -27,9 +26,7 @@ func keepalivedCheck(t *testing.T, h *netlab.Host, conf string) {
 // fd00::1/64, as in the lab the configurations are written for.
 func requireKeepalived(t *testing.T) *netlab.Host {
 	t.Helper()
-	if _, err := exec.LookPath("keepalived"); err != nil {
-		t.Skip("keepalived is not installed: cannot compare with it")
-	}
+	netlab.NeedTool(t, "keepalived", "to compare with keepalived's own reading")
 	return netlab.New(t, 1).Host(1)
 }
 
