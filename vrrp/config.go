@@ -166,6 +166,13 @@ type Config struct {
 	// leaves interface tracking to the implementation).
 	IgnoreLinkDown bool
 
+	// AcquireTimeout bounds how long a master may be unable to acquire its
+	// addresses: a Backend's Acquire that fails is retried (100 ms,
+	// doubling up to 2 s) and, once it has failed for this long, the router
+	// goes to Fault — a priority-0 advert hands over to a backup — for as
+	// long again before it takes part again. Default: 10 s.
+	AcquireTimeout time.Duration
+
 	// Backend adds, removes and announces the VIPs. Default: none (the
 	// router only runs the protocol; events tell the program).
 	Backend Backend
@@ -217,6 +224,9 @@ func (c Config) withDefaults() Config {
 	if c.Interval == 0 {
 		c.Interval = DefaultInterval
 	}
+	if c.AcquireTimeout == 0 {
+		c.AcquireTimeout = 10 * time.Second
+	}
 	if c.Name == "" {
 		c.Name = c.Interface + "/" + strconv.Itoa(int(c.VRID))
 		if c.IPv6 {
@@ -266,6 +276,9 @@ func (c Config) Validate() error {
 		}
 	default:
 		return bad("Version", "must be 2 or 3, got %d", c.Version)
+	}
+	if c.AcquireTimeout < 0 {
+		return bad("AcquireTimeout", "must not be negative, got %v", c.AcquireTimeout)
 	}
 	if c.NoPreempt && c.Priority == OwnerPriority {
 		return bad("NoPreempt", "an address owner (priority 255) always preempts")

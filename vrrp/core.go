@@ -75,6 +75,13 @@ type coreRouter struct {
 	heard      time.Time  // last advert given to the machine, for the takeover latency
 	left       netip.Addr // the master whose priority 0 was taken last: its repeats are too
 
+	// A failing Acquire: failing since, the current retry wait, the next
+	// retry; and when the Fault it ended in is over.
+	acquireFailing time.Time
+	acquireRetry   time.Duration
+	retryAt        time.Time
+	faultUntil     time.Time
+
 	// Built once (prepare) so that steady-state adverts allocate nothing.
 	advAddrs []netip.Addr // listed in adverts, sorted for comparison
 	peers    []netip.Addr
@@ -196,7 +203,18 @@ func (c *core) runTimers(now time.Time) {
 		if r == nil || r.wake.IsZero() || r.wake.After(now) {
 			return
 		}
-		c.apply(r, r.m.TimerDue(now, r.acts[:0]), now)
+		if d := r.m.Deadline(); !d.IsZero() && !d.After(now) {
+			c.apply(r, r.m.TimerDue(now, r.acts[:0]), now)
+		}
+		if !r.retryAt.IsZero() && !r.retryAt.After(now) {
+			r.retryAt = time.Time{}
+			c.retryAcquire(r)
+		}
+		if !r.faultUntil.IsZero() && !r.faultUntil.After(now) {
+			r.faultUntil = time.Time{}
+			c.setFault(r, faultBackend, false, "", now)
+		}
+		c.reschedule(r)
 	}
 }
 
@@ -319,8 +337,14 @@ func (c *core) backendOp(r *coreRouter, kind ActionKind) {
 	c.later(laterWork{kind: laterBackend, r: r.h, op: op})
 }
 
-// reschedule moves r in the timer heap to its next wake-up.
+// reschedule moves r in the timer heap to its next wake-up: its
+// machine's deadline, or a retry or the end of a Fault if sooner.
 func (c *core) reschedule(r *coreRouter) {
 	r.wake = r.m.Deadline()
+	for _, t := range [...]time.Time{r.retryAt, r.faultUntil} {
+		if !t.IsZero() && (r.wake.IsZero() || t.Before(r.wake)) {
+			r.wake = t
+		}
+	}
 	c.timers.fix(r)
 }

@@ -190,7 +190,8 @@ type Machine struct {
 	master         netip.Addr
 	masterReason   Reason // why we would become master when downAt expires
 
-	resigned    bool // behave as nopreempt until master again
+	resigned    bool      // behave as nopreempt until master again
+	answeredAt  time.Time // the last answer to a lower priority
 	faulted     bool
 	faultDetail string
 	wantMaster  bool
@@ -422,8 +423,16 @@ func (m *Machine) masterReceive(now time.Time, src netip.Addr, a *advert.Advert,
 	}
 	// A lower priority: another router thinks it is master (a healed
 	// partition, a lost advert). Advertise at once so that it backs off,
-	// and re-announce so that the LAN's caches point at us again.
+	// and re-announce so that the LAN's caches point at us again — once
+	// per Advertisement_Interval at most: a flood of lower-priority adverts
+	// (forged ones cost nothing) must not turn into a flood of adverts and
+	// gratuitous ARP. A stray master that keeps sending hears our next
+	// periodic advert.
 	acts = append(acts, Action{Kind: ActNote, Note: NoteLowerPriority, Priority: a.Priority, Addr: src})
+	if !m.answeredAt.IsZero() && now.Before(m.answeredAt.Add(m.cfg.Interval)) {
+		return acts
+	}
+	m.answeredAt = now
 	if !m.cfg.LowerPriorityNoAdvert {
 		acts = append(acts, Action{Kind: ActSend, Priority: m.prio})
 		m.adverAt = now.Add(m.cfg.Interval)

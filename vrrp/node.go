@@ -525,13 +525,18 @@ func (n *Node) backendDone(res backendResult, now time.Time) {
 	if n.cfg.Observer != nil {
 		n.cfg.Observer.BackendDone(r, res.kind.String(), res.took, res.err)
 	}
-	if res.err == nil {
-		return
+	if res.err != nil && errors.Is(res.err, context.Canceled) && n.workCtx.Err() == nil {
+		return // superseded by a newer call: not a failure
 	}
-	r.stats.backendErrors.Add(1)
-	n.log.Error("("+r.cfg.Name+") backend "+res.kind.String()+" failed", zap.Error(res.err))
-	r.events.push(Event{Kind: EventBackendError, Time: now, Router: r.cfg.Name,
-		Detail: res.kind.String(), Err: res.err, Priority: r.Priority()})
+	if res.err != nil {
+		r.stats.backendErrors.Add(1)
+		n.log.Error("("+r.cfg.Name+") backend "+res.kind.String()+" failed", zap.Error(res.err))
+		r.events.push(Event{Kind: EventBackendError, Time: now, Router: r.cfg.Name,
+			Detail: res.kind.String(), Err: res.err, Priority: r.Priority()})
+	}
+	if res.kind == ActAcquire && r.core != nil {
+		n.core.acquired(now, r.core, res.err)
+	}
 }
 
 // waitOnLoop waits on the loop's thread, yielding, for a backup's down

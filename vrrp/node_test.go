@@ -633,3 +633,44 @@ func TestNoAcceptReachesTheBackendExceptForTheOwner(t *testing.T) {
 		})
 	}
 }
+
+// A master whose backend cannot acquire the addresses retries, and after
+// AcquireTimeout goes to Fault — a priority-0 advert hands over to the
+// backup — saying why; once its backend works again it takes part again.
+func TestMasterThatCannotAcquireHandsOver(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		lan := newLAN(t)
+		b1, b2 := &vrrptest.Backend{Err: errors.New("netlink: operation not permitted")}, &vrrptest.Backend{}
+		c1, c2 := cfg("VI_1", 51, 200), cfg("VI_1", 51, 100)
+		c1.Backend, c2.Backend = b1, b2
+		c1.AcquireTimeout = time.Second
+		r1, _ := vrrp.NewRouter(c1, vrrp.NodeConfig{Network: addHost(lan, "a", "10.0.0.1")})
+		r2, _ := vrrp.NewRouter(c2, vrrp.NodeConfig{Network: addHost(lan, "b", "10.0.0.2")})
+		run1, run2 := run(r1.Run), run(r2.Run)
+		master := waitState(t, r1, vrrp.Master, 5*time.Second)
+		fault := waitState(t, r1, vrrp.Fault, 5*time.Second)
+		if d := fault.Time.Sub(master.Time); d < time.Second || d > 3*time.Second {
+			t.Errorf("Fault %v after becoming master, want just past AcquireTimeout (1s)", d)
+		}
+		if !strings.Contains(fault.Detail, "cannot acquire the addresses: netlink: operation not permitted") {
+			t.Errorf("Fault's detail %q does not say why", fault.Detail)
+		}
+		if s := r1.Stats(); s.BackendErrors < 2 || s.PriorityZeroSent != 1 {
+			t.Errorf("r1: %d backend errors, %d priority-0 adverts; want retries, then one handover", s.BackendErrors, s.PriorityZeroSent)
+		}
+		waitState(t, r2, vrrp.Master, 2*time.Second)
+		pass(100 * time.Millisecond)
+		if !b2.Held() || b1.Held() {
+			t.Fatalf("VIPs: a=%v b=%v, want on b only", b1.Held(), b2.Held())
+		}
+		// The backend works again: after its Fault, r1 preempts and holds them.
+		b1.SetErr(nil)
+		waitState(t, r1, vrrp.Master, 10*time.Second)
+		pass(100 * time.Millisecond)
+		if !b1.Held() || r1.State() != vrrp.Master {
+			t.Fatalf("r1 %v, VIPs held %v: want master with the VIPs", r1.State(), b1.Held())
+		}
+		run1.stop(t)
+		run2.stop(t)
+	})
+}

@@ -12,6 +12,7 @@ import (
 // do. The zero value is ready to use and safe for concurrent use.
 type Backend struct {
 	// Err, when set, is returned by every call (the call is still recorded).
+	// Set it before the backend is used, or with SetErr.
 	Err error
 	// Gate, when set, makes every call wait until it can receive from Gate
 	// or its context ends: a slow backend.
@@ -80,6 +81,13 @@ func (b *Backend) Release(ctx context.Context, set vrrp.AddressSet) error {
 // Announce records the call.
 func (b *Backend) Announce(ctx context.Context, set vrrp.AddressSet) error {
 	return b.call(ctx, "announce", set)
+}
+
+// SetErr changes Err while the backend is in use.
+func (b *Backend) SetErr(err error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.Err = err
 }
 
 // Held reports whether the addresses are held (acquired and not released).
