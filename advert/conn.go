@@ -46,6 +46,7 @@ type Stats struct {
 }
 
 // ErrInterfaceGone is returned by Receive once the Conn's interface has
-// been deleted. The interface may come back under the same name with a new
-// index: a new Conn (Listen) binds to it.
+// been deleted or renamed, and by Listen when no interface has the name.
+// An interface may come back under the name with a new index: a new Conn
+// (Listen) binds to it.
 var ErrInterfaceGone = errors.New("advert: interface deleted")

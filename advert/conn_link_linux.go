@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"sync"
+	"time"
 
 	"github.com/jsimonetti/rtnetlink/v2"
 	"github.com/mdlayher/netlink"
@@ -14,14 +15,22 @@ import (
 // linkMonitor keeps a Conn's view of its interface current: whether it is
 // up and running, and its addresses of the Conn's family in kernel order
 // (to pick LocalAddr the way keepalived does). It listens to rtnetlink
-// notifications on a socket opened with the Conn, in the Conn's namespace:
-// no polling, no lookups by name afterwards.
+// notifications on a socket opened with the Conn, in the Conn's namespace,
+// and dumps through another opened there too (a socket opened later would
+// land in the namespace of whatever thread opened it): no polling, no
+// lookups by name afterwards.
+//
+// The interface is gone when it is deleted or renamed: the Conn serves the
+// configured name, so a new Conn binds to whatever carries it next.
 type linkMonitor struct {
 	ifindex uint32
+	name    string
 	ipv6    bool
 	sub     *rtnetlink.Conn // subscribed to link and address notifications
-	onGone  func()          // called once when the interface is deleted
+	req     *rtnetlink.Conn // for dumps
+	onGone  func()          // called once when the interface is deleted or renamed
 	done    chan struct{}
+	stop    chan struct{} // closed by close: ends a wait between resyncs
 
 	mu      sync.Mutex
 	up      bool
@@ -40,7 +49,7 @@ type ifAddr struct {
 // newLinkMonitor subscribes first and dumps second, so that no change
 // falls between the two; notifications queued before the dump's answer
 // replay changes it already shows, which converges to the same state.
-func newLinkMonitor(ifindex int, ipv6 bool, onGone func()) (*linkMonitor, error) {
+func newLinkMonitor(ifindex int, name string, ipv6 bool, onGone func()) (*linkMonitor, error) {
 	groups := uint32(unix.RTMGRP_LINK | unix.RTMGRP_IPV4_IFADDR)
 	if ipv6 {
 		groups = unix.RTMGRP_LINK | unix.RTMGRP_IPV6_IFADDR
@@ -49,30 +58,41 @@ func newLinkMonitor(ifindex int, ipv6 bool, onGone func()) (*linkMonitor, error)
 	if err != nil {
 		return nil, fmt.Errorf("advert: rtnetlink subscribe: %w", err)
 	}
+	req, err := rtnetlink.Dial(nil)
+	if err != nil {
+		sub.Close()
+		return nil, fmt.Errorf("advert: rtnetlink dial: %w", err)
+	}
 	m := &linkMonitor{
 		ifindex: uint32(ifindex),
+		name:    name,
 		ipv6:    ipv6,
 		sub:     sub,
+		req:     req,
 		onGone:  onGone,
 		done:    make(chan struct{}),
+		stop:    make(chan struct{}),
 		changed: make(chan struct{}),
 	}
 	if err := m.resync(); err != nil {
 		sub.Close()
+		req.Close()
 		return nil, err
 	}
 	go m.run()
 	return m, nil
 }
 
+// resyncWait bounds the wait between two failed resyncs.
+const (
+	resyncWaitMin = 10 * time.Millisecond
+	resyncWaitMax = 2 * time.Second
+)
+
 // resync replaces the state with a fresh dump (at start, and after the
 // kernel dropped notifications because our socket buffer overflowed).
 func (m *linkMonitor) resync() error {
-	c, err := rtnetlink.Dial(nil)
-	if err != nil {
-		return fmt.Errorf("advert: rtnetlink dial: %w", err)
-	}
-	defer c.Close()
+	c := m.req
 	link, err := c.Link.Get(m.ifindex)
 	if err != nil {
 		if errors.Is(err, unix.ENODEV) {
@@ -84,6 +104,10 @@ func (m *linkMonitor) resync() error {
 	addrs, err := c.Address.List()
 	if err != nil {
 		return fmt.Errorf("advert: rtnetlink list addresses: %w", err)
+	}
+	if link.Attributes != nil && link.Attributes.Name != m.name {
+		m.setGone()
+		return nil
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -137,12 +161,21 @@ func (m *linkMonitor) run() {
 				return
 			}
 			// ENOBUFS (notifications lost) or a message we could not
-			// decode: start again from a dump.
-			if rerr := m.resync(); rerr != nil {
+			// decode: start again from a dump, and keep trying while the
+			// dump fails (the link counts as down meanwhile): a monitor
+			// that gave up would leave its routers in Fault for good.
+			for wait := resyncWaitMin; ; wait = min(2*wait, resyncWaitMax) {
+				if rerr := m.resync(); rerr == nil {
+					break
+				}
 				m.mu.Lock()
 				m.setUpLocked(false)
 				m.mu.Unlock()
-				return
+				select {
+				case <-m.stop:
+					return
+				case <-time.After(wait):
+				}
 			}
 			continue
 		}
@@ -158,7 +191,7 @@ func (m *linkMonitor) apply(typ netlink.HeaderType, msg rtnetlink.Message) {
 		if msg.Index != m.ifindex {
 			return
 		}
-		if typ == unix.RTM_DELLINK {
+		if typ == unix.RTM_DELLINK || (msg.Attributes != nil && msg.Attributes.Name != "" && msg.Attributes.Name != m.name) {
 			m.setGone()
 			return
 		}
@@ -278,8 +311,10 @@ func (m *linkMonitor) close() {
 	}
 	m.closed = true
 	m.mu.Unlock()
+	close(m.stop)
 	m.sub.Close()
 	<-m.done
+	m.req.Close()
 	m.mu.Lock()
 	m.signalLocked()
 	m.up = false

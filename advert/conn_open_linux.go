@@ -50,7 +50,7 @@ func (c *Conn) open() (*sockets, error) {
 func (c *Conn) openHere() (_ *sockets, err error) {
 	ifi, err := net.InterfaceByName(c.cfg.Interface)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %s: %v", ErrInterfaceGone, c.cfg.Interface, err)
 	}
 	s := &sockets{ifindex: ifi.Index, vrrpFD: -1, ahFD: -1}
 	defer func() {
@@ -63,7 +63,7 @@ func (c *Conn) openHere() (_ *sockets, err error) {
 	}
 	// Last: the monitor may interrupt a waiter on s.wait from its own
 	// goroutine at once.
-	if s.mon, err = newLinkMonitor(ifi.Index, c.cfg.IPv6, s.interrupt); err != nil {
+	if s.mon, err = newLinkMonitor(ifi.Index, ifi.Name, c.cfg.IPv6, s.interrupt); err != nil {
 		return nil, err
 	}
 	return s, nil

@@ -1,12 +1,15 @@
 package vrrp
 
 import (
+	"errors"
 	"net/netip"
 	"strconv"
 	"time"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
+
+	"github.com/vrrpkit/vrrpkit/advert"
 )
 
 // portKey: routers on one interface, family and multicast group share a
@@ -41,7 +44,11 @@ type port struct {
 	reopenAt time.Time // after a failure: when to try again
 
 	unknownLog rateLimit
+	failLog    rateLimit
 }
+
+// failLogPeriod is how often a transport that keeps failing is logged.
+const failLogPeriod = 10 * time.Second
 
 // opening reports whether the driver is about to open p: routers on it
 // start once it has answered.
@@ -60,6 +67,7 @@ func (c *core) list(p *port) {
 func (c *core) portOpened(now time.Time, p *port, up bool, local netip.Addr) {
 	p.open, p.stale = true, false
 	p.openedAt = now
+	p.failLog = rateLimit{}
 	p.up, p.local = up, local
 	for _, r := range p.routers {
 		if r == nil {
@@ -95,11 +103,23 @@ func (c *core) portFailed(now time.Time, p *port, err error) {
 	if wasOpen {
 		op = "receive on "
 	}
-	c.logf(nil, zapcore.ErrorLevel, "vrrp: "+op+"transport failed; retrying",
-		zap.String("interface", p.ep.Interface), zap.Bool("ipv6", p.ep.IPv6),
-		zap.Duration("retry_in", p.backoff), zap.Error(err))
-	p.reopenAt = now.Add(p.backoff)
-	p.backoff = min(2*p.backoff, c.reopenMax)
+	wait := p.backoff
+	if errors.Is(err, advert.ErrInterfaceGone) {
+		// Waiting for an interface to come back (re-created, renamed
+		// back): look again every advert interval, so that its routers
+		// are back in service within one of it appearing.
+		wait = min(wait, p.shortestInterval())
+	} else {
+		p.backoff = min(2*p.backoff, c.reopenMax)
+	}
+	// Logged once, then every failLogPeriod: an interface that is gone
+	// for good is retried every advert interval.
+	if ok, suppressed := p.failLog.allow(now, failLogPeriod); ok {
+		c.logf(nil, zapcore.ErrorLevel, "vrrp: "+op+"transport failed; retrying",
+			zap.String("interface", p.ep.Interface), zap.Bool("ipv6", p.ep.IPv6),
+			zap.Duration("retry_in", wait), zap.Error(err), zap.Int("suppressed", suppressed))
+	}
+	p.reopenAt = now.Add(wait)
 	detail := op + p.ep.Interface + ": " + err.Error()
 	for _, r := range p.routers {
 		if r != nil {
@@ -107,6 +127,17 @@ func (c *core) portFailed(now time.Time, p *port, err error) {
 		}
 	}
 	c.start(now)
+}
+
+// shortestInterval is the shortest Advertisement_Interval of p's routers.
+func (p *port) shortestInterval() time.Duration {
+	d := time.Duration(0)
+	for _, r := range p.routers {
+		if r != nil && (d == 0 || r.cfg.Interval < d) {
+			d = r.cfg.Interval
+		}
+	}
+	return max(d, 10*time.Millisecond)
 }
 
 // linkChanged: p's interface went up or down, or its LocalAddr changed.
