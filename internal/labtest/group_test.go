@@ -144,7 +144,7 @@ func (g *group) src(i int) netip.Addr {
 	return h.IPv4
 }
 
-// peers are host i's unicast peers: the other hosts' own addresses.
+// peers are host i's unicast peers: the other hosts' source addresses.
 func (g *group) peers(i int) []netip.Addr {
 	var out []netip.Addr
 	for j := range g.hosts {
@@ -317,10 +317,15 @@ func (g *group) advertToLive(i, gone int) func(netlab.Frame) bool {
 	}
 }
 
-// peerAddr is host i's address as its peers send unicast adverts to it.
+// peerAddr is host i's address as its peers send unicast adverts to it:
+// the address it sends from, so that a peer checking sources (the
+// library's default) takes its adverts.
 func (g *group) peerAddr(i int) netip.Addr {
 	if g.m.ipv6 {
 		return g.hosts[i].IPv6
+	}
+	if g.m.unicast {
+		return g.src(i)
 	}
 	return g.hosts[i].IPv4
 }
