@@ -2,17 +2,19 @@ package vrrp
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 )
 
 // worker runs one router's Backend calls in order, off the loop, so that
 // a slow backend delays the addresses, never the adverts. Its goroutine
-// starts when there is work and ends when there is none. A call in flight
-// is cancelled (its context) when a newer call that undoes it is queued —
-// a release after an acquire, an acquire after a release — so that a
-// slow backend (a cloud API) does not finish a transition that is already
-// over before it starts the next one.
+// starts when there is work and ends when there is none. A Release
+// supersedes the acquisition before it: an Acquire (or announcement) in
+// flight is cancelled (its context) and queued ones are dropped, so that a
+// slow backend (a cloud API) does not finish a mastership that is already
+// over before it lets go. A Release itself always runs to its end: it is
+// the clean-up.
 type worker struct {
 	mu      sync.Mutex
 	ops     []backendOp
@@ -59,8 +61,11 @@ func (w *worker) queue(op backendOp) (start, dropped bool) {
 			return false, true
 		}
 	}
-	if w.cancel != nil && undoes(op.kind, w.current) {
-		w.cancel()
+	if op.kind == ActRelease {
+		w.ops = slices.DeleteFunc(w.ops, func(q backendOp) bool { return q.kind != ActRelease })
+		if w.cancel != nil && (w.current == ActAcquire || w.current == ActAnnounce) {
+			w.cancel()
+		}
 	}
 	w.ops = append(w.ops, op)
 	if w.running {
@@ -69,17 +74,6 @@ func (w *worker) queue(op backendOp) (start, dropped bool) {
 	w.running = true
 	w.idle = make(chan struct{})
 	return true, false
-}
-
-// undoes reports whether a call of kind next makes one of kind cur moot.
-func undoes(next, cur ActionKind) bool {
-	switch next {
-	case ActRelease:
-		return cur == ActAcquire || cur == ActAnnounce
-	case ActAcquire:
-		return cur == ActRelease
-	}
-	return false
 }
 
 // run calls the backend for each queued op until the queue is empty.

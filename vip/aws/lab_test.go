@@ -265,22 +265,33 @@ func (p *labProc) stats() cloud.Stats {
 	return *p.reports[i].Cloud
 }
 
-// waitIdle waits until the backend has had a call for each transition the
-// router reported and runs none, and returns its counters.
+// waitIdle waits until the backend holds what the router's state says,
+// with no call running or coming, and returns its counters.
 func (p *labProc) waitIdle() cloud.Stats {
 	p.t.Helper()
 	deadline := time.Now().Add(2 * labWait)
 	poll := time.NewTicker(20 * time.Millisecond)
 	defer poll.Stop()
+	quietCalls, quietSince := uint64(0), time.Now()
 	for {
 		s := p.stats()
 		masters, backups := uint64(p.entered("MASTER")), uint64(p.entered("BACKUP"))
-		// vrrp cancels an Acquire still running when a Release is queued,
-		// and vip.Multi then undoes what the Acquire did (a Release of
-		// each backend): more Releases than entries into BACKUP.
+		// A Release supersedes the acquisition before it: vrrp cancels an
+		// Acquire still running (vip.Multi then undoes what it did, one
+		// Release more) and drops one not started. So: at most an
+		// Acquire per entry into MASTER, at least a Release per entry into
+		// BACKUP, and done once the holder matches the state with nothing
+		// running and no call made for a while.
 		held := len(s.Holding) > 0
-		if st := p.state(); s.Acquires == masters && s.Releases >= backups && s.InFlight == 0 && st != "" && held == (st == "MASTER") {
-			return s
+		st := p.state()
+		calls := s.Acquires + s.Releases
+		if s.Acquires <= masters && s.Releases >= backups && s.InFlight == 0 && st != "" && held == (st == "MASTER") {
+			if calls == quietCalls && time.Since(quietSince) >= 300*time.Millisecond {
+				return s
+			}
+			if calls != quietCalls {
+				quietCalls, quietSince = calls, time.Now()
+			}
 		}
 		if time.Now().After(deadline) {
 			p.t.Fatalf("%s: backend not idle within %v: %d acquires for %d masters, %d releases for %d backups, %d in flight",
@@ -430,12 +441,10 @@ func TestLabFlappingEndsOnTheFinalMasterWithNoCallRunning(t *testing.T) {
 	if n := p1.entered("MASTER"); n < 4 {
 		t.Fatalf("h1 became master %d times: not a flapping master", n)
 	}
-	// vrrp runs each router's backend calls in order, one at a time, and
-	// cancels one in flight that a newer call undoes: the flapping queued
-	// them faster than they run. Done when each router's backend has had
-	// every call its transitions made (an Acquire per entry into MASTER, a
-	// Release at least per entry into BACKUP, the first at startup) and
-	// none runs.
+	// vrrp runs each router's backend calls in order, one at a time, and a
+	// Release supersedes the acquisition before it: the flapping queued
+	// calls faster than they run. Done when each router's backend holds
+	// what its state says, with no call running or coming.
 	s1 := p1.waitIdle()
 	s2 := p2.waitIdle()
 	if strings.Join(s1.Holding, ",") != "VI_1" || len(s2.Holding) != 0 {
