@@ -2,9 +2,12 @@ package vrrp
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"sync"
 	"time"
+
+	"go.uber.org/zap"
 )
 
 // worker runs one router's Backend calls in order, off the loop, so that
@@ -127,5 +130,49 @@ func (w *worker) wait(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
+	}
+}
+
+// startOp hands op to r's worker, starting its goroutine if it has none.
+func (n *Node) startOp(r *Router, op backendOp) {
+	start, dropped := r.work.queue(op)
+	if dropped {
+		r.stats.backendDropped.Add(1)
+		return
+	}
+	if !start {
+		return
+	}
+	n.workWG.Add(1)
+	go func() {
+		defer n.workWG.Done()
+		r.work.run(n.workCtx, r.cfg.Backend, n.clock, n.backendResult, r)
+	}()
+}
+
+// backendResult is the workers' report to the loop.
+func (n *Node) backendResult(res backendResult) {
+	n.mu.Lock()
+	n.results = append(n.results, res)
+	n.mu.Unlock()
+	n.poke()
+}
+
+func (n *Node) backendDone(res backendResult, now time.Time) {
+	r := res.r
+	if n.cfg.Observer != nil {
+		n.cfg.Observer.BackendDone(r, res.kind.String(), res.took, res.err)
+	}
+	if res.err != nil && errors.Is(res.err, context.Canceled) && n.workCtx.Err() == nil {
+		return // superseded by a newer call: not a failure
+	}
+	if res.err != nil {
+		r.stats.backendErrors.Add(1)
+		n.log.Error("("+r.cfg.Name+") backend "+res.kind.String()+" failed", zap.Error(res.err))
+		r.events.push(Event{Kind: EventBackendError, Time: now, Router: r.cfg.Name,
+			Detail: res.kind.String(), Err: res.err, Priority: r.Priority()})
+	}
+	if res.kind == ActAcquire && r.core != nil {
+		n.core.acquired(now, r.core, res.err)
 	}
 }
