@@ -23,11 +23,20 @@ import (
 )
 
 var (
-	simN       = flag.Int("sim.n", 10000, "random scenarios TestSimulation runs (whatever -short says)")
+	simN       = flag.Int("sim.n", defaultScenarios(), "random scenarios TestSimulation runs (whatever -short says)")
 	simBase    = flag.Uint64("sim.base", 1, "first scenario seed of TestSimulation")
 	simSeed    = flag.Uint64("sim.seed", 0, "run only the scenario with this seed, with its trace")
 	simVerbose = flag.Bool("sim.v", false, "with -sim.seed: print the trace even if it passes")
 )
+
+// defaultScenarios is 10,000, or 1,000 under the race detector, which makes
+// each about ten times slower (CI runs the suite with and without it).
+func defaultScenarios() int {
+	if raceEnabled {
+		return 1000
+	}
+	return 10000
+}
 
 // TestSimulation runs seeded random scenarios — 2 to 5 routers, VRRPv2
 // and v3, IPv4 and IPv6, multicast and unicast, PASS and AH, with crashes,
