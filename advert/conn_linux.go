@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"os"
 	"sync"
 	"sync/atomic"
 
@@ -46,8 +45,7 @@ import (
 type Conn struct {
 	cfg     Config
 	group   netip.Addr
-	ns      *os.File // the namespace the sockets and the link monitor live in
-	network string   // "ip4:112" or "ip6:112", for errors
+	network string // "ip4:112" or "ip6:112", for errors
 
 	s      *sockets // set by Listen, never replaced
 	mu     sync.Mutex
@@ -78,9 +76,9 @@ type Conn struct {
 }
 
 // Listen opens the sockets for cfg and starts watching the interface. The
-// sockets, and the netlink socket that keeps LocalAddr and Link current,
-// are opened in cfg.Netns (nil: the calling thread's namespace), which the
-// Conn remembers for Reopen. ctx bounds the opening only.
+// sockets, and the netlink sockets that keep LocalAddr and Link current,
+// are opened in cfg.Netns (nil: the calling thread's namespace), from
+// whatever goroutine calls it. ctx bounds the opening only.
 func Listen(ctx context.Context, cfg Config) (*Conn, error) {
 	c := &Conn{cfg: cfg, group: cfg.Group, network: "ip4:112"}
 	if cfg.IPv6 {
@@ -100,24 +98,21 @@ func Listen(ctx context.Context, cfg Config) (*Conn, error) {
 	case cfg.AH && cfg.IPv6:
 		return nil, c.opError("listen", nil, errors.New("AH is IPv4 only"))
 	}
-	var err error
-	if cfg.Netns != nil {
-		c.ns, err = dupNetns(cfg.Netns)
-	} else {
-		c.ns, err = currentNetns()
-	}
-	if err != nil {
-		return nil, c.opError("listen", nil, err)
+	ns := cfg.Netns
+	if ns == nil {
+		var err error
+		if ns, err = currentNetns(); err != nil {
+			return nil, c.opError("listen", nil, err)
+		}
+		defer ns.Close()
 	}
 	c.cfg.Netns = nil
 	c.waitFn = c.pollWait
 	if err := ctx.Err(); err != nil {
-		c.ns.Close()
 		return nil, c.opError("listen", nil, err)
 	}
-	s, err := c.open()
+	s, err := c.open(ns)
 	if err != nil {
-		c.ns.Close()
 		return nil, err
 	}
 	c.s = s
@@ -190,7 +185,6 @@ func (c *Conn) Close() error {
 	c.closed = true
 	c.mu.Unlock()
 	c.s.close()
-	c.ns.Close()
 	return nil
 }
 

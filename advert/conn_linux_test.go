@@ -406,7 +406,7 @@ func TestConnLinkAndLocalAddrFollowNetlink(t *testing.T) {
 	waitFor(t, "LocalAddr moves to 192.168.5.1", func() bool { return c.LocalAddr() == netip.MustParseAddr("192.168.5.1") })
 }
 
-// vrrp.LinkMonitor: Link's channel also closes when LocalAddr changes, so
+// vrrp.Transport's Link: the channel also closes when LocalAddr changes, so
 // that a router without a source address learns at once that it has one.
 // A secondary address, which leaves LocalAddr as it is, does not close it.
 func TestConnLinkSignalsLocalAddrChanges(t *testing.T) {

@@ -33,10 +33,10 @@ type sockets struct {
 	closed bool
 }
 
-// open opens a new set of sockets in the Conn's namespace.
-func (c *Conn) open() (*sockets, error) {
+// open opens the Conn's sockets in the network namespace ns.
+func (c *Conn) open(ns *os.File) (*sockets, error) {
 	var s *sockets
-	err := inNetns(c.ns, func() error {
+	err := inNetns(ns, func() error {
 		var err error
 		s, err = c.openHere()
 		return err

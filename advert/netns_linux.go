@@ -10,8 +10,8 @@ import (
 )
 
 // A socket stays in the network namespace it was opened in, but a new
-// socket lands in the namespace of the calling OS thread. A Conn therefore
-// remembers its namespace at construction and reopens inside it.
+// socket lands in the namespace of the calling OS thread. Listen therefore
+// opens every socket of a Conn inside the namespace it was given.
 
 // currentNetns opens the network namespace of the calling thread.
 func currentNetns() (*os.File, error) {
@@ -22,16 +22,7 @@ func currentNetns() (*os.File, error) {
 	return f, nil
 }
 
-// dupNetns returns a private copy of a namespace handle.
-func dupNetns(ns *os.File) (*os.File, error) {
-	fd, err := unix.FcntlInt(ns.Fd(), unix.F_DUPFD_CLOEXEC, 0)
-	if err != nil {
-		return nil, fmt.Errorf("advert: dup network namespace handle: %w", err)
-	}
-	return os.NewFile(uintptr(fd), ns.Name()), nil
-}
-
-// sameFile reports whether two handles name the same namespace.
+// sameNetns reports whether two handles name the same namespace.
 func sameNetns(a, b *os.File) bool {
 	var sa, sb unix.Stat_t
 	if unix.Fstat(int(a.Fd()), &sa) != nil || unix.Fstat(int(b.Fd()), &sb) != nil {

@@ -11,7 +11,7 @@ import (
 type faultKind uint8
 
 const (
-	faultLink      faultKind = iota // the interface is down (LinkMonitor)
+	faultLink      faultKind = iota // the interface is down (Transport.Link)
 	faultTrack                      // a tracked object says Fault
 	faultNoSource                   // no UnicastSrc and the Transport has no LocalAddr
 	faultTransport                  // the Transport could not be opened or failed

@@ -2,7 +2,7 @@
 // and simulating programs built on package vrrp without privileges or
 // sleeps: ManualClock (a vrrp.Clock moved by hand, deterministic order of
 // simultaneous timers), LAN (an in-memory Ethernet segment implementing
-// vrrp.Network, vrrp.Transport and vrrp.LinkMonitor, with per-link loss,
+// vrrp.Network and vrrp.Transport (its Link too), with per-link loss,
 // delay, jitter, duplication and reordering, partitions, link down/up and
 // host crashes, every random choice from a seed) and Backend (an in-memory
 // vrrp.Backend that records its calls).

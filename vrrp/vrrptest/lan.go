@@ -252,7 +252,7 @@ func (h *Host) localAddr(ipv6 bool) netip.Addr {
 
 // SetAddrs replaces the host's addresses (an empty IPv4 list leaves IPv4
 // transports without a LocalAddr). When that changes LocalAddr of either
-// family, link monitors are told, as vrrp.LinkMonitor asks.
+// family, the transports' Link channels are closed, as vrrp.Transport asks.
 func (h *Host) SetAddrs(addrs ...netip.Addr) {
 	h.lan.mu.Lock()
 	old4, old6 := h.localAddr(false), h.localAddr(true)
@@ -266,7 +266,7 @@ func (h *Host) SetAddrs(addrs ...netip.Addr) {
 }
 
 // SetLinkUp takes the host's link down or up: while down it sends and
-// receives nothing, and its transports' LinkMonitor reports it.
+// receives nothing, and its transports' Link reports it.
 func (h *Host) SetLinkUp(up bool) {
 	h.lan.mu.Lock()
 	if h.down == !up {
