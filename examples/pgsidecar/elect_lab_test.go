@@ -1,0 +1,223 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestElectThreeNodes: three Postgres servers (a primary, two standbys by
+// pg_basebackup, synchronous replication ANY 1), a sidecar each in elect
+// mode, and a client writing numbered rows through the write VIP. One
+// cluster serves the cases in turn: each starts from a verified healthy
+// cluster (one primary holding the VIP, two standbys streaming from it)
+// and ends by bringing the cluster back to that, the old primary
+// rejoining as a standby through the sidecar's demotion (pg_rewind).
+func TestElectThreeNodes(t *testing.T) {
+	c := newCluster(t, clusterSpec{nodes: 3, mode: modeElect})
+	primary := c.nodes[0]
+	c.writer.waitAcks(failoverTimeout, time.Time{}, 50)
+
+	steps := []struct {
+		name string
+		run  func(t *testing.T, p *pgNode) *pgNode
+	}{
+		{"crash", c.caseCrash},
+		{"link cut", c.caseLinkCut},
+		{"standby partition", c.caseStandbyPartition},
+		{"primary partition", c.casePrimaryPartition},
+		{"most caught-up standby wins", c.caseCaughtUp},
+	}
+	for _, s := range steps {
+		ok := t.Run(s.name, func(t *testing.T) {
+			c.t = t
+			primary = s.run(t, primary)
+		})
+		c.t = t
+		if !ok {
+			return // the cluster is in an unknown state
+		}
+	}
+}
+
+// caseCrash: SIGKILL of the primary's postmaster and sidecar together. A
+// standby promotes itself and takes the VIP, writes resume through it,
+// and every acknowledged row is on the new primary. Then the old node's
+// sidecar and Postgres are started again: Postgres comes up as a primary
+// on the old timeline, and the sidecar demotes it.
+func (c *cluster) caseCrash(t *testing.T, p *pgNode) *pgNode {
+	killed := time.Now()
+	p.crash()
+	np := c.waitPrimary(failoverTimeout, c.others(p)...)
+	first := c.writer.waitAcks(failoverTimeout, killed, 20)
+	t.Logf("%s promoted; first write acknowledged through the VIP %v after the crash", np.name, first.at.Sub(killed).Round(time.Millisecond))
+	c.checkAcked(np)
+	c.checkNotPromoted(np)
+	c.rejoinAfterCrash(p, np)
+	return np
+}
+
+// rejoinAfterCrash restarts a crashed node, sidecar first (it removes
+// the VIP its predecessor left), and waits for the sidecar to demote it.
+func (c *cluster) rejoinAfterCrash(p, np *pgNode) {
+	c.t.Helper()
+	p.sidecar = nil
+	p.startSidecar()
+	// The sidecar may stop it again while pg_ctl waits for it: the
+	// outcome is checked on the sidecar's status.
+	if out, err := p.pgctl("start", "-w", "-t", "60", "-l", p.dir+"/postgres.log"); err != nil {
+		c.t.Logf("%s: pg_ctl start: %v\n%s\n%s", p.name, err, out, tailLines(p.pgLog(), 15))
+	}
+	d := p.sidecar.waitStatus(startTimeout, "demoted to a streaming standby", func(d statusDoc) bool {
+		return d.Role == roleStandby && d.WALReceiver == "streaming" && d.VRRPState == "BACKUP"
+	})
+	if !hasDecision(d, "fenced") {
+		c.t.Errorf("%s: rejoined without fencing itself first: %v", p.name, d.Decisions)
+	}
+	c.waitHealthy(np)
+}
+
+// checkNotPromoted checks that only np was promoted: every other node is
+// a standby (or down).
+func (c *cluster) checkNotPromoted(np *pgNode) {
+	c.t.Helper()
+	for _, n := range c.others(np) {
+		if !n.sidecar.running() {
+			continue
+		}
+		if d, err := n.sidecar.status(); err == nil && d.Role == rolePrimary && !d.Fenced {
+			c.t.Errorf("%s is a primary too (not fenced): %s", n.name, describe(d))
+		}
+	}
+}
+
+// caseLinkCut: the primary's link goes down (its interface loses
+// carrier). A standby promotes itself; when the link returns, the old
+// primary finds the newer one and demotes itself.
+func (c *cluster) caseLinkCut(t *testing.T, p *pgNode) *pgNode {
+	cut := time.Now()
+	if err := p.h.LinkDown(); err != nil {
+		t.Fatal(err)
+	}
+	np := c.waitPrimary(failoverTimeout, c.others(p)...)
+	first := c.writer.waitAcks(failoverTimeout, cut, 20)
+	t.Logf("%s promoted; first write acknowledged through the VIP %v after the cut", np.name, first.at.Sub(cut).Round(time.Millisecond))
+	c.checkAcked(np)
+	if err := p.h.LinkUp(); err != nil {
+		t.Fatal(err)
+	}
+	c.waitRejoined(p, np)
+	return np
+}
+
+// waitRejoined waits for a stale primary whose sidecar kept running to
+// fence itself and come back as a standby of np.
+func (c *cluster) waitRejoined(p, np *pgNode) {
+	c.t.Helper()
+	d := p.sidecar.waitStatus(startTimeout, "demoted to a streaming standby", func(d statusDoc) bool {
+		return d.Role == roleStandby && d.WALReceiver == "streaming" && d.VRRPState == "BACKUP"
+	})
+	if !hasDecision(d, "fenced") {
+		c.t.Errorf("%s: rejoined without fencing itself first: %v", p.name, d.Decisions)
+	}
+	c.waitHealthy(np)
+	c.checkAcked(np)
+	c.checkAcked(p)
+}
+
+// caseStandbyPartition: a standby cut off the network (its link stays
+// up) becomes VRRP master of its own segment, and never promotes itself:
+// it cannot reach a majority of the sidecars.
+func (c *cluster) caseStandbyPartition(t *testing.T, p *pgNode) *pgNode {
+	s := c.others(p)[0]
+	if err := s.h.Isolate(); err != nil {
+		t.Fatal(err)
+	}
+	d := s.sidecar.waitStatus(failoverTimeout, "refusing to promote", func(d statusDoc) bool {
+		return d.VRRPState == "MASTER" && d.Decision.Action == "wait" && strings.Contains(d.Decision.Reason, "no majority")
+	})
+	t.Logf("%s, isolated: %s", s.name, describe(d))
+	if hasDecision(d, "promote") || d.Role != roleStandby {
+		t.Errorf("%s promoted itself while isolated: %s", s.name, describe(d))
+	}
+	if err := s.h.Rejoin(); err != nil {
+		t.Fatal(err)
+	}
+	if !hasDecision(s.sidecar.waitStatus(failoverTimeout, "back to BACKUP", func(d statusDoc) bool { return d.VRRPState == "BACKUP" }), "takeover abandoned") {
+		t.Errorf("%s: no abandoned takeover recorded", s.name)
+	}
+	c.waitHealthy(p)
+	return p
+}
+
+// casePrimaryPartition: the primary is cut off the network with its link
+// up. It cannot get a write acknowledged (synchronous replication: no
+// standby reaches it), the majority side promotes a standby, and after
+// the heal the old primary demotes itself and follows the new one.
+func (c *cluster) casePrimaryPartition(t *testing.T, p *pgNode) *pgNode {
+	cut := time.Now()
+	if err := p.h.Isolate(); err != nil {
+		t.Fatal(err)
+	}
+	local := newLocalWriter(t, p, 1_000_000_000)
+	np := c.waitPrimary(failoverTimeout, c.others(p)...)
+	first := c.writer.waitAcks(failoverTimeout, cut, 20)
+	t.Logf("%s promoted; first write acknowledged through the VIP %v after the partition", np.name, first.at.Sub(cut).Round(time.Millisecond))
+	c.checkAcked(np)
+	if n := local.ackedSince(cut.Add(writeTimeout)); n > 0 {
+		t.Errorf("the isolated old primary acknowledged %d writes", n)
+	}
+	if err := p.h.Rejoin(); err != nil {
+		t.Fatal(err)
+	}
+	c.waitRejoined(p, np)
+	local.stop()
+	if n := local.ackedSince(cut.Add(writeTimeout)); n > 0 {
+		t.Errorf("the isolated old primary acknowledged %d writes", n)
+	}
+	return np
+}
+
+// caseCaughtUp: with equal priorities the standby with the higher address
+// would win the election; its replay is paused instead, so its priority
+// drops, and the other standby is the one promoted.
+func (c *cluster) caseCaughtUp(t *testing.T, p *pgNode) *pgNode {
+	standbys := c.others(p)
+	behind, ahead := standbys[1], standbys[0] // host order: [1] has the higher address
+	behind.exec("SELECT pg_wal_replay_pause()")
+	da := ahead.sidecar.waitStatus(failoverTimeout, "", func(statusDoc) bool { return true })
+	behind.sidecar.waitStatus(failoverTimeout, "ranked below the other standby", func(d statusDoc) bool {
+		return d.ReplayPaused && d.Priority < da.Priority
+	})
+	// Quiesce, so that both standbys have received all the WAL: the rule
+	// that the standby holding the most WAL wins must not decide this.
+	c.writer.stop()
+	end := p.currentLSN()
+	for _, s := range standbys {
+		s.sidecar.waitStatus(failoverTimeout, "caught up on receiving", func(d statusDoc) bool { return d.ReceiveLSN >= end })
+	}
+	killed := time.Now()
+	p.crash()
+	c.writer.start()
+	np := c.waitPrimary(failoverTimeout, standbys...)
+	if np != ahead {
+		t.Errorf("%s (replay paused) was promoted, not %s", np.name, ahead.name)
+	}
+	c.writer.waitAcks(failoverTimeout, killed, 20)
+	c.checkAcked(np)
+	if d, err := behind.sidecar.status(); err != nil || hasDecision(d, "promote") {
+		t.Errorf("%s (paused) tried to promote: %s %v", behind.name, describe(d), err)
+	}
+	behind.exec("SELECT pg_wal_replay_resume()")
+	c.rejoinAfterCrash(p, np)
+	return np
+}
+
+func hasDecision(d statusDoc, action string) bool {
+	for _, x := range d.Decisions {
+		if x.Action == action {
+			return true
+		}
+	}
+	return false
+}

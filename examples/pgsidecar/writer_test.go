@@ -1,0 +1,231 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net/netip"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/vrrpkit/vrrpkit/internal/netlab"
+)
+
+// writer is the client: it inserts numbered rows, one per transaction,
+// and records which commits were acknowledged. A commit that returns an
+// error, or whose connection broke, or whose wait for synchronous
+// replication was cancelled (Postgres then commits locally and says so in
+// a warning), does not count.
+type writer struct {
+	tb      func() testing.TB // where failures go
+	name    string
+	connect func(ctx context.Context) (*pgx.Conn, error)
+
+	mu   sync.Mutex
+	acks []ack
+	next int64
+	errs int
+	last string // the last error
+
+	stopc chan struct{}
+	done  chan struct{}
+}
+
+type ack struct {
+	n      int64
+	at     time.Time
+	connAt time.Time // when the connection that carried it began to connect
+}
+
+// writeTimeout bounds one insert: the connection is dropped at the
+// deadline (no cancel request, which would end a wait for synchronous
+// replication with a local commit).
+const writeTimeout = time.Second
+
+// newWriter returns a writer to the VIP from client host h, started.
+func newWriter(t testing.TB, tb func() testing.TB, h *netlab.Host, vip netip.Addr) *writer {
+	cfg, err := pgx.ParseConfig(fmt.Sprintf("host=%s port=%d user=postgres dbname=postgres connect_timeout=1", vip, pgPort))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.DialFunc = dialIn(h)
+	w := &writer{tb: tb, name: "client via the VIP", next: 1}
+	w.connect = connector(cfg)
+	w.start()
+	t.Cleanup(w.stop)
+	return w
+}
+
+// newLocalWriter writes to node n directly (its unix socket), numbering
+// from first.
+func newLocalWriter(t testing.TB, n *pgNode, first int64) *writer {
+	cfg, err := pgx.ParseConfig(fmt.Sprintf("host=%s port=%d user=postgres dbname=postgres connect_timeout=1", n.dir, pgPort))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &writer{tb: func() testing.TB { return t }, name: "client on " + n.name, next: first}
+	w.connect = connector(cfg)
+	w.start()
+	t.Cleanup(w.stop)
+	return w
+}
+
+type cancelledFlag struct{ v atomic.Bool }
+
+func connector(cfg *pgx.ConnConfig) func(ctx context.Context) (*pgx.Conn, error) {
+	return func(ctx context.Context) (*pgx.Conn, error) {
+		c := cfg.Copy()
+		flag := &cancelledFlag{}
+		c.OnNotice = func(_ *pgconn.PgConn, n *pgconn.Notice) {
+			if strings.Contains(n.Message, "synchronous replication") {
+				flag.v.Store(true)
+			}
+		}
+		conn, err := pgx.ConnectConfig(ctx, c)
+		if err != nil {
+			return nil, err
+		}
+		noticeFlags.Store(conn, flag)
+		return conn, nil
+	}
+}
+
+// noticeFlags maps a connection to its "sync wait cancelled" flag.
+var noticeFlags sync.Map
+
+func (w *writer) start() {
+	w.stopc, w.done = make(chan struct{}), make(chan struct{})
+	go w.loop(w.stopc, w.done)
+}
+
+// stop ends the writer once its insert in flight has finished.
+func (w *writer) stop() {
+	select {
+	case <-w.stopc:
+	default:
+		close(w.stopc)
+	}
+	<-w.done
+}
+
+func (w *writer) loop(stop, done chan struct{}) {
+	defer close(done)
+	pace := time.NewTicker(3 * time.Millisecond)
+	defer pace.Stop()
+	var conn *pgx.Conn
+	var connAt time.Time
+	defer func() {
+		if conn != nil {
+			conn.Close(context.Background())
+		}
+	}()
+	for {
+		select {
+		case <-stop:
+			return
+		case <-pace.C:
+		}
+		if conn == nil {
+			connAt = time.Now()
+			ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
+			c, err := w.connect(ctx)
+			cancel()
+			if err != nil {
+				w.failed(err)
+				continue
+			}
+			conn = c
+		}
+		w.mu.Lock()
+		n := w.next
+		w.next++
+		w.mu.Unlock()
+		ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
+		_, err := conn.Exec(ctx, "INSERT INTO acked (n) VALUES ($1)", n)
+		cancel()
+		at := time.Now()
+		f, _ := noticeFlags.Load(conn)
+		if err == nil && f.(*cancelledFlag).v.Load() {
+			err = fmt.Errorf("row %d: committed locally only (synchronous replication wait cancelled)", n)
+		}
+		if err != nil {
+			w.failed(err)
+			noticeFlags.Delete(conn)
+			conn.Close(context.Background())
+			conn = nil
+			continue
+		}
+		w.mu.Lock()
+		w.acks = append(w.acks, ack{n: n, at: at, connAt: connAt})
+		w.mu.Unlock()
+	}
+}
+
+func (w *writer) failed(err error) {
+	w.mu.Lock()
+	w.errs++
+	w.last = err.Error()
+	w.mu.Unlock()
+}
+
+// ackedNumbers lists every acknowledged row.
+func (w *writer) ackedNumbers() []int64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := make([]int64, len(w.acks))
+	for i, a := range w.acks {
+		out[i] = a.n
+	}
+	return out
+}
+
+func (w *writer) count() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.acks)
+}
+
+// waitAcks waits for n more acknowledgements after mark (an earlier
+// count) on connections begun after since, and returns the first of them.
+func (w *writer) waitAcks(timeout time.Duration, since time.Time, n int) ack {
+	w.tb().Helper()
+	first, err := waitFor(timeout, func() (ack, bool, error) {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		var got []ack
+		for _, a := range w.acks {
+			if a.connAt.After(since) {
+				got = append(got, a)
+			}
+		}
+		if len(got) >= n {
+			return got[0], true, nil
+		}
+		return ack{}, false, nil
+	})
+	if err != nil {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		w.tb().Fatalf("%s: fewer than %d writes acknowledged within %v after %s (%d errors, last: %s)",
+			w.name, n, timeout, since.Format("15:04:05.000"), w.errs, w.last)
+	}
+	return first
+}
+
+// ackedSince counts acknowledgements at or after t.
+func (w *writer) ackedSince(t time.Time) int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	c := 0
+	for _, a := range w.acks {
+		if !a.at.Before(t) {
+			c++
+		}
+	}
+	return c
+}
