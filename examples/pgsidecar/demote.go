@@ -9,26 +9,33 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // demote turns a stale primary into a standby of the new primary: stop
-// it (fast: open transactions are rolled back, nothing acknowledged is
-// lost, since a commit not yet replicated was never acknowledged),
-// pg_rewind it onto the new primary's history, and start it with
-// standby.signal. primary_conninfo must already name the write VIP (see
+// it, pg_rewind it onto the new primary's history, and start it with
+// standby.signal. The stop is immediate: a fast one waits for the WAL
+// senders to hand their last WAL to standbys, and a standby that went
+// away holds it for wal_sender_timeout; whatever the stale primary has
+// beyond the new primary's history is rewound anyway (pg_rewind runs
+// crash recovery first). primary_conninfo must already name the write VIP (see
 // README), so the standby follows whoever holds it. pg_rewind is retried
 // with backoff while the new primary is not reachable yet.
 func (s *sidecar) demote(ctx context.Context) error {
 	o := s.opts
 	pgctl := filepath.Join(o.pgbin, "pg_ctl")
-	if err := s.pgCommand(ctx, pgctl, "stop", "-D", o.pgdata, "-m", "fast", "-w", "-t", "60"); err != nil && s.postmasterRunning() {
+	if err := s.pgCommand(ctx, pgctl, "stop", "-D", o.pgdata, "-m", "immediate", "-w", "-t", "60"); err != nil && s.postmasterRunning() {
 		return fmt.Errorf("stop: %w", err)
 	}
 	s.decide("demote", "stopped; rewinding from "+o.rewindSource)
 	backoff := minBackoff
 	for {
-		err := s.pgCommand(ctx, filepath.Join(o.pgbin, "pg_rewind"), "--target-pgdata="+o.pgdata,
-			"--source-server="+o.rewindSource)
+		err := checkpointSource(ctx, o.rewindSource)
+		if err == nil {
+			err = s.pgCommand(ctx, filepath.Join(o.pgbin, "pg_rewind"), "--target-pgdata="+o.pgdata,
+				"--source-server="+o.rewindSource)
+		}
 		if err == nil {
 			break
 		}
@@ -47,6 +54,25 @@ func (s *sidecar) demote(ctx context.Context) error {
 		return fmt.Errorf("start as a standby: %w", err)
 	}
 	s.decide("demote", "started as a standby")
+	return nil
+}
+
+// checkpointSource runs CHECKPOINT on pg_rewind's source. pg_rewind reads
+// the source's timeline from its control file, which a freshly promoted
+// server updates only at its first checkpoint: without one, pg_rewind
+// finds "the same timeline" and rewinds nothing, and the old primary
+// then cannot follow the new one.
+func checkpointSource(ctx context.Context, dsn string) error {
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	c, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return fmt.Errorf("connect to the rewind source: %w", err)
+	}
+	defer c.Close(context.Background())
+	if _, err := c.Exec(ctx, "CHECKPOINT"); err != nil {
+		return fmt.Errorf("CHECKPOINT on the rewind source: %w", err)
+	}
 	return nil
 }
 

@@ -61,17 +61,18 @@ func (c *cluster) caseCrash(t *testing.T, p *pgNode) *pgNode {
 // the VIP its predecessor left), and waits for the sidecar to demote it.
 func (c *cluster) rejoinAfterCrash(p, np *pgNode) {
 	c.t.Helper()
+	since := time.Now()
 	p.sidecar = nil
 	p.startSidecar()
-	// The sidecar may stop it again while pg_ctl waits for it: the
+	// Not waited for (-W): the sidecar may stop it again at once; the
 	// outcome is checked on the sidecar's status.
-	if out, err := p.pgctl("start", "-w", "-t", "60", "-l", p.dir+"/postgres.log"); err != nil {
+	if out, err := p.pgctl("start", "-W", "-l", p.dir+"/postgres.log"); err != nil {
 		c.t.Logf("%s: pg_ctl start: %v\n%s\n%s", p.name, err, out, tailLines(p.pgLog(), 15))
 	}
 	d := p.sidecar.waitStatus(startTimeout, "demoted to a streaming standby", func(d statusDoc) bool {
 		return d.Role == roleStandby && d.WALReceiver == "streaming" && d.VRRPState == "BACKUP"
 	})
-	if !hasDecision(d, "fenced") {
+	if !hasDecision(d, "fenced", since) {
 		c.t.Errorf("%s: rejoined without fencing itself first: %v", p.name, d.Decisions)
 	}
 	c.waitHealthy(np)
@@ -106,18 +107,18 @@ func (c *cluster) caseLinkCut(t *testing.T, p *pgNode) *pgNode {
 	if err := p.h.LinkUp(); err != nil {
 		t.Fatal(err)
 	}
-	c.waitRejoined(p, np)
+	c.waitRejoined(p, np, cut)
 	return np
 }
 
 // waitRejoined waits for a stale primary whose sidecar kept running to
 // fence itself and come back as a standby of np.
-func (c *cluster) waitRejoined(p, np *pgNode) {
+func (c *cluster) waitRejoined(p, np *pgNode, since time.Time) {
 	c.t.Helper()
 	d := p.sidecar.waitStatus(startTimeout, "demoted to a streaming standby", func(d statusDoc) bool {
 		return d.Role == roleStandby && d.WALReceiver == "streaming" && d.VRRPState == "BACKUP"
 	})
-	if !hasDecision(d, "fenced") {
+	if !hasDecision(d, "fenced", since) {
 		c.t.Errorf("%s: rejoined without fencing itself first: %v", p.name, d.Decisions)
 	}
 	c.waitHealthy(np)
@@ -130,6 +131,7 @@ func (c *cluster) waitRejoined(p, np *pgNode) {
 // it cannot reach a majority of the sidecars.
 func (c *cluster) caseStandbyPartition(t *testing.T, p *pgNode) *pgNode {
 	s := c.others(p)[0]
+	isolated := time.Now()
 	if err := s.h.Isolate(); err != nil {
 		t.Fatal(err)
 	}
@@ -137,14 +139,17 @@ func (c *cluster) caseStandbyPartition(t *testing.T, p *pgNode) *pgNode {
 		return d.VRRPState == "MASTER" && d.Decision.Action == "wait" && strings.Contains(d.Decision.Reason, "no majority")
 	})
 	t.Logf("%s, isolated: %s", s.name, describe(d))
-	if hasDecision(d, "promote") || d.Role != roleStandby {
+	if hasDecision(d, "promote", isolated) || d.Role != roleStandby {
 		t.Errorf("%s promoted itself while isolated: %s", s.name, describe(d))
 	}
 	if err := s.h.Rejoin(); err != nil {
 		t.Fatal(err)
 	}
-	if !hasDecision(s.sidecar.waitStatus(failoverTimeout, "back to BACKUP", func(d statusDoc) bool { return d.VRRPState == "BACKUP" }), "takeover abandoned") {
-		t.Errorf("%s: no abandoned takeover recorded", s.name)
+	d = s.sidecar.waitStatus(failoverTimeout, "back to BACKUP, its takeover abandoned", func(d statusDoc) bool {
+		return d.VRRPState == "BACKUP" && d.Decision.Action == "takeover abandoned"
+	})
+	if d.Role != roleStandby {
+		t.Errorf("%s: %s after the partition", s.name, describe(d))
 	}
 	c.waitHealthy(p)
 	return p
@@ -170,7 +175,7 @@ func (c *cluster) casePrimaryPartition(t *testing.T, p *pgNode) *pgNode {
 	if err := p.h.Rejoin(); err != nil {
 		t.Fatal(err)
 	}
-	c.waitRejoined(p, np)
+	c.waitRejoined(p, np, cut)
 	local.stop()
 	if n := local.ackedSince(cut.Add(writeTimeout)); n > 0 {
 		t.Errorf("the isolated old primary acknowledged %d writes", n)
@@ -203,19 +208,23 @@ func (c *cluster) caseCaughtUp(t *testing.T, p *pgNode) *pgNode {
 	if np != ahead {
 		t.Errorf("%s (replay paused) was promoted, not %s", np.name, ahead.name)
 	}
-	c.writer.waitAcks(failoverTimeout, killed, 20)
-	c.checkAcked(np)
-	if d, err := behind.sidecar.status(); err != nil || hasDecision(d, "promote") {
+	if d, err := behind.sidecar.status(); err != nil || hasDecision(d, "promote", killed) {
 		t.Errorf("%s (paused) tried to promote: %s %v", behind.name, describe(d), err)
 	}
+	// A standby whose replay is paused cannot switch to the new timeline,
+	// so it cannot acknowledge the new primary's commits.
 	behind.exec("SELECT pg_wal_replay_resume()")
+	c.writer.waitAcks(failoverTimeout, killed, 20)
+	c.checkAcked(np)
 	c.rejoinAfterCrash(p, np)
 	return np
 }
 
-func hasDecision(d statusDoc, action string) bool {
+// hasDecision reports whether the sidecar decided action at or after
+// since.
+func hasDecision(d statusDoc, action string, since time.Time) bool {
 	for _, x := range d.Decisions {
-		if x.Action == action {
+		if x.Action == action && !x.Time.Before(since) {
 			return true
 		}
 	}

@@ -57,6 +57,7 @@ synchronous_commit = on
 synchronous_standby_names = 'ANY 1 (pg1, pg2, pg3)'
 primary_conninfo = 'host=%s port=%d user=postgres connect_timeout=2'
 wal_receiver_timeout = '2s'
+wal_sender_timeout = '5s'
 wal_retrieve_retry_interval = '200ms'
 wal_receiver_status_interval = '1s'
 shared_buffers = '16MB'
