@@ -216,7 +216,12 @@ func newNode(c *cluster, base string, h *netlab.Host) *pgNode {
 	if err := os.Chown(n.dir, env.uid, env.gid); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { n.stopPostgres("immediate") })
+	t.Cleanup(func() {
+		n.stopPostgres("immediate")
+		if t.Failed() || os.Getenv("PGSIDECAR_LABTEST_LOGS") == "1" {
+			t.Logf("%s postgres log, last lines:\n%s", n.name, tailLines(n.pgLog(), 40))
+		}
+	})
 	return n
 }
 
@@ -357,6 +362,7 @@ func (n *pgNode) rows() map[int64]bool {
 type cluster struct {
 	t      testing.TB // the test or subtest that runs now: failures go there
 	top    testing.TB // the test that owns the lab: cleanups go there
+	spec   clusterSpec
 	env    pgEnv
 	lab    *netlab.Lab
 	nodes  []*pgNode
@@ -389,7 +395,7 @@ func newCluster(t testing.TB, spec clusterSpec) *cluster {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(base) })
-	c := &cluster{t: t, top: t, env: env, lab: lab, client: lab.Host(spec.nodes + 1)}
+	c := &cluster{t: t, top: t, spec: spec, env: env, lab: lab, client: lab.Host(spec.nodes + 1)}
 	for i := 1; i <= spec.nodes; i++ {
 		c.nodes = append(c.nodes, newNode(c, base, lab.Host(i)))
 	}
@@ -464,10 +470,15 @@ func (c *cluster) waitHealthy(p *pgNode) {
 	p.sidecar.waitStatus(startTimeout, "the primary holding the VIP", func(d statusDoc) bool {
 		return d.Role == rolePrimary && d.VRRPState == "MASTER" && d.StreamingClients == len(c.nodes)-1
 	})
+	// In follow mode only the primary takes part in VRRP.
+	standbyState := "BACKUP"
+	if c.spec.mode == modeFollow {
+		standbyState = "FAULT"
+	}
 	for _, n := range c.nodes {
 		if n != p {
 			n.sidecar.waitStatus(startTimeout, "a streaming standby", func(d statusDoc) bool {
-				return d.Role == roleStandby && d.WALReceiver == "streaming" && d.VRRPState == "BACKUP"
+				return d.Role == roleStandby && d.WALReceiver == "streaming" && d.VRRPState == standbyState
 			})
 		}
 	}
