@@ -176,17 +176,35 @@ func (p *pgClient) observe(ctx context.Context) (observation, error) {
 	return o, nil
 }
 
-// promote ends recovery and waits for it (pg_promote).
+// promote ends recovery (pg_promote) and waits until the server accepts
+// writes. pg_promote's own wait polls ten times a second; polling
+// pg_is_in_recovery() here every promotePoll takes the VIP sooner.
 func (p *pgClient) promote(ctx context.Context) error {
+	const promotePoll = 10 * time.Millisecond
 	return p.with(ctx, func(c *pgx.Conn) error {
 		var ok bool
-		if err := c.QueryRow(ctx, "SELECT pg_promote(true, 60)").Scan(&ok); err != nil {
+		if err := c.QueryRow(ctx, "SELECT pg_promote(false)").Scan(&ok); err != nil {
 			return err
 		}
 		if !ok {
-			return errors.New("pg_promote returned false: promotion did not finish within 60 s")
+			return errors.New("pg_promote refused")
 		}
-		return nil
+		tick := time.NewTicker(promotePoll)
+		defer tick.Stop()
+		for {
+			var inRecovery bool
+			if err := c.QueryRow(ctx, "SELECT pg_is_in_recovery()").Scan(&inRecovery); err != nil {
+				return err
+			}
+			if !inRecovery {
+				return nil
+			}
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("promotion not finished: %w", ctx.Err())
+			case <-tick.C:
+			}
+		}
 	})
 }
 

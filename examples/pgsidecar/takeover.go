@@ -22,39 +22,42 @@ var _ vrrp.Backend = (*takeover)(nil)
 // settleIntervals is how long, in advertisement intervals, a standby stays
 // master before it promotes: a standby that became master in a close race
 // hears the winner's advert (sent at once on becoming master) and steps
-// back within one interval.
-const settleIntervals = 2
+// back well within one interval; the fencing rule then also refuses
+// while a peer says it is master.
+const settleIntervals = 1
 
 func (t *takeover) Acquire(ctx context.Context, set vrrp.AddressSet) error {
 	s := t.s
-	tick := time.NewTicker(s.opts.check)
-	defer tick.Stop()
+	timer := time.NewTimer(0)
+	defer timer.Stop()
 	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-timer.C:
+		}
 		if s.write.State() != vrrp.Master {
 			s.decide("takeover abandoned", "no longer VRRP master")
 			return nil
 		}
-		done, err := t.step(ctx, set)
+		next, done, err := t.step(ctx, set)
 		if done || err != nil {
 			return err
 		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-tick.C:
-		}
+		timer.Reset(next)
 	}
 }
 
-// step makes one attempt; done means Acquire has finished.
-func (t *takeover) step(ctx context.Context, set vrrp.AddressSet) (done bool, err error) {
+// step makes one attempt; done means Acquire has finished, otherwise
+// the next attempt is due after next.
+func (t *takeover) step(ctx context.Context, set vrrp.AddressSet) (next time.Duration, done bool, err error) {
 	s := t.s
 	qctx, cancel := context.WithTimeout(ctx, max(s.opts.check, time.Second))
 	o, oerr := s.pg.observe(qctx)
 	cancel()
 	if oerr != nil {
 		s.decide("wait", "Postgres unreachable: "+oerr.Error())
-		return false, nil
+		return s.opts.check, false, nil
 	}
 	s.store(o)
 	s.mu.Lock()
@@ -63,28 +66,30 @@ func (t *takeover) step(ctx context.Context, set vrrp.AddressSet) (done bool, er
 	switch o.Role {
 	case rolePrimary:
 		if fenced != "" {
-			return true, nil // the fence track takes the router out of MASTER
+			return 0, true, nil // the fence track takes the router out of MASTER
 		}
 		s.decide("take the VIP", "VRRP master and Postgres is the primary")
-		return true, s.vips.Acquire(ctx, set)
+		return 0, true, s.vips.Acquire(ctx, set)
 	case roleStandby:
 	default:
-		return false, nil
+		return s.opts.check, false, nil
 	}
 
-	settle := settleIntervals * s.opts.interval
-	if since.IsZero() || time.Since(since) < settle {
-		return false, nil
+	if since.IsZero() {
+		return s.opts.check, false, nil
+	}
+	if wait := settleIntervals*s.opts.interval - time.Since(since); wait > 0 {
+		return wait, false, nil
 	}
 	in := s.gather(ctx, o)
 	v, why := decideTakeover(in)
 	switch v {
 	case verdictWait:
 		s.decide("wait", why)
-		return false, nil
+		return s.opts.check, false, nil
 	case verdictDefer:
 		s.stepAside(why)
-		return true, nil
+		return 0, true, nil
 	}
 
 	s.decide("promote", why)
@@ -93,7 +98,7 @@ func (t *takeover) step(ctx context.Context, set vrrp.AddressSet) (done bool, er
 	cancel()
 	if err != nil {
 		s.decide("promote failed", err.Error())
-		return false, nil
+		return s.opts.check, false, nil
 	}
 	if s.opts.relaxSync && !anyStandby(in.Peers) {
 		rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
@@ -105,7 +110,7 @@ func (t *takeover) step(ctx context.Context, set vrrp.AddressSet) (done bool, er
 		cancel()
 	}
 	s.decide("take the VIP", "promoted")
-	return true, s.vips.Acquire(ctx, set)
+	return 0, true, s.vips.Acquire(ctx, set)
 }
 
 // stepAside holds the write router in Fault for a while, so that the
