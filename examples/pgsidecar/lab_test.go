@@ -145,13 +145,7 @@ func (p *sidecarProc) status() (statusDoc, error) {
 }
 
 func fetchUnixStatus(sock string) (statusDoc, error) {
-	c := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{
-		DisableKeepAlives: true,
-		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, "unix", sock)
-		},
-	}}
+	c := &http.Client{Timeout: 2 * time.Second, Transport: unixTransport(sock)}
 	resp, err := c.Get("http://sidecar" + statusPath)
 	if err != nil {
 		return statusDoc{}, err
@@ -169,6 +163,16 @@ func fetchUnixStatus(sock string) (statusDoc, error) {
 		return statusDoc{}, err
 	}
 	return d, nil
+}
+
+func unixTransport(sock string) *http.Transport {
+	return &http.Transport{
+		DisableKeepAlives: true,
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", sock)
+		},
+	}
 }
 
 // waitStatus polls the sidecar's status until cond holds.

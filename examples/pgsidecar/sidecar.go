@@ -268,15 +268,15 @@ func (s *sidecar) follow(ctx context.Context) {
 		s.updateRead(o)
 		if patroni != nil {
 			if res := patroni.Check(ctx); !res.Up {
-				return errors.New("Patroni: not the primary: " + res.Reason)
+				return errors.New("not the primary according to Patroni: " + res.Reason)
 			}
 			return nil
 		}
 		switch {
 		case err != nil:
-			return fmt.Errorf("Postgres unreachable: %w", err)
+			return fmt.Errorf("local Postgres unreachable: %w", err)
 		case o.Role != rolePrimary:
-			return errors.New("Postgres is a standby (pg_is_in_recovery)")
+			return errors.New("local Postgres is a standby (pg_is_in_recovery)")
 		}
 		return nil
 	})

@@ -184,12 +184,6 @@ func (w *writer) ackedNumbers() []int64 {
 	return out
 }
 
-func (w *writer) count() int {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return len(w.acks)
-}
-
 // waitAcks waits for n more acknowledgements after mark (an earlier
 // count) on connections begun after since, and returns the first of them.
 func (w *writer) waitAcks(timeout time.Duration, since time.Time, n int) ack {
