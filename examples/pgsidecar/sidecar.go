@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -260,9 +261,29 @@ func (s *sidecar) followEvents(ctx context.Context) {
 func (s *sidecar) follow(ctx context.Context) {
 	var patroni *httpcheck.Get
 	if s.opts.patroni != "" {
-		patroni = &httpcheck.Get{URL: s.opts.patroni + "/primary"}
+		patroni = &httpcheck.Get{URL: strings.TrimSuffix(s.opts.patroni, "/") + "/primary"}
 	}
-	check := health.Func(func(ctx context.Context) error {
+	check := s.primaryCheck(patroni)
+	t := &health.Tracker{Name: trackPostgres, Check: check, Interval: s.opts.check,
+		Timeout: max(s.opts.check, time.Second), Logger: s.log.Named("health")}
+	_ = t.Run(ctx, nil, func(st vrrp.TrackStatus) {
+		if st.Reason == "no result yet" {
+			return // the router starts in Fault already
+		}
+		s.track(s.write, st)
+		if st.Fault {
+			s.decide("stand by", st.Reason)
+		} else {
+			s.decide("take part", "Postgres is the primary")
+		}
+	})
+}
+
+// primaryCheck passes while the local Postgres is the primary, or with
+// patroni, while Patroni's GET /primary answers 200. Either way it
+// observes the local Postgres, for the status endpoint and the read VIP.
+func (s *sidecar) primaryCheck(patroni *httpcheck.Get) health.Func {
+	return func(ctx context.Context) error {
 		o, err := s.pg.observe(ctx)
 		s.store(o)
 		s.updateRead(o)
@@ -279,20 +300,7 @@ func (s *sidecar) follow(ctx context.Context) {
 			return errors.New("local Postgres is a standby (pg_is_in_recovery)")
 		}
 		return nil
-	})
-	t := &health.Tracker{Name: trackPostgres, Check: check, Interval: s.opts.check,
-		Timeout: max(s.opts.check, time.Second), Logger: s.log.Named("health")}
-	_ = t.Run(ctx, nil, func(st vrrp.TrackStatus) {
-		if st.Reason == "no result yet" {
-			return // the router starts in Fault already
-		}
-		s.track(s.write, st)
-		if st.Fault {
-			s.decide("stand by", st.Reason)
-		} else {
-			s.decide("take part", "Postgres is the primary")
-		}
-	})
+	}
 }
 
 // elect is elect mode's observer: every --check it reads the local
