@@ -2,11 +2,12 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"encoding/binary"
 	"net"
 	"net/netip"
 	"os"
-	"path/filepath"
+	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
@@ -32,19 +33,21 @@ func TestFollowSwitchover(t *testing.T) {
 	c.checkReadVIP(old)
 	c.writer.waitAcks(failoverTimeout, time.Time{}, 50)
 
+	// The switchover, by hand: stop the primary cleanly (its standbys
+	// receive the shutdown checkpoint), promote a standby that has it,
+	// point the other standby and the old primary at the new one.
 	capture := c.lab.Capture()
 	if out, err := old.pgctl("stop", "-m", "fast", "-w", "-t", "60"); err != nil {
 		t.Fatalf("stop %s: %v\n%s", old.name, err, out)
 	}
-	old.sidecar.waitStatus(failoverTimeout, "out of VRRP", func(d statusDoc) bool { return d.VRRPState == "FAULT" })
+	end := shutdownCheckpoint(t, c.env, old)
+	next.sidecar.waitStatus(failoverTimeout, "holding the shutdown checkpoint at "+end.String(), func(d statusDoc) bool { return d.ReceiveLSN > end })
 	next.exec("SELECT pg_promote(true, 60)")
 	promoted := time.Now()
-	if err := os.WriteFile(filepath.Join(old.data, "standby.signal"), nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chown(filepath.Join(old.data, "standby.signal"), c.env.uid, c.env.gid); err != nil {
-		t.Fatal(err)
-	}
+	third := c.nodes[2]
+	third.exec(fmt.Sprintf("ALTER SYSTEM SET primary_conninfo = 'host=%s port=%d user=postgres connect_timeout=2'", next.h.IPv4, pgPort))
+	third.exec("SELECT pg_reload_conf()")
+	old.makeStandby(next)
 	old.startPostgres()
 
 	ctx, cancel := context.WithTimeout(context.Background(), failoverTimeout)
@@ -96,6 +99,26 @@ func TestFollowSwitchover(t *testing.T) {
 	if err := cn.QueryRow(ctx, "SELECT pg_is_in_recovery()").Scan(&inRecovery); err != nil || inRecovery {
 		t.Errorf("%s: Postgres after the sidecar stopped: in recovery %v, %v; want a running primary", next.name, inRecovery, err)
 	}
+}
+
+// shutdownCheckpoint reads the stopped node's last checkpoint location.
+func shutdownCheckpoint(t *testing.T, env pgEnv, n *pgNode) lsn {
+	t.Helper()
+	out, err := exec.Command(env.bin+"/pg_controldata", "-D", n.data).CombinedOutput()
+	if err != nil {
+		t.Fatalf("pg_controldata: %v\n%s", err, out)
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		if v, ok := strings.CutPrefix(line, "Latest checkpoint location:"); ok {
+			l, err := parseLSN(strings.TrimSpace(v))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return l
+		}
+	}
+	t.Fatalf("pg_controldata: no checkpoint location:\n%s", out)
+	return 0
 }
 
 // checkReadVIP checks that the read VIP is on exactly one node, a

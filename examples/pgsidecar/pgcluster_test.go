@@ -40,8 +40,10 @@ const (
 // directory: pg_basebackup and pg_rewind copy the data directory.
 //
 // primary_conninfo names the write VIP, so a standby follows whoever
-// holds it. The short receiver timeout and retry interval make a standby
-// notice a dead primary and find the new one within a second or two.
+// holds it. The short retry interval makes a standby find the new
+// primary soon after it took the VIP; the receiver timeout is not what
+// makes a standby leave a primary that was cut off (the sidecar restarts
+// the receiver when a new primary holds the VIP).
 // synchronous_standby_names lists every node: a primary is never its own
 // standby, so the same line serves whichever node is primary.
 var sharedConf = fmt.Sprintf(`
@@ -56,7 +58,7 @@ hot_standby = on
 synchronous_commit = on
 synchronous_standby_names = 'ANY 1 (pg1, pg2, pg3)'
 primary_conninfo = 'host=%s port=%d user=postgres connect_timeout=2'
-wal_receiver_timeout = '2s'
+wal_receiver_timeout = '10s'
 wal_sender_timeout = '5s'
 wal_retrieve_retry_interval = '200ms'
 wal_receiver_status_interval = '1s'
@@ -248,6 +250,27 @@ func (n *pgNode) stopPostgres(mode string) {
 	reapPostgres(0)
 }
 
+// makeStandby makes the stopped node a standby when it next starts. In
+// elect mode it follows the write VIP (the shared primary_conninfo); in
+// follow mode, where replication is managed elsewhere, it follows the
+// primary p by its own address, as repmgr or an operator would set it.
+func (n *pgNode) makeStandby(p *pgNode) {
+	n.tb().Helper()
+	files := map[string]string{"standby.signal": ""}
+	if n.c.spec.mode == modeFollow {
+		files["postgresql.auto.conf"] = fmt.Sprintf("primary_conninfo = 'host=%s port=%d user=postgres connect_timeout=2'\n", p.h.IPv4, pgPort)
+	}
+	for name, text := range files {
+		path := filepath.Join(n.data, name)
+		if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+			n.tb().Fatal(err)
+		}
+		if err := os.Chown(path, n.env.uid, n.env.gid); err != nil {
+			n.tb().Fatal(err)
+		}
+	}
+}
+
 // postmasterPID reads the pid file.
 func (n *pgNode) postmasterPID() int {
 	n.tb().Helper()
@@ -412,12 +435,7 @@ func newCluster(t testing.TB, spec clusterSpec) *cluster {
 		if out, err := n.h.Run(cmd[0], cmd[1:]...); err != nil {
 			t.Fatalf("%s: pg_basebackup: %v\n%s", n.name, err, out)
 		}
-		if err := os.WriteFile(filepath.Join(n.data, "standby.signal"), nil, 0o600); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Chown(filepath.Join(n.data, "standby.signal"), env.uid, env.gid); err != nil {
-			t.Fatal(err)
-		}
+		n.makeStandby(p)
 	}
 	for _, n := range c.nodes {
 		n.startSidecar()
@@ -428,6 +446,7 @@ func newCluster(t testing.TB, spec clusterSpec) *cluster {
 	c.waitHealthy(p)
 	p.exec("CREATE TABLE acked (n bigint PRIMARY KEY, at timestamptz NOT NULL DEFAULT now())")
 	c.writer = newWriter(t, func() testing.TB { return c.t }, c.client, writeVIP.Addr())
+	c.writer.diagnose = c.diagnose
 	return c
 }
 
@@ -483,6 +502,18 @@ func (c *cluster) waitHealthy(p *pgNode) {
 		}
 	}
 	c.checkVIPs(p)
+}
+
+// diagnose describes the lab's addresses and the client's neighbours.
+func (c *cluster) diagnose() string {
+	var b strings.Builder
+	out, _ := c.client.Run("ip", "neigh", "show")
+	fmt.Fprintf(&b, "\nclient neighbours:\n%s", out)
+	for _, n := range c.nodes {
+		out, _ := n.h.Run("ip", "-br", "addr", "show", "dev", n.h.Ifname)
+		fmt.Fprintf(&b, "%s: %s", n.name, out)
+	}
+	return b.String()
 }
 
 // checkVIPs checks that the write VIP is on p's interface and no other

@@ -208,6 +208,15 @@ func (p *pgClient) promote(ctx context.Context) error {
 	})
 }
 
+// restartWALReceiver ends the WAL receiver; the startup process starts a
+// new one after wal_retrieve_retry_interval.
+func (p *pgClient) restartWALReceiver(ctx context.Context) error {
+	return p.with(ctx, func(c *pgx.Conn) error {
+		_, err := c.Exec(ctx, "SELECT pg_terminate_backend(pid) FROM pg_stat_wal_receiver WHERE pid IS NOT NULL")
+		return err
+	})
+}
+
 // setSyncStandbyNames overrides synchronous_standby_names with ALTER
 // SYSTEM (relax) or removes the override (restore), and reloads.
 func (p *pgClient) setSyncStandbyNames(ctx context.Context, relax bool) error {

@@ -61,6 +61,7 @@ type sidecar struct {
 	decisions   []decision
 	fenced      string // why a stale primary fenced itself ("": it did not)
 	demoting    bool
+	followed    netip.Addr // the master whose timeline the WAL receiver was checked against
 	tracks      map[*vrrp.Router]map[string]vrrp.TrackStatus
 	prios       map[*vrrp.Router]int
 }
@@ -346,6 +347,7 @@ func (s *sidecar) electOnce(ctx context.Context) {
 		}
 		s.setPriority(s.write, standbyPriority(s.opts.priority, &o, streamedAt, s.opts.replayLagStep))
 		s.track(s.write, up(trackPostgres, "standby"))
+		s.followNewPrimary(ctx, o)
 	case rolePrimary:
 		if fenced == "" {
 			pctx, cancel := context.WithTimeout(ctx, s.opts.peerTimeout)
@@ -363,6 +365,51 @@ func (s *sidecar) electOnce(ctx context.Context) {
 		s.track(s.write, up(trackPostgres, "primary"))
 		s.restoreSync(ctx, o)
 	}
+}
+
+// followNewPrimary restarts the WAL receiver when a new primary holds the
+// VIP: after a cut or a partition the receiver may still wait on the old
+// primary's connection, and would notice only at wal_receiver_timeout
+// (60 s by default), holding back synchronous commits on the new primary
+// all that time. The startup process starts a new receiver, which
+// connects to the VIP (primary_conninfo), now the new primary's.
+func (s *sidecar) followNewPrimary(ctx context.Context, o observation) {
+	m := s.write.Master()
+	s.mu.Lock()
+	done := !m.IsValid() || m == s.followed
+	s.mu.Unlock()
+	if done {
+		return
+	}
+	addr := ""
+	for _, p := range s.opts.peerStatus {
+		if ap, err := netip.ParseAddrPort(p); err == nil && ap.Addr() == m {
+			addr = p
+		}
+	}
+	var st *peerStatus
+	if addr != "" {
+		pctx, cancel := context.WithTimeout(ctx, s.opts.peerTimeout)
+		var err error
+		st, err = s.peers.fetch(pctx, addr)
+		cancel()
+		if err != nil || st.Role != rolePrimary {
+			return // ask again at the next check: it may be promoting
+		}
+	}
+	s.mu.Lock()
+	s.followed = m
+	s.mu.Unlock()
+	if st == nil || st.Timeline <= o.Timeline || o.WALReceiver == "" {
+		return
+	}
+	qctx, cancel := context.WithTimeout(ctx, max(s.opts.check, time.Second))
+	defer cancel()
+	if err := s.act.restartWALReceiver(qctx); err != nil {
+		s.decide("restart WAL receiver failed", err.Error())
+		return
+	}
+	s.decide("follow the new primary", fmt.Sprintf("%v is primary on timeline %d, we received timeline %d: WAL receiver restarted", m, st.Timeline, o.Timeline))
 }
 
 // fence takes a stale primary out of VRRP and, if so configured, demotes

@@ -34,6 +34,8 @@ type writer struct {
 
 	stopc chan struct{}
 	done  chan struct{}
+
+	diagnose func() string // what to log when a wait fails
 }
 
 type ack struct {
@@ -169,7 +171,7 @@ func (w *writer) loop(stop, done chan struct{}) {
 func (w *writer) failed(err error) {
 	w.mu.Lock()
 	w.errs++
-	w.last = err.Error()
+	w.last = strings.Join(strings.Fields(err.Error()), " ")
 	w.mu.Unlock()
 }
 
@@ -203,10 +205,14 @@ func (w *writer) waitAcks(timeout time.Duration, since time.Time, n int) ack {
 		return ack{}, false, nil
 	})
 	if err != nil {
+		var diag string
+		if w.diagnose != nil {
+			diag = w.diagnose()
+		}
 		w.mu.Lock()
 		defer w.mu.Unlock()
-		w.tb().Fatalf("%s: fewer than %d writes acknowledged within %v after %s (%d errors, last: %s)",
-			w.name, n, timeout, since.Format("15:04:05.000"), w.errs, w.last)
+		w.tb().Fatalf("%s: fewer than %d writes acknowledged within %v after %s (%d errors, last: %s)%s",
+			w.name, n, timeout, since.Format("15:04:05.000"), w.errs, w.last, diag)
 	}
 	return first
 }
