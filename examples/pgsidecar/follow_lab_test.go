@@ -2,8 +2,8 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"encoding/binary"
+	"fmt"
 	"net"
 	"net/netip"
 	"os"
