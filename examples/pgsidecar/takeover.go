@@ -76,7 +76,11 @@ func (t *takeover) step(ctx context.Context, set vrrp.AddressSet) (next time.Dur
 	}
 
 	if since.IsZero() {
-		return s.opts.check, false, nil
+		// The state event is not read yet: count from now.
+		since = time.Now()
+		s.mu.Lock()
+		s.masterSince = since
+		s.mu.Unlock()
 	}
 	if wait := settleIntervals*s.opts.interval - time.Since(since); wait > 0 {
 		return wait, false, nil
