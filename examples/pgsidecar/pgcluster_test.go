@@ -512,7 +512,13 @@ func (c *cluster) diagnose() string {
 	for _, n := range c.nodes {
 		out, _ := n.h.Run("ip", "-br", "addr", "show", "dev", n.h.Ifname)
 		fmt.Fprintf(&b, "%s: %s", n.name, out)
+		if os.Getenv("PGSIDECAR_LABTEST_LOGS") == "1" {
+			out, _ = n.h.Run("sh", "-c", "ss -ltnp; nft list ruleset; ip neigh")
+			fmt.Fprintf(&b, "%s\n", out)
+		}
 	}
+	out, err := c.client.Run("sh", "-c", fmt.Sprintf("timeout 2 sh -c 'echo > /dev/tcp/%s/%d' 2>&1; ip route get %s", writeVIP.Addr(), pgPort, writeVIP.Addr()))
+	fmt.Fprintf(&b, "client connect: %s %v\n", out, err)
 	return b.String()
 }
 

@@ -29,6 +29,11 @@ func TestElectTwoNodesWithWitness(t *testing.T) {
 	for _, s := range steps {
 		ok := t.Run(s.name, func(t *testing.T) {
 			c.t = t
+			// Each case starts from a healthy cluster, whichever node the
+			// last one (or a false takeover on a starved machine) left
+			// as the primary.
+			primary = c.waitPrimary(startTimeout, c.nodes...)
+			c.waitHealthy(primary)
 			primary = s.run(t, primary)
 		})
 		c.t = t

@@ -186,16 +186,28 @@ func (w *writer) ackedNumbers() []int64 {
 	return out
 }
 
-// waitAcks waits for n more acknowledgements after mark (an earlier
-// count) on connections begun after since, and returns the first of them.
+// waitAcks waits for n acknowledgements on connections begun after
+// since (so, after a crash, from the new primary), and returns the first.
 func (w *writer) waitAcks(timeout time.Duration, since time.Time, n int) ack {
+	w.tb().Helper()
+	return w.wait(timeout, since, n, func(a ack) bool { return a.connAt.After(since) })
+}
+
+// waitAcksAfter waits for n acknowledgements after since, on any
+// connection.
+func (w *writer) waitAcksAfter(timeout time.Duration, since time.Time, n int) ack {
+	w.tb().Helper()
+	return w.wait(timeout, since, n, func(a ack) bool { return a.at.After(since) })
+}
+
+func (w *writer) wait(timeout time.Duration, since time.Time, n int, counts func(ack) bool) ack {
 	w.tb().Helper()
 	first, err := waitFor(timeout, func() (ack, bool, error) {
 		w.mu.Lock()
 		defer w.mu.Unlock()
 		var got []ack
 		for _, a := range w.acks {
-			if a.connAt.After(since) {
+			if counts(a) {
 				got = append(got, a)
 			}
 		}
