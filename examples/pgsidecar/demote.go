@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"time"
 
@@ -28,7 +29,7 @@ func (s *sidecar) demote(ctx context.Context) error {
 	if err := s.pgCommand(ctx, pgctl, "stop", "-D", o.pgdata, "-m", "immediate", "-w", "-t", "60"); err != nil && s.postmasterRunning() {
 		return fmt.Errorf("stop: %w", err)
 	}
-	s.decide("demote", "stopped; rewinding from "+o.rewindSource)
+	s.decide("demote", "stopped; rewinding from "+redactConn(o.rewindSource))
 	backoff := minBackoff
 	for {
 		err := checkpointSource(ctx, o.rewindSource)
@@ -100,16 +101,27 @@ func (s *sidecar) pgCommand(ctx context.Context, path string, args ...string) er
 	return nil
 }
 
-// redactArgs hides a password in a connection string argument.
+// redactArgs hides passwords in connection string arguments.
 func redactArgs(args []string) []string {
 	out := make([]string, len(args))
 	for i, a := range args {
-		if strings.Contains(a, "password") {
-			a = a[:strings.Index(a, "password")] + "password=…"
-		}
-		out[i] = a
+		out[i] = redactConn(a)
 	}
 	return out
+}
+
+// Passwords in libpq connection strings: keyword/value ("password=x",
+// "password = 'x y'") and URL ("postgres://user:x@host").
+var (
+	passwordKV  = regexp.MustCompile(`(?i)(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)`)
+	passwordURL = regexp.MustCompile(`(://[^:/@\s]*:)[^@\s]*@`)
+)
+
+// redactConn hides the password of a connection string, for logs and the
+// status endpoint.
+func redactConn(s string) string {
+	s = passwordKV.ReplaceAllString(s, "${1}…")
+	return passwordURL.ReplaceAllString(s, "${1}…@")
 }
 
 func lastLine(s string) string {

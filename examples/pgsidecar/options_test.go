@@ -79,3 +79,17 @@ func TestUsageListsEveryFlag(t *testing.T) {
 		t.Errorf("bad flag: exit %d", code)
 	}
 }
+
+func TestRedactConn(t *testing.T) {
+	for in, want := range map[string]string{
+		"host=db password=s3cret user=x":         "host=db password=… user=x",
+		"host=db password = 'a b\\' c' user=x":   "host=db password = … user=x",
+		"PASSWORD=x":                             "PASSWORD=…",
+		"postgres://u:s3cret@db:5432/postgres":   "postgres://u:…@db:5432/postgres",
+		"--source-server=host=10.0.0.100 user=p": "--source-server=host=10.0.0.100 user=p",
+	} {
+		if got := redactConn(in); got != want {
+			t.Errorf("redactConn(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
