@@ -27,6 +27,7 @@ func TestElectThreeNodes(t *testing.T) {
 		{"standby partition", c.caseStandbyPartition},
 		{"primary partition", c.casePrimaryPartition},
 		{"most caught-up standby wins", c.caseCaughtUp},
+		{"the standby holding the most WAL wins", c.caseMostWAL},
 		{"stale primary stays fenced", c.caseStaysFenced},
 	}
 	for _, s := range steps {
@@ -228,6 +229,40 @@ func (c *cluster) caseCaughtUp(t *testing.T, p *pgNode) *pgNode {
 
 // hasDecision reports whether the sidecar decided action at or after
 // since.
+// caseMostWAL: the standby that wins the election (the higher address,
+// priorities equal) has received less WAL than the other one: its WAL
+// receiver was stopped while the client went on writing, so the other
+// standby alone holds the last acknowledged commits. The winner's
+// fencing rule finds that, steps aside, and the other standby is
+// promoted, with every acknowledged row.
+func (c *cluster) caseMostWAL(t *testing.T, p *pgNode) *pgNode {
+	standbys := c.others(p)
+	holder, winner := standbys[0], standbys[1] // [1] has the higher address
+	winner.exec("ALTER SYSTEM SET primary_conninfo = ''")
+	winner.exec("SELECT pg_reload_conf()")
+	d := winner.sidecar.waitStatus(failoverTimeout, "not receiving", func(d statusDoc) bool { return d.WALReceiver == "" })
+	stopped := time.Now()
+	c.writer.waitAcksAfter(failoverTimeout, stopped, 20)
+	holder.sidecar.waitStatus(failoverTimeout, "ahead of "+winner.name, func(h statusDoc) bool { return h.ReceiveLSN > d.ReceiveLSN })
+	killed := time.Now()
+	p.crash()
+	np := c.waitPrimary(failoverTimeout, standbys...)
+	if np != holder {
+		t.Errorf("%s was promoted, not %s (which holds more WAL)", np.name, holder.name)
+	}
+	if dw, err := winner.sidecar.status(); err != nil || !hasDecision(dw, "defer", killed) || hasDecision(dw, "promote", killed) {
+		t.Errorf("%s did not step aside for %s: %v %v", winner.name, holder.name, dw.Decisions, err)
+	}
+	// The new primary's only other standby is the one not receiving:
+	// commits wait for it.
+	winner.exec("ALTER SYSTEM RESET primary_conninfo")
+	winner.exec("SELECT pg_reload_conf()")
+	c.writer.waitAcks(failoverTimeout, killed, 20)
+	c.checkAcked(np)
+	c.rejoinAfterCrash(p, np)
+	return np
+}
+
 // caseStaysFenced: with --stale-primary fence, a crashed primary that
 // comes back finds the newer primary, stays out of VRRP without the VIP,
 // says why, and leaves Postgres running (as a primary, for an operator).
