@@ -79,11 +79,19 @@ func (p *pgClient) with(ctx context.Context, fn func(*pgx.Conn) error) error {
 	err := fn(p.conn)
 	if err != nil && !isServerError(err) {
 		// The connection is unusable (broken, or timed out mid-query).
-		p.conn.Close(context.Background())
+		closeConn(p.conn)
 		p.conn = nil
 		p.failed(err)
 	}
 	return err
+}
+
+// closeConn closes a connection without waiting long for a server that
+// may not read (pgx sends Terminate first).
+func closeConn(c *pgx.Conn) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	c.Close(ctx)
 }
 
 func (p *pgClient) failed(err error) {
@@ -99,7 +107,7 @@ func (p *pgClient) close() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.conn != nil {
-		p.conn.Close(context.Background())
+		closeConn(p.conn)
 		p.conn = nil
 	}
 }

@@ -31,6 +31,9 @@ type writer struct {
 	next int64
 	errs int
 	last string // the last error
+	// What the loop does now and since when, for a wait that fails.
+	doing      string
+	doingSince time.Time
 
 	stopc chan struct{}
 	done  chan struct{}
@@ -123,7 +126,7 @@ func (w *writer) loop(stop, done chan struct{}) {
 	var connAt time.Time
 	defer func() {
 		if conn != nil {
-			conn.Close(context.Background())
+			closeConn(conn)
 		}
 	}()
 	for {
@@ -133,6 +136,7 @@ func (w *writer) loop(stop, done chan struct{}) {
 		case <-pace.C:
 		}
 		if conn == nil {
+			w.now("connecting")
 			connAt = time.Now()
 			ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
 			c, err := w.connect(ctx)
@@ -147,6 +151,7 @@ func (w *writer) loop(stop, done chan struct{}) {
 		n := w.next
 		w.next++
 		w.mu.Unlock()
+		w.now("inserting")
 		ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
 		_, err := conn.Exec(ctx, "INSERT INTO acked (n) VALUES ($1)", n)
 		cancel()
@@ -158,7 +163,8 @@ func (w *writer) loop(stop, done chan struct{}) {
 		if err != nil {
 			w.failed(err)
 			noticeFlags.Delete(conn)
-			conn.Close(context.Background())
+			w.now("closing")
+			closeConn(conn)
 			conn = nil
 			continue
 		}
@@ -166,6 +172,12 @@ func (w *writer) loop(stop, done chan struct{}) {
 		w.acks = append(w.acks, ack{n: n, at: at, connAt: connAt})
 		w.mu.Unlock()
 	}
+}
+
+func (w *writer) now(doing string) {
+	w.mu.Lock()
+	w.doing, w.doingSince = doing, time.Now()
+	w.mu.Unlock()
 }
 
 func (w *writer) failed(err error) {
@@ -223,8 +235,9 @@ func (w *writer) wait(timeout time.Duration, since time.Time, n int, counts func
 		}
 		w.mu.Lock()
 		defer w.mu.Unlock()
-		w.tb().Fatalf("%s: fewer than %d writes acknowledged within %v after %s (%d errors, last: %s)%s",
-			w.name, n, timeout, since.Format("15:04:05.000"), w.errs, w.last, diag)
+		w.tb().Fatalf("%s: fewer than %d writes acknowledged within %v after %s (%d errors, last: %s; %s for %v)%s",
+			w.name, n, timeout, since.Format("15:04:05.000"), w.errs, w.last, w.doing,
+			time.Since(w.doingSince).Round(time.Millisecond), diag)
 	}
 	return first
 }
