@@ -31,6 +31,7 @@ type writer struct {
 	next int64
 	errs int
 	last string // the last error
+	recent []string // the last errors, with their times
 	// What the loop does now and since when, for a wait that fails.
 	doing      string
 	doingSince time.Time
@@ -184,6 +185,10 @@ func (w *writer) failed(err error) {
 	w.mu.Lock()
 	w.errs++
 	w.last = strings.Join(strings.Fields(err.Error()), " ")
+	w.recent = append(w.recent, time.Now().Format("15:04:05.000")+" "+w.last[:min(len(w.last), 160)])
+	if len(w.recent) > 8 {
+		w.recent = w.recent[1:]
+	}
 	w.mu.Unlock()
 }
 
@@ -235,9 +240,17 @@ func (w *writer) wait(timeout time.Duration, since time.Time, n int, counts func
 		}
 		w.mu.Lock()
 		defer w.mu.Unlock()
-		w.tb().Fatalf("%s: fewer than %d writes acknowledged within %v after %s (%d errors, last: %s; %s for %v)%s",
+		after, lastConn := 0, time.Time{}
+		for _, a := range w.acks {
+			if a.at.After(since) {
+				after++
+				lastConn = a.connAt
+			}
+		}
+		w.tb().Fatalf("%s: fewer than %d writes acknowledged within %v after %s (%d errors, last: %s; %s for %v; %d acknowledged after it on any connection, the last on one begun at %s)\nrecent errors:\n%s%s",
 			w.name, n, timeout, since.Format("15:04:05.000"), w.errs, w.last, w.doing,
-			time.Since(w.doingSince).Round(time.Millisecond), diag)
+			time.Since(w.doingSince).Round(time.Millisecond), after, lastConn.Format("15:04:05.000"),
+			strings.Join(w.recent, "\n"), diag)
 	}
 	return first
 }
