@@ -26,11 +26,11 @@ type writer struct {
 	name    string
 	connect func(ctx context.Context) (*pgx.Conn, error)
 
-	mu   sync.Mutex
-	acks []ack
-	next int64
-	errs int
-	last string // the last error
+	mu     sync.Mutex
+	acks   []ack
+	next   int64
+	errs   int
+	last   string   // the last error
 	recent []string // the last errors, with their times
 	// What the loop does now and since when, for a wait that fails.
 	doing      string
