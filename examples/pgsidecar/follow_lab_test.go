@@ -40,15 +40,20 @@ func TestFollowSwitchover(t *testing.T) {
 	if out, err := old.pgctl("stop", "-m", "fast", "-w", "-t", "60"); err != nil {
 		t.Fatalf("stop %s: %v\n%s", old.name, err, out)
 	}
+	start := time.Now()
+	phase := func(what string) { t.Logf("%v: %s", time.Since(start).Round(time.Millisecond), what) }
 	end := shutdownCheckpoint(t, c.env, old)
 	next.sidecar.waitStatus(failoverTimeout, "holding the shutdown checkpoint at "+end.String(), func(d statusDoc) bool { return d.ReceiveLSN > end })
+	phase("the new primary holds the old one's shutdown checkpoint")
 	next.exec("SELECT pg_promote(true, 60)")
 	promoted := time.Now()
+	phase("promoted")
 	third := c.nodes[2]
 	third.exec(fmt.Sprintf("ALTER SYSTEM SET primary_conninfo = 'host=%s port=%d user=postgres connect_timeout=2'", next.h.IPv4, pgPort))
 	third.exec("SELECT pg_reload_conf()")
 	old.makeStandby(next)
 	old.startPostgres()
+	phase("old primary started as a standby")
 
 	ctx, cancel := context.WithTimeout(context.Background(), failoverTimeout)
 	defer cancel()
@@ -66,6 +71,7 @@ func TestFollowSwitchover(t *testing.T) {
 		t.Errorf("the VIP moved %v after the promotion, more than Master_Down_Interval + one check interval (%v) + %v", took, mdi+check, margin)
 	}
 	c.waitHealthy(next)
+	phase("healthy")
 	c.checkReadVIP(next)
 	// The old primary is stopped: whatever is acknowledged after the
 	// promotion comes from the new one (on a connection that may have
