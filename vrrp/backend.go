@@ -2,6 +2,7 @@ package vrrp
 
 import (
 	"context"
+	"errors"
 	"net/netip"
 )
 
@@ -11,6 +12,12 @@ import (
 // router come from one goroutine, in order, never concurrently, and never
 // from the protocol loop: a slow backend delays the addresses, not the
 // adverts.
+//
+// When a router stops being master while its Acquire or Announce runs, the
+// call's context is cancelled with the cause ErrSuperseded (see
+// context.Cause), so that a slow backend (a cloud API, a promotion) can
+// give up at once; the Release comes next. At shutdown the context of
+// Node.Run ends instead.
 type Backend interface {
 	// Acquire adds the addresses (idempotently) and starts announcing them
 	// on the backend's schedule.
@@ -23,6 +30,11 @@ type Backend interface {
 	// priority corrects the LAN's ARP and neighbor caches).
 	Announce(ctx context.Context, set AddressSet) error
 }
+
+// ErrSuperseded is the cause (context.Cause) with which the context of a
+// Backend's Acquire or Announce is cancelled when the router stops being
+// master before the call returns.
+var ErrSuperseded = errors.New("vrrp: superseded: the router is no longer master")
 
 // AddressSet is one router's addresses and what a backend needs to know
 // about the router that owns them.

@@ -634,6 +634,55 @@ func TestNoAcceptReachesTheBackendExceptForTheOwner(t *testing.T) {
 	}
 }
 
+// blockingAcquire is a Backend whose Acquire waits for its context to end
+// and records why it ended.
+type blockingAcquire struct {
+	vrrptest.Backend
+	causes chan error
+}
+
+func (b *blockingAcquire) Acquire(ctx context.Context, set vrrp.AddressSet) error {
+	<-ctx.Done()
+	b.causes <- context.Cause(ctx)
+	return ctx.Err()
+}
+
+// A master that loses its mastership while its Acquire still runs has
+// that Acquire cancelled with ErrSuperseded, then releases; the
+// cancellation is not a backend error.
+func TestAcquireInFlightIsSupersededByTheRelease(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		lan := newLAN(t)
+		b1 := &blockingAcquire{causes: make(chan error, 1)}
+		c1, c2 := cfg("VI_1", 51, 100), cfg("VI_1", 51, 200)
+		c1.Backend, c2.Backend = b1, &vrrptest.Backend{}
+		r1, _ := vrrp.NewRouter(c1, vrrp.NodeConfig{Network: addHost(lan, "a", "10.0.0.1")})
+		run1 := run(r1.Run)
+		waitState(t, r1, vrrp.Master, 5*time.Second)
+		// A higher priority arrives while Acquire is blocked.
+		r2, _ := vrrp.NewRouter(c2, vrrp.NodeConfig{Network: addHost(lan, "b", "10.0.0.2")})
+		run2 := run(r2.Run)
+		waitState(t, r1, vrrp.Backup, 5*time.Second)
+		select {
+		case cause := <-b1.causes:
+			if !errors.Is(cause, vrrp.ErrSuperseded) {
+				t.Errorf("Acquire's context ended with cause %v, want ErrSuperseded", cause)
+			}
+		case <-time.After(time.Second):
+			t.Fatal("Acquire still running a second after the router left MASTER")
+		}
+		pass(100 * time.Millisecond)
+		if calls := b1.Calls(); len(calls) == 0 || calls[len(calls)-1] != "release" {
+			t.Errorf("backend calls %v, want a release after the cancelled acquire", calls)
+		}
+		if n := r1.Stats().BackendErrors; n != 0 {
+			t.Errorf("%d backend errors, want 0: a superseded Acquire is not a failure", n)
+		}
+		run1.stop(t)
+		run2.stop(t)
+	})
+}
+
 // A master whose backend cannot acquire the addresses retries, and after
 // AcquireTimeout goes to Fault — a priority-0 advert hands over to the
 // backup — saying why; once its backend works again it takes part again.

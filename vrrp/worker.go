@@ -25,7 +25,7 @@ type worker struct {
 	idle    chan struct{} // closed when the queue empties; nil while idle
 	// The call in flight, and how to cancel it.
 	current ActionKind
-	cancel  context.CancelFunc
+	cancel  context.CancelCauseFunc
 }
 
 // maxQueuedOps bounds a router's queue: a backend that hangs while a
@@ -67,7 +67,7 @@ func (w *worker) queue(op backendOp) (start, dropped bool) {
 	if op.kind == ActRelease {
 		w.ops = slices.DeleteFunc(w.ops, func(q backendOp) bool { return q.kind != ActRelease })
 		if w.cancel != nil && (w.current == ActAcquire || w.current == ActAnnounce) {
-			w.cancel()
+			w.cancel(ErrSuperseded)
 		}
 	}
 	w.ops = append(w.ops, op)
@@ -93,7 +93,7 @@ func (w *worker) run(ctx context.Context, b Backend, clock Clock, done func(back
 		op := w.ops[0]
 		w.ops[0] = backendOp{}
 		w.ops = w.ops[1:]
-		opCtx, cancel := context.WithCancel(ctx)
+		opCtx, cancel := context.WithCancelCause(ctx)
 		w.current, w.cancel = op.kind, cancel
 		w.mu.Unlock()
 
@@ -112,7 +112,7 @@ func (w *worker) run(ctx context.Context, b Backend, clock Clock, done func(back
 		w.mu.Lock()
 		w.cancel = nil
 		w.mu.Unlock()
-		cancel()
+		cancel(nil)
 		done(backendResult{r: r, kind: op.kind, took: took, err: err})
 	}
 }
@@ -164,7 +164,7 @@ func (n *Node) backendDone(res backendResult, now time.Time) {
 		n.cfg.Observer.BackendDone(r, res.kind.String(), res.took, res.err)
 	}
 	if res.err != nil && errors.Is(res.err, context.Canceled) && n.workCtx.Err() == nil {
-		return // superseded by a newer call: not a failure
+		return // superseded by a Release: not a failure
 	}
 	if res.err != nil {
 		r.stats.backendErrors.Add(1)

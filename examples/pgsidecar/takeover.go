@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/vrrpkit/vrrpkit/vrrp"
@@ -33,6 +34,9 @@ func (t *takeover) Acquire(ctx context.Context, set vrrp.AddressSet) error {
 	for {
 		select {
 		case <-ctx.Done():
+			if errors.Is(context.Cause(ctx), vrrp.ErrSuperseded) {
+				s.decide("takeover abandoned", "no longer VRRP master")
+			}
 			return ctx.Err()
 		case <-timer.C:
 		}
@@ -97,8 +101,17 @@ func (t *takeover) step(ctx context.Context, set vrrp.AddressSet) (next time.Dur
 	}
 
 	s.decide("promote", why)
-	pctx, cancel := context.WithTimeout(ctx, 70*time.Second)
+	// A promotion once started runs to its end even if the router loses
+	// its mastership meanwhile (Postgres finishes pg_promote without us):
+	// only shutdown cuts it short. What follows sees the new primary.
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 70*time.Second)
+	stop := context.AfterFunc(ctx, func() {
+		if !errors.Is(context.Cause(ctx), vrrp.ErrSuperseded) {
+			cancel()
+		}
+	})
 	err = s.act.promote(pctx)
+	stop()
 	cancel()
 	if err != nil {
 		s.decide("promote failed", err.Error())
