@@ -88,6 +88,7 @@ type nodeSpec struct {
 type routerSpec struct {
 	vrrp.Config
 	unicast bool // peers: every other host in the world
+	noVIPs  bool // no addresses (keepalived's no_virtual_ipaddress)
 }
 
 type simNode struct {
