@@ -133,7 +133,7 @@ func (r addrRequest) MarshalBinary() ([]byte, error) {
 	}
 	if r.lifetime {
 		ci := make([]byte, unix.SizeofIfaCacheinfo)
-		binary.NativeEndian.PutUint32(ci[0:4], r.preferredLf)     // ifa_prefered
+		binary.NativeEndian.PutUint32(ci[0:4], r.preferredLf)    // ifa_prefered
 		binary.NativeEndian.PutUint32(ci[4:8], infinityLifetime) // ifa_valid
 		ae.Bytes(unix.IFA_CACHEINFO, ci)
 	}
