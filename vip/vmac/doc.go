@@ -14,7 +14,9 @@
 // sysctls keepalived sets — on an IPv4 VMAC arp_ignore 1, accept_local 1,
 // rp_filter 0, promote_secondaries 1 and IPv6 off; on its base interface
 // arp_ignore 1 and arp_filter 1, so that only the VMAC answers ARP for the
-// addresses on it; while all.rp_filter is on, every interface's rp_filter
+// addresses on it (and, where keepalived sets nothing, arp_announce 2, so
+// that the base's own ARP requests never pair a virtual address with the
+// base's MAC); while all.rp_filter is on, every interface's rp_filter
 // raised to it and all.rp_filter turned off (a VMAC receives adverts from
 // addresses routed through its base) — and puts them back when the last
 // VMAC goes (keepalived leaves the base's arp_ignore and arp_filter set).

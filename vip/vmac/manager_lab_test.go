@@ -161,6 +161,7 @@ func TestManagerMakesKeepalivedsVMACs(t *testing.T) {
 	before := map[string]string{
 		"ipv4/conf/all/rp_filter": "2", "ipv4/conf/default/rp_filter": "0", "ipv4/conf/eth0/rp_filter": "1",
 		"ipv4/conf/lo/rp_filter": "0", "ipv4/conf/eth0/arp_ignore": "0", "ipv4/conf/eth0/arp_filter": "0",
+		"ipv4/conf/eth0/arp_announce": "0",
 	}
 	wantSysctls(t, h, "before", before)
 	m := newLabManager(t, h)
@@ -191,7 +192,7 @@ func TestManagerMakesKeepalivedsVMACs(t *testing.T) {
 		"ipv4/conf/vrrp.51/arp_ignore": "1", "ipv4/conf/vrrp.51/accept_local": "1", "ipv4/conf/vrrp.51/rp_filter": "0",
 		"ipv4/conf/vrrp.51/promote_secondaries": "1", "ipv6/conf/vrrp.51/disable_ipv6": "1",
 		"ipv4/conf/vrrp.52/arp_ignore": "1", "ipv6/conf/vrrp.52/disable_ipv6": "0",
-		"ipv4/conf/eth0/arp_ignore": "1", "ipv4/conf/eth0/arp_filter": "1",
+		"ipv4/conf/eth0/arp_ignore": "1", "ipv4/conf/eth0/arp_filter": "1", "ipv4/conf/eth0/arp_announce": "2",
 		"ipv4/conf/all/rp_filter": "0", "ipv4/conf/default/rp_filter": "2", "ipv4/conf/eth0/rp_filter": "2",
 		"ipv4/conf/lo/rp_filter": "2",
 	})
@@ -262,7 +263,7 @@ func TestManagerAfterACrash(t *testing.T) {
 	h := lab.Host(1)
 	setSysctls(t, h, map[string]string{"ipv4/conf/all/rp_filter": "1"})
 	before := map[string]string{"ipv4/conf/all/rp_filter": "1", "ipv4/conf/eth0/rp_filter": "0",
-		"ipv4/conf/eth0/arp_ignore": "0", "ipv4/conf/eth0/arp_filter": "0"}
+		"ipv4/conf/eth0/arp_ignore": "0", "ipv4/conf/eth0/arp_filter": "0", "ipv4/conf/eth0/arp_announce": "0"}
 	crashed := startCrashHelper(t, h, "51,53")
 	if err := crashed.Process.Signal(syscall.SIGKILL); err != nil {
 		t.Fatal(err)

@@ -66,7 +66,11 @@ func (s *sysctls) set(key, value string) error {
 
 // forBase sets what a VMAC on base needs of base and of the namespace:
 // for an IPv4 VMAC, arp_ignore 1 and arp_filter 1 on base (only the VMAC
-// answers ARP for its addresses), and while all.rp_filter is on, every
+// answers ARP for its addresses) and, beyond keepalived, arp_announce 2
+// (base's own ARP requests name base's own address, not a virtual one
+// with base's MAC: a client that answers the host with a VIP as source
+// would otherwise learn base's MAC for it, and follow the old master after
+// a takeover), and while all.rp_filter is on, every
 // interface's rp_filter at least all's and all's off (the effective value
 // is the larger of the two, and a VMAC must take adverts from addresses
 // routed through its base).
@@ -74,8 +78,8 @@ func (s *sysctls) forBase(base string, ipv4 bool) error {
 	if !ipv4 {
 		return nil
 	}
-	for _, k := range []string{"arp_ignore", "arp_filter"} {
-		if err := s.set(base+"/"+k, "1"); err != nil {
+	for _, kv := range [][2]string{{"arp_ignore", "1"}, {"arp_filter", "1"}, {"arp_announce", "2"}} {
+		if err := s.set(base+"/"+kv[0], kv[1]); err != nil {
 			return err
 		}
 	}
@@ -139,11 +143,11 @@ func (s *sysctls) forVMAC(name string, ipv4, noIPv6 bool) error {
 	return nil
 }
 
-// isBaseKey: arp_ignore and arp_filter belong to a base; rp_filter keys
+// isBaseKey: arp_ignore, arp_filter and arp_announce belong to a base; rp_filter keys
 // to the namespace.
 func isBaseKey(key string) (iface string, ok bool) {
 	i, k, _ := strings.Cut(key, "/")
-	return i, k == "arp_ignore" || k == "arp_filter"
+	return i, k == "arp_ignore" || k == "arp_filter" || k == "arp_announce"
 }
 
 // restore puts back the keys of bases not in use, and the namespace's
@@ -202,7 +206,7 @@ func (s *sysctls) recover(rec map[string]string) {
 // originals of its base's keys and of the namespace's, keys shortened
 // (eth0.ai: eth0/arp_ignore). IFALIASZ allows 255 bytes: what does not fit
 // is left out.
-var shortKeys = map[string]string{"arp_ignore": "ai", "arp_filter": "af", "rp_filter": "rp"}
+var shortKeys = map[string]string{"arp_ignore": "ai", "arp_filter": "af", "arp_announce": "aa", "rp_filter": "rp"}
 
 func (s *sysctls) alias(base string) string {
 	keys := make([]string, 0, len(s.orig))
