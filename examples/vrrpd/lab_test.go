@@ -411,6 +411,7 @@ type wireFrame struct {
 	src      netip.Addr
 	vrid     uint8
 	priority uint8
+	naddr    int // the advert's address count
 
 	// A gratuitous ARP (sender = target) or an unsolicited neighbour
 	// advertisement: the address announced.
@@ -451,7 +452,7 @@ func parseWire(f netlab.Frame) (wireFrame, bool) {
 		if proto != 112 || len(payload) < 4 {
 			return wireFrame{}, false
 		}
-		w.vrrp, w.vrid, w.priority = true, payload[1], payload[2]
+		w.vrrp, w.vrid, w.priority, w.naddr = true, payload[1], payload[2], int(payload[3])
 		return w, true
 	case 0x86dd:
 		ip := d[14:]
@@ -465,7 +466,7 @@ func parseWire(f netlab.Frame) (wireFrame, bool) {
 			if len(payload) < 4 {
 				return wireFrame{}, false
 			}
-			w.vrrp, w.vrid, w.priority = true, payload[1], payload[2]
+			w.vrrp, w.vrid, w.priority, w.naddr = true, payload[1], payload[2], int(payload[3])
 			return w, true
 		case 58: // ICMPv6: a neighbour advertisement
 			if len(payload) < 24 || payload[0] != 136 {
