@@ -1,8 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"net"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -225,4 +228,178 @@ func awaitLines(t *testing.T, what, path string, want []string) {
 	}); err != nil {
 		t.Fatalf("%s: %q, want %q in order", what, got, want)
 	}
+}
+
+// vmacInstances is "vrrp_instance VI_V" (IPv4, VRID 51) and "VI_V6" (IPv6,
+// VRID 52) with use_vmac, VRRPv3 at 100 ms.
+func vmacInstances(prio int, extra string) string {
+	return fmt.Sprintf(`vrrp_instance VI_V {
+  interface eth0
+  virtual_router_id 51
+  version 3
+  priority %d
+  advert_int 0.1
+  use_vmac
+  virtual_ipaddress {
+    10.0.0.100/24
+  }
+%s}
+vrrp_instance VI_V6 {
+  interface eth0
+  virtual_router_id 52
+  version 3
+  priority %d
+  advert_int 0.1
+  use_vmac
+  virtual_ipaddress {
+    fd00::100/64
+  }
+%s}
+`, prio, extra, prio, extra)
+}
+
+var (
+	vmac4 = net.HardwareAddr{0, 0, 0x5e, 0, 1, 51}
+	vmac6 = net.HardwareAddr{0, 0, 0x5e, 0, 2, 52}
+)
+
+// awaitFDB waits until the lab's bridge has mac on host want's port.
+func awaitFDB(t *testing.T, lab *netlab.Lab, mac net.HardwareAddr, want *netlab.Host) {
+	t.Helper()
+	var got *netlab.Host
+	var err error
+	if perr := poll(func() bool {
+		got, err = lab.FDBHost(mac)
+		return err == nil && got == want
+	}); perr != nil {
+		t.Fatalf("the bridge has %v on %v (%v), want %s", mac, got, err, want.Name)
+	}
+}
+
+// awaitVMACAdvert waits for an advert of vrid from the virtual MAC with
+// source address src, after t0.
+func awaitVMACAdvert(t *testing.T, c *netlab.Capture, mac net.HardwareAddr, vrid uint8, src netip.Addr, after time.Time) wireFrame {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	f, err := c.WaitFor(ctx, func(f netlab.Frame) bool {
+		w, ok := parseWire(f)
+		return ok && w.vrrp && w.vrid == vrid && w.priority > 0 && w.src == src && bytes.Equal(w.srcMAC, mac) && w.time.After(after)
+	})
+	if err != nil {
+		t.Fatalf("no advert for VRID %d from %s with source MAC %s after %s: %v", vrid, src, mac, after.Format(time.StampMicro), err)
+	}
+	w, _ := parseWire(f)
+	return w
+}
+
+// TestVMACWithKeepalived runs use_vmac instances (IPv4 and IPv6) in one
+// group with keepalived 2.2.7's: adverts and announcements leave from the
+// virtual MAC with the routers' own addresses, the switch follows the
+// master's adverts at each takeover and a client reaches the addresses at
+// the new master (while vrrpd is master, by the virtual MAC), a VMAC left
+// by a killed vrrpd is reused, and a clean stop removes it and puts the
+// sysctls back.
+func TestVMACWithKeepalived(t *testing.T) {
+	t.Parallel()
+	lab := netlab.New(t, 3)
+	capture := lab.Capture()
+	savePcap(t, capture)
+	ld := newLabDaemon(t, lab)
+	h1, h2, h3 := lab.Host(1), lab.Host(2), lab.Host(3)
+	vdir := t.TempDir()
+	vip4, vip6 := netip.MustParseAddr("10.0.0.100"), netip.MustParseAddr("fd00::100")
+	vconf := "global_defs {\n  router_id h1\n}\n" + vmacInstances(200, "")
+	// reach pings the VIPs from h3; with vrrpd master, h3's entries must
+	// be the virtual MACs. (keepalived does not set arp_announce: its base
+	// interface asks h3 for its MAC naming the VIP with the base's MAC,
+	// and h3 takes that.)
+	reach := func(when string, neigh bool) {
+		t.Helper()
+		for _, a := range []netip.Addr{vip4, vip6} {
+			if out, err := h3.Run("ping", "-c", "1", "-W", "2", a.String()); err != nil {
+				t.Fatalf("%s: h3 cannot reach %s: %v\n%s", when, a, err, out)
+			}
+			if !neigh {
+				continue
+			}
+			out, _ := h3.Run("ip", "neigh", "show", a.String())
+			if mac := vmac4; a.Is6() {
+				if !strings.Contains(out, vmac6.String()) {
+					t.Errorf("%s: h3 has %s at %q, want %s", when, a, out, vmac6)
+				}
+			} else if !strings.Contains(out, mac.String()) {
+				t.Errorf("%s: h3 has %s at %q, want %s", when, a, out, mac)
+			}
+		}
+	}
+
+	k := ld.keepalived(h2, "global_defs {\n  router_id h2\n}\n"+vmacInstances(100, ""))
+	v := ld.vrrpd(h1, vdir, vconf)
+	for _, in := range []string{"VI_V", "VI_V6"} {
+		v.await(0, `\(`+in+`\) Entering MASTER STATE`)
+		k.await(0, `\(`+in+`\) Entering BACKUP STATE`)
+	}
+	awaitVMACAdvert(t, capture, vmac4, 51, h1.IPv4, time.Time{})
+	awaitVMACAdvert(t, capture, vmac6, 52, h1.LinkLocal, time.Time{})
+	awaitAnnounced(t, capture, vmac4, []netip.Addr{vip4}, time.Time{})
+	awaitAnnounced(t, capture, vmac6, []netip.Addr{vip6}, time.Time{})
+	awaitFDB(t, lab, vmac4, h1)
+	awaitFDB(t, lab, vmac6, h1)
+	if out, err := h1.Run("ip", "addr", "show", "dev", "vrrp.51"); err != nil || !strings.Contains(out, "10.0.0.100/24") {
+		t.Fatalf("the VIP is not on h1's vrrp.51: %v\n%s", err, out)
+	}
+	reach("vrrpd master", true)
+
+	// vrrpd is killed: keepalived takes over and the bridge follows its
+	// first adverts.
+	kmark := k.log.mark()
+	killed := v.kill()
+	k.await(kmark, `\(VI_V\) Entering MASTER STATE`)
+	awaitVMACAdvert(t, capture, vmac4, 51, h2.IPv4, killed)
+	awaitVMACAdvert(t, capture, vmac6, 52, h2.LinkLocal, killed)
+	awaitFDB(t, lab, vmac4, h2)
+	awaitFDB(t, lab, vmac6, h2)
+	reach("keepalived master after vrrpd was killed", false)
+
+	// vrrpd returns: it reuses the VMACs the killed run left, removes
+	// their addresses, and preempts; keepalived's backup VMACs leave the
+	// bridge's entries on h1's port.
+	kmark = k.log.mark()
+	v = ld.vrrpd(h1, vdir, vconf)
+	v.await(0, `vmac: reusing vrrp.51`)
+	v.await(0, `\(VI_V\) Entering MASTER STATE`)
+	v.await(0, `\(VI_V6\) Entering MASTER STATE`)
+	k.await(kmark, `\(VI_V\) Entering BACKUP STATE`)
+	back := awaitVMACAdvert(t, capture, vmac4, 51, h1.IPv4, killed)
+	awaitFDB(t, lab, vmac4, h1)
+	awaitFDB(t, lab, vmac6, h1)
+	awaitVMACAdvert(t, capture, vmac4, 51, h1.IPv4, back.time.Add(time.Second))
+	for _, mac := range []net.HardwareAddr{vmac4, vmac6} {
+		if got, err := lab.FDBHost(mac); err != nil || got != h1 {
+			t.Errorf("a second into vrrpd's mastership the bridge has %v on %v (%v)", mac, got, err)
+		}
+	}
+	reach("vrrpd master again", true)
+	checkNoDrops(t, v)
+
+	// A clean stop: keepalived takes over, and h1 has no VMAC and its
+	// sysctls back.
+	kmark = k.log.mark()
+	v.terminate()
+	k.await(kmark, `\(VI_V\) Entering MASTER STATE`)
+	for _, name := range []string{"vrrp.51", "vrrp.52"} {
+		if out, err := h1.Run("ip", "link", "show", name); err == nil {
+			t.Errorf("%s is left on h1 after vrrpd stopped:\n%s", name, out)
+		}
+	}
+	for _, k := range []string{"arp_ignore", "arp_filter", "arp_announce"} {
+		if out, _ := h1.Run("cat", "/proc/sys/net/ipv4/conf/eth0/"+k); strings.TrimSpace(out) != "0" {
+			t.Errorf("h1's eth0 %s is %s after vrrpd stopped, want 0", k, strings.TrimSpace(out))
+		}
+	}
+	awaitFDB(t, lab, vmac4, h2)
+	reach("keepalived master after vrrpd stopped", false)
+	k.terminate()
+	ld.checkNoComplaints()
 }
