@@ -114,6 +114,8 @@ func readNotifyLog(t *testing.T, dir string) []string {
 var (
 	keepalivedComplaint = regexp.MustCompile(`(?i)checksum|invalid|auth|ipsec|bad |wrong|mismatch|unknown vrid|dropping|discard.*packet`)
 	vrrpdComplaint      = regexp.MustCompile(`"drop":|(?i)checksum|invalid|IPSEC-AH:|mismatch`)
+	// FRR's debug log names every advert's checksum: only its drops count.
+	frrComplaint = regexp.MustCompile(`(?i)discard|invalid|mismatch|malformed|bad |wrong|drop`)
 )
 
 // checkNoComplaints looks through every daemon's log.
@@ -123,8 +125,11 @@ func (ld *labDaemon) checkNoComplaints() {
 	defer ld.mu.Unlock()
 	for _, p := range ld.logs {
 		re := keepalivedComplaint
-		if strings.HasPrefix(p.name, "vrrpd") {
+		switch {
+		case strings.HasPrefix(p.name, "vrrpd"):
 			re = vrrpdComplaint
+		case strings.HasPrefix(p.name, "frr-"):
+			re = frrComplaint
 		}
 		if lines := p.log.grep(0, re); len(lines) > 0 {
 			ld.t.Errorf("%s complained about the other's packets:\n%s", p.name, strings.Join(lines, "\n"))
