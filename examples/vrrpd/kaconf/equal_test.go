@@ -122,7 +122,7 @@ func TestEqualCoversEveryField(t *testing.T) {
 	checkEqualCoversFields(t, &Notify{}, func(a, b *Notify) bool { return a.Equal(*b) })
 	checkEqualCoversFields(t, &VMAC{}, (*VMAC).Equal)
 	checkEqualCoversFields(t, &FIFO{Path: "/run/f"}, (*FIFO).Equal)
-	checkEqualCoversFields(t, &Global{VMACPrefix: "vrrp"}, func(a, b *Global) bool { return a.equal(*b) })
+	checkEqualCoversFields(t, &Global{VMACPrefix: "vrrp", DefaultInterface: "eth0"}, func(a, b *Global) bool { return a.equal(*b) })
 	k1, _ := auth.NewKey(1, []byte("0123456789abcdef0123456789abcdef"))
 	checkEqualCoversFields(t, &HMAC{Keys: []HMACKey{{Key: k1}}, ActiveKey: 1, Window: 5 * time.Second}, (*HMAC).Equal)
 	k1b, _ := auth.NewKey(1, []byte("0123456789abcdef0123456789abcdeF"))

@@ -189,6 +189,9 @@ func (c *Config) formatGlobal(w *writer) {
 	if g.VMACPrefix != "vrrp" {
 		w.line(1, "vmac_prefix %s", quoteWord(g.VMACPrefix))
 	}
+	if g.DefaultInterface != "eth0" {
+		w.line(1, "default_interface %s", quoteWord(g.DefaultInterface))
+	}
 	w.line(0, "}")
 	c.formatStatic(w)
 }
@@ -491,6 +494,13 @@ func (c *Config) formatExtensions(w *writer, in *Instance) {
 	flag(in.NotifyPriorityChanges, g.NotifyPriorityChanges, "notify_priority_changes")
 	if in.UnicastFaultNoPeer {
 		w.line(1, "unicast_fault_no_peer")
+	}
+	group := g.MulticastGroup4
+	if in.IPv6 {
+		group = g.MulticastGroup6
+	}
+	if in.MulticastGroup != group {
+		w.line(1, "mcast_dst_ip %s", in.MulticastGroup)
 	}
 	if in.GARPExtraIf != g.GARPExtraIf {
 		w.line(1, "garp_extra_if %s", formatExtraIf(in.GARPExtraIf))

@@ -24,7 +24,7 @@ var globalUnsupported = words(`net_namespace net_namespace_ipvs namespace_with_i
 	instance use_pid_dir linkbeat_use_polling child_wait_time tmp_config_directory
 	config_save_dir process_names process_name vrrp_process_name checker_process_name
 	bfd_process_name startup_script startup_script_timeout shutdown_script
-	shutdown_script_timeout checker_log_all_failures default_interface lvs_sync_daemon
+	shutdown_script_timeout checker_log_all_failures lvs_sync_daemon
 	lvs_timeouts lvs_flush lvs_flush_on_stop vrrp_down_timer_adverts nftables nftables_priority
 	nftables_counters nftables_ifindex nftables_ipvs nftables_ipvs_priority
 	nftables_ipvs_start_fwmark vrrp_iptables vrrp_ipsets disable_local_igmp
@@ -43,7 +43,10 @@ var globalUnsupported = words(`net_namespace net_namespace_ipvs namespace_with_i
 	process_monitor_rcv_bufs_force vrrp_rx_bufs_policy vrrp_rx_bufs_multiplier
 	rs_init_notifies no_checker_emails umask log_unknown_vrids
 	vmac_addr_prefix random_seed reload_check_config include_check reload_time_file
-	reload_repeat reload_file data_use_instance script_security`)
+	reload_repeat reload_file data_use_instance script_security use_symlink_paths
+	snmp_vs_stats_update_interval snmp_rs_stats_update_interval dbus_no_interface_name
+	state_file_location stats_file_location json_file_location json_version iproute_usr_dir
+	iproute_etc_dir`)
 
 func (p *parser) globalDefs(block []*node) {
 	g := &p.cfg.Global
@@ -169,6 +172,14 @@ func (p *parser) globalDefs(block []*node) {
 			p.fifo(n, fifoSlot(g, kw))
 		case "notify_fifo_script", "vrrp_notify_fifo_script":
 			p.fifoScript(n, fifoSlot(g, strings.TrimSuffix(kw, "_script")))
+		case "default_interface":
+			if p.args(n, 1, 1) {
+				if len(n.words[1]) > maxIfName {
+					p.d.errorf(n.pos, kw, "interface name %q is longer than %d bytes", n.words[1], maxIfName)
+					break
+				}
+				g.DefaultInterface = n.words[1]
+			}
 		case "fifo_write_vrrp_states_on_reload":
 			if p.flag(n) {
 				g.FIFOWriteStatesOnReload = true

@@ -35,6 +35,8 @@ type instDraft struct {
 	garpExtraIf                        *GARPExtraIf
 	xmitBase                           Pos
 	vmacShortMAC                       bool // use_vmac gave 5 bytes: the VRID is the sixth
+	mcastDst                           netip.Addr
+	mcastDstPos                        Pos
 }
 
 // garpDraft holds an instance's own garp_* settings; nil means the global
@@ -46,7 +48,7 @@ type garpDraft struct {
 
 // instanceUnsupported are keepalived 2.2.7's other vrrp_instance keywords.
 var instanceUnsupported = words(`use_vmac_addr use_ipvlan vrf
-	track_bfd mcast_dst_ip track_src_ip unicast_ttl
+	track_bfd track_src_ip unicast_ttl
 	old_unicast_checksum skip_check_adv_addr strict_mode debug smtp_alert
 	lvs_sync_daemon_interface down_timer_adverts timer_expired_backup
 	vmac_garp_intvl kernel_rx_buf_size linkbeat_use_polling promote_secondaries`)
@@ -254,6 +256,16 @@ func (p *parser) instanceKeyword(d *instDraft, n *node) {
 		}
 	case "notify_master_rx_lower_pri", "notify_deleted":
 		p.notify(n, &in.Notify)
+	case "mcast_dst_ip":
+		if !p.args(n, 1, 1) {
+			break
+		}
+		a, err := netip.ParseAddr(n.words[1])
+		if err != nil || a.Zone() != "" || !a.IsMulticast() || (a.Is6() && !a.IsLinkLocalMulticast()) {
+			p.d.errorf(n.pos, kw, "%q is not an IPv4 multicast address or a link-local IPv6 one (ff02::)", n.words[1])
+			break
+		}
+		d.mcastDst, d.mcastDstPos = a, n.pos
 	case "use_vmac":
 		p.useVMAC(d, n)
 	case "vmac_xmit_base":

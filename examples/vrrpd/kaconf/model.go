@@ -33,8 +33,8 @@ type Config struct {
 	// StaticAddresses, StaticRoutes and StaticRules are static_ipaddress,
 	// static_routes and static_rules: added at startup and kept (put back
 	// when deleted) until the daemon stops, whatever the instances do.
-	// A static address's Interface is never empty (keepalived's default
-	// is eth0).
+	// A static address's Interface is never empty (global
+	// default_interface, eth0 by default).
 	StaticAddresses []VIP
 	StaticRoutes    []vip.Route
 	StaticRules     []vip.Rule
@@ -165,6 +165,9 @@ type Global struct {
 	// VMACPrefix starts the default names of VMAC interfaces (vmac_prefix).
 	// Default "vrrp".
 	VMACPrefix string
+	// DefaultInterface is where static addresses without dev go
+	// (default_interface). Default "eth0".
+	DefaultInterface string
 }
 
 // FIFO is a notify FIFO: `notify_fifo PATH [USER [GROUP]]` and its
@@ -332,8 +335,9 @@ type Instance struct {
 	// Peers are the unicast peers (unicast_peer). Empty means multicast to
 	// MulticastGroup.
 	Peers []Peer
-	// MulticastGroup is the advert destination without peers: the global
-	// vrrp_mcast_group4 or vrrp_mcast_group6 of the instance's family.
+	// MulticastGroup is the advert destination without peers
+	// (mcast_dst_ip), else the global vrrp_mcast_group4 or
+	// vrrp_mcast_group6 of the instance's family.
 	MulticastGroup netip.Addr
 	// CheckUnicastSource drops unicast adverts whose source is not one of
 	// Peers (check_unicast_src, or global vrrp_check_unicast_src, or any

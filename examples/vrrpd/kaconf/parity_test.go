@@ -22,6 +22,7 @@ const parityConf = `global_defs {
     notify_fifo /run/all.fifo
     fifo_write_vrrp_states_on_reload
     vmac_prefix vk
+    default_interface eth1
 }
 static_ipaddress {
     192.0.2.1/24 dev lo
@@ -72,6 +73,7 @@ vrrp_instance VI_1 {
 vrrp_instance VI_2 {
     interface eth0
     virtual_router_id 52
+    mcast_dst_ip 224.0.0.99
     use_vmac name vip52 00:00:5e:00:01 netlink_notify_msg
     vmac_xmit_base
     unicast_src_ip 10.0.0.1
@@ -109,7 +111,7 @@ func TestParityKeywords(t *testing.T) {
 		t.Errorf("FIFOs: %+v %+v", g.VRRPNotifyFIFO, g.NotifyFIFO)
 	}
 	pfx, addr := netip.MustParsePrefix, netip.MustParseAddr
-	if want := []VIP{{Prefix: pfx("192.0.2.1/24"), Interface: "lo"}, {Prefix: pfx("192.0.2.2/32"), Interface: "eth0"}}; !slices.Equal(cfg.StaticAddresses, want) {
+	if want := []VIP{{Prefix: pfx("192.0.2.1/24"), Interface: "lo"}, {Prefix: pfx("192.0.2.2/32"), Interface: "eth1"}}; !slices.Equal(cfg.StaticAddresses, want) {
 		t.Errorf("static addresses %+v", cfg.StaticAddresses)
 	}
 	if len(cfg.StaticRoutes) != 1 || cfg.StaticRoutes[0].Gateway != addr("10.0.0.254") ||
@@ -163,6 +165,9 @@ func TestParityKeywords(t *testing.T) {
 	}
 
 	v2 := cfg.Instance("VI_2")
+	if v2.MulticastGroup != addr("224.0.0.99") {
+		t.Errorf("VI_2 mcast_dst_ip: %v", v2.MulticastGroup)
+	}
 	if !v2.VMAC.Equal(&VMAC{Name: "vip52", MAC: net.HardwareAddr{0, 0, 0x5e, 0, 1, 52}, XmitBase: true}) {
 		t.Errorf("VI_2 vmac %+v", v2.VMAC)
 	}
@@ -173,8 +178,8 @@ func TestParityKeywords(t *testing.T) {
 		t.Errorf("VI_3 %+v", v3)
 	}
 	wantWarnings := []string{
-		"k.conf:60: use_vmac: netlink_notify_msg: not needed by vrrpd (it does not wait for the kernel's link message of the base interface), ignored",
-		"k.conf:76: unicast_fault_no_peer: VI_3 has no unicast peers: it stays in FAULT (unicast_fault_no_peer)",
+		"k.conf:62: use_vmac: netlink_notify_msg: not needed by vrrpd (it does not wait for the kernel's link message of the base interface), ignored",
+		"k.conf:78: unicast_fault_no_peer: VI_3 has no unicast peers: it stays in FAULT (unicast_fault_no_peer)",
 	}
 	if got := warnings(cfg); !reflect.DeepEqual(got, wantWarnings) {
 		t.Errorf("warnings:\n%s", strings.Join(got, "\n"))

@@ -23,11 +23,12 @@ type parser struct {
 
 func interpret(tree []*node, fsys fs.FS, d *diags) *Config {
 	p := &parser{d: d, fsys: fsys, cfg: &Config{Global: Global{
-		Version:         2,
-		MulticastGroup4: netip.AddrFrom4([4]byte{224, 0, 0, 18}),
-		MulticastGroup6: netip.AddrFrom16([16]byte{0: 0xff, 1: 0x02, 15: 0x12}),
-		GARP:            DefaultGARP(),
-		VMACPrefix:      "vrrp",
+		Version:          2,
+		MulticastGroup4:  netip.AddrFrom4([4]byte{224, 0, 0, 18}),
+		MulticastGroup6:  netip.AddrFrom16([16]byte{0: 0xff, 1: 0x02, 15: 0x12}),
+		GARP:             DefaultGARP(),
+		VMACPrefix:       "vrrp",
+		DefaultInterface: "eth0",
 	}}}
 	for _, n := range tree {
 		p.root(n)
@@ -360,9 +361,6 @@ func (p *parser) staticAddresses(n *node) {
 		v, ok := p.vip(e, false)
 		if !ok {
 			continue
-		}
-		if v.Interface == "" {
-			v.Interface = "eth0"
 		}
 		p.cfg.StaticAddresses = append(p.cfg.StaticAddresses, v)
 	}

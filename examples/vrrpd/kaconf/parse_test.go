@@ -207,7 +207,7 @@ func TestGlobalDefs(t *testing.T) {
 		MulticastGroup4: netip.MustParseAddr("224.0.0.19"), MulticastGroup6: netip.MustParseAddr("ff02::13"),
 		GARP: DefaultGARP(), ARPInterval: time.Millisecond, NAInterval: 2 * time.Millisecond,
 		CheckUnicastSource: true, StartupDelay: 5500 * time.Millisecond,
-		ScriptUser: "nobody", ScriptGroup: "nogroup", ScriptSecurity: true, VMACPrefix: "vrrp",
+		ScriptUser: "nobody", ScriptGroup: "nogroup", ScriptSecurity: true, VMACPrefix: "vrrp", DefaultInterface: "eth0",
 	}
 	if g != want {
 		t.Errorf("global\n%+v\nwant\n%+v", g, want)

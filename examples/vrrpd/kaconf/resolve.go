@@ -24,6 +24,11 @@ func (p *parser) resolve() {
 			*f = nil
 		}
 	}
+	for i := range p.cfg.StaticAddresses {
+		if p.cfg.StaticAddresses[i].Interface == "" {
+			p.cfg.StaticAddresses[i].Interface = g.DefaultInterface
+		}
+	}
 	if a, b := g.NotifyFIFO, g.VRRPNotifyFIFO; a != nil && b != nil && a.Path == b.Path {
 		p.d.errorf(b.Pos, "vrrp_notify_fifo", "%s is notify_fifo's too (keepalived: the FIFO names must all be different)", b.Path)
 	}
@@ -161,9 +166,16 @@ func (p *parser) resolveInstance(d *instDraft, group *groupDraft) {
 		in.Auth = Auth{}
 	}
 
-	in.MulticastGroup = g.MulticastGroup4
-	if in.IPv6 {
+	switch {
+	case d.mcastDst.IsValid():
+		if d.mcastDst.Is6() != in.IPv6 {
+			p.d.errorf(d.mcastDstPos, "mcast_dst_ip", "%s is not of %s's family", d.mcastDst, in.Name)
+		}
+		in.MulticastGroup = d.mcastDst
+	case in.IPv6:
 		in.MulticastGroup = g.MulticastGroup6
+	default:
+		in.MulticastGroup = g.MulticastGroup4
 	}
 	in.CheckUnicastSource = in.CheckUnicastSource || g.CheckUnicastSource
 	if d.unicastKw && len(in.Peers) == 0 {
