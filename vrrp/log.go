@@ -44,6 +44,7 @@ func (c *core) note(r *coreRouter, a *Action) {
 	case NoteDiscardLower:
 		c.info(r, prefix+"received lower priority ("+prio+") advert from "+a.Addr.String()+" - discarding")
 	case NoteLowerPriority:
+		c.ownerConflict(r, a)
 		msg := prefix + "Received advert from " + a.Addr.String() + " with lower priority " + prio + ", ours " + ours
 		if !r.cfg.LowerPriorityNoAdvert {
 			msg += ", forcing new election"
@@ -52,6 +53,7 @@ func (c *core) note(r *coreRouter, a *Action) {
 	case NoteHigherPriority:
 		c.info(r, prefix+"Master received advert from "+a.Addr.String()+" with higher priority "+prio+", ours "+ours)
 	case NoteEqualPriorityHigherAddr:
+		c.ownerConflict(r, a)
 		c.info(r, prefix+"Master received advert from "+a.Addr.String()+" with same priority "+prio+" but higher IP address than ours")
 	case NotePriorityZeroBackup:
 		c.info(r, prefix+"Backup received priority 0 advertisement")
@@ -68,6 +70,15 @@ func (c *core) note(r *coreRouter, a *Action) {
 		c.warn(r, prefix+"WARNING - equal priority advert received from remote host with our IP address.")
 	case NoteResignNotMaster:
 		c.info(r, prefix+"not master - nothing to resign")
+	}
+}
+
+// ownerConflict warns, in keepalived's words, of two address owners
+// (priority 255) on one VRID; the RFC's tie-break by address then decides.
+func (c *core) ownerConflict(r *coreRouter, a *Action) {
+	if a.Priority == OwnerPriority && r.m.Priority() == OwnerPriority {
+		c.warn(r, "("+r.cfg.Name+") CONFIGURATION ERROR: local instance and "+a.Addr.String()+
+			" are both configured as address owner, please resolve")
 	}
 }
 
