@@ -58,15 +58,15 @@ func keywordTable(t *testing.T) []keywordRow {
 // manContexts says where in the table the keywords of a section of
 // keepalived.conf(5) are (the blocks themselves are in "top level").
 var manContexts = map[string][]string{
-	"Global definitions":             {"global_defs"},
-	"Linkbeat interfaces":            {"top level"},
-	"Static track groups":            {"top level", "track_group"},
-	"Static routes/addresses/rules":  {"top level"},
-	"Track files":                    {"top level", "track_file"},
-	"VRRP track processes":           {"top level", "vrrp_track_process"},
-	"VRRP script(s)":                 {"top level", "vrrp_script"},
-	"VRRP synchronization group(s)":  {"top level", "vrrp_sync_group"},
-	"VRRP instance(s)":               {"top level", "vrrp_instance", "authentication", "auth_hmac"},
+	"Global definitions":            {"global_defs"},
+	"Linkbeat interfaces":           {"top level"},
+	"Static track groups":           {"top level", "track_group"},
+	"Static routes/addresses/rules": {"top level"},
+	"Track files":                   {"top level", "track_file"},
+	"VRRP track processes":          {"top level", "vrrp_track_process"},
+	"VRRP script(s)":                {"top level", "vrrp_script"},
+	"VRRP synchronization group(s)": {"top level", "vrrp_sync_group"},
+	"VRRP instance(s)":              {"top level", "vrrp_instance", "authentication", "auth_hmac"},
 	"VRRP gratuitous ARP and unsolicited neighbour advert delay group(s)": {"top level", "garp_group"},
 }
 
