@@ -253,8 +253,7 @@
 //     local instance and ADDR are both configured as address owner" is
 //     logged, and RFC 5798's tie-break by primary address decides (the
 //     lower address steps down). vrrp_strict's "an owner ignores adverts"
-//     is not done. An owner becomes master at once, where keepalived 2.4.3
-//     with state MASTER first waits for a receive timeout.
+//     is not done.
 //   - IPv6 VIPs are added deprecated (preferred lifetime 0), so that the
 //     host never picks one as its source address; keepalived does that for
 //     /128 VIPs only (vip.IPv6SourceAvoid).
