@@ -20,10 +20,10 @@ func (c Config) validateExtensions(bad func(field, format string, args ...any) e
 func (o AddressOptions) validate(v VIP) error {
 	is4 := v.Prefix.Addr().Is4()
 	if o.Broadcast.IsValid() && (!is4 || !o.Broadcast.Is4()) {
-		return fmt.Errorf("Broadcast %v: IPv4 addresses only", o.Broadcast)
+		return fmt.Errorf("broadcast address %v: IPv4 addresses only", o.Broadcast)
 	}
 	if o.Peer.IsValid() && o.Peer.Addr().Is4() != is4 {
-		return fmt.Errorf("Peer %v is not of the address's family", o.Peer)
+		return fmt.Errorf("peer %v is not of the address's family", o.Peer)
 	}
 	if o.PreferredLifetimeSet {
 		p := o.PreferredLifetime

@@ -53,10 +53,10 @@ func (ld *labDaemon) startFRR(h *netlab.Host, vrrpdConf string) *proc {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := os.Chmod(dir, 0o755); err == nil {
-		err = os.Chown(dir, uid, gid)
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
 	}
-	if err != nil {
+	if err := os.Chown(dir, uid, gid); err != nil {
 		t.Fatal(err)
 	}
 	conf := func(name, text string) string {
