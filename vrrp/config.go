@@ -189,6 +189,13 @@ type Config struct {
 	// ARPs the LAN heard may have been ours. Default: step down without a
 	// word (RFC 5798 §6.4.3).
 	HigherPriorityAdvert bool
+
+	// LowerPriorityEvents makes a master that hears a lower priority
+	// tell the program with an EventLowerPriority, each time (keepalived's
+	// notify_master_rx_lower_pri). Default: off, as such adverts can come
+	// every interval while two masters run, and would crowd the other
+	// events out of a slow consumer's queue.
+	LowerPriorityEvents bool
 }
 
 // ConfigError says which field of which router's Config is wrong.

@@ -27,6 +27,7 @@ const (
 	// priority than ours (Priority), or the same priority from a lower
 	// address. keepalived's notify_master_rx_lower_pri runs on it: a
 	// program that moves an address by an API call can take it back.
+	// Only with Config.LowerPriorityEvents.
 	EventLowerPriority
 )
 
@@ -106,7 +107,7 @@ func (e Event) String() string {
 // noteEvent turns the machine's notes that the embedding program is told
 // of into events.
 func (c *core) noteEvent(r *coreRouter, a *Action, now time.Time) {
-	if a.Note == NoteLowerPriority {
+	if a.Note == NoteLowerPriority && r.cfg.LowerPriorityEvents {
 		c.later(laterWork{kind: laterEvent, r: r.h, ev: Event{Kind: EventLowerPriority, Time: now, Router: r.cfg.Name,
 			Master: a.Addr, Priority: int(r.m.Priority())}})
 	}

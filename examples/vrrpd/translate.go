@@ -112,6 +112,9 @@ func buildPlan(conf *kaconf.Config) (*plan, error) {
 		}
 		rp := &routerPlan{inst: in, cfg: routerConfig(in, warn), notify: in.Notify, routes: in.Routes, rules: in.Rules}
 		rp.vmac = vmacSpec(in, &rp.cfg)
+		if global.NotifyFIFO != nil || global.VRRPNotifyFIFO != nil {
+			rp.cfg.LowerPriorityEvents = true
+		}
 		rp.faults = fixedFaults(in)
 		rp.schedule = schedule(in.GARP, global)
 		extraInterfaceRefresh(in, &rp.schedule)
@@ -165,6 +168,9 @@ func routerConfig(in *kaconf.Instance, warn func(keyword, format string, args ..
 
 		LowerPriorityNoAdvert: in.LowerPrioNoAdvert,
 		HigherPriorityAdvert:  in.HigherPrioSendAdvert,
+		// notify_master_rx_lower_pri, and the FIFOs' MASTER_RX_LOWER_PRI
+		// lines (buildPlan adds those).
+		LowerPriorityEvents: in.Notify.MasterRxLowerPri != nil,
 	}
 	c.AuthType, c.AuthPass = authentication(in)
 	if c.NoPreempt && c.PreemptDelay > 0 {
