@@ -230,8 +230,9 @@ func awaitLines(t *testing.T, what, path string, want []string) {
 	}
 }
 
-// vmacInstances is "vrrp_instance VI_V" (IPv4, VRID 51) and "VI_V6" (IPv6,
-// VRID 52) with use_vmac, VRRPv3 at 100 ms.
+// vmacInstances is "vrrp_instance VI_V" (IPv4, VRID 51), "VI_V6" (IPv6,
+// VRID 52) with use_vmac and "VI_X" (IPv4, VRID 53) with use_vmac and
+// vmac_xmit_base, VRRPv3 at 100 ms.
 func vmacInstances(prio int, extra string) string {
 	return fmt.Sprintf(`vrrp_instance VI_V {
   interface eth0
@@ -255,12 +256,25 @@ vrrp_instance VI_V6 {
     fd00::100/64
   }
 %s}
-`, prio, extra, prio, extra)
+vrrp_instance VI_X {
+  interface eth0
+  virtual_router_id 53
+  version 3
+  priority %d
+  advert_int 0.1
+  use_vmac
+  vmac_xmit_base
+  virtual_ipaddress {
+    10.0.0.103/24
+  }
+%s}
+`, prio, extra, prio, extra, prio, extra)
 }
 
 var (
 	vmac4 = net.HardwareAddr{0, 0, 0x5e, 0, 1, 51}
 	vmac6 = net.HardwareAddr{0, 0, 0x5e, 0, 2, 52}
+	vmacX = net.HardwareAddr{0, 0, 0x5e, 0, 1, 53}
 )
 
 // awaitFDB waits until the lab's bridge has mac on host want's port.
@@ -344,6 +358,11 @@ func TestVMACWithKeepalived(t *testing.T) {
 	awaitVMACAdvert(t, capture, vmac6, 52, h1.LinkLocal, time.Time{})
 	awaitAnnounced(t, capture, vmac4, []netip.Addr{vip4}, time.Time{})
 	awaitAnnounced(t, capture, vmac6, []netip.Addr{vip6}, time.Time{})
+	// vmac_xmit_base: the adverts leave from the base's MAC, the
+	// announcements from the virtual MAC.
+	v.await(0, `\(VI_X\) Entering MASTER STATE`)
+	awaitFirstAdvert(t, capture, h1.MAC, 53, time.Time{})
+	awaitAnnounced(t, capture, vmacX, []netip.Addr{netip.MustParseAddr("10.0.0.103")}, time.Time{})
 	awaitFDB(t, lab, vmac4, h1)
 	awaitFDB(t, lab, vmac6, h1)
 	if out, err := h1.Run("ip", "addr", "show", "dev", "vrrp.51"); err != nil || !strings.Contains(out, "10.0.0.100/24") {
@@ -358,6 +377,7 @@ func TestVMACWithKeepalived(t *testing.T) {
 	k.await(kmark, `\(VI_V\) Entering MASTER STATE`)
 	awaitVMACAdvert(t, capture, vmac4, 51, h2.IPv4, killed)
 	awaitVMACAdvert(t, capture, vmac6, 52, h2.LinkLocal, killed)
+	awaitFirstAdvert(t, capture, h2.MAC, 53, killed)
 	awaitFDB(t, lab, vmac4, h2)
 	awaitFDB(t, lab, vmac6, h2)
 	reach("keepalived master after vrrpd was killed", false)
@@ -388,7 +408,7 @@ func TestVMACWithKeepalived(t *testing.T) {
 	kmark = k.log.mark()
 	v.terminate()
 	k.await(kmark, `\(VI_V\) Entering MASTER STATE`)
-	for _, name := range []string{"vrrp.51", "vrrp.52"} {
+	for _, name := range []string{"vrrp.51", "vrrp.52", "vrrp.53"} {
 		if out, err := h1.Run("ip", "link", "show", name); err == nil {
 			t.Errorf("%s is left on h1 after vrrpd stopped:\n%s", name, out)
 		}
@@ -401,5 +421,11 @@ func TestVMACWithKeepalived(t *testing.T) {
 	awaitFDB(t, lab, vmac4, h2)
 	reach("keepalived master after vrrpd stopped", false)
 	k.terminate()
+	for _, w := range wireFrames(capture) {
+		if w.vrrp && bytes.Equal(w.srcMAC, vmacX) {
+			t.Errorf("%s: an advert of VRID %d from VI_X's virtual MAC (vmac_xmit_base)", w.time.Format(time.StampMicro), w.vrid)
+			break
+		}
+	}
 	ld.checkNoComplaints()
 }
