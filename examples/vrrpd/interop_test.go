@@ -177,6 +177,7 @@ func checkLag(t *testing.T, what string, last, first wireFrame, bound time.Durat
 // complains about the other's packets.
 func TestInteropWithKeepalived(t *testing.T) {
 	t.Parallel()
+	needKeepalived(t)
 	var cases []labCase
 	for _, m := range interopModes {
 		cases = append(cases, labCase{m.name, func(t *testing.T) { testInterop(t, m) }})

@@ -61,6 +61,19 @@ func concurrently(t *testing.T, cases []labCase) {
 	wg.Wait()
 }
 
+// needKeepalived skips a test that runs Debian's keepalived (2.2.7) when it
+// is not installed, and fails it under VRRPKIT_REQUIRE_NETNS=1.
+func needKeepalived(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath("keepalived"); err != nil {
+		reason := "keepalived is not installed (Debian's package keepalived)"
+		if os.Getenv(netlab.RequireEnv) == "1" {
+			t.Fatalf("%s, and %s=1 forbids skipping", reason, netlab.RequireEnv)
+		}
+		t.Skip(reason + "; skipping")
+	}
+}
+
 // waitTimeout bounds every wait for something observable in the lab.
 const waitTimeout = 20 * time.Second
 

@@ -27,6 +27,7 @@ import (
 // keepalived 2.4.3 on h2 and 2.2.7 on h3 one each.
 func TestNoVIPWithKeepalived(t *testing.T) {
 	t.Parallel()
+	needKeepalived(t)
 	kalab.Binary(t)
 	lab := netlab.New(t, 3)
 	capture := lab.Capture()
@@ -316,6 +317,7 @@ func awaitVMACAdvert(t *testing.T, c *netlab.Capture, mac net.HardwareAddr, vrid
 // sysctls back.
 func TestVMACWithKeepalived(t *testing.T) {
 	t.Parallel()
+	needKeepalived(t)
 	lab := netlab.New(t, 3)
 	capture := lab.Capture()
 	savePcap(t, capture)
