@@ -11,9 +11,16 @@
 // rebuilt at once when someone else deletes it; neighbor discovery for the
 // VIPs still works. When the rules cannot be installed, Acquire fails with
 // ErrNoAcceptUnenforceable and adds nothing (LinuxConfig.NoAcceptFailOpen
-// chooses keepalived's way). Command runs a program on acquire, release and announce
+// chooses keepalived's way). Each address takes keepalived's options
+// (vrrp.AddressOptions: brd, scope, peer, preferred_lft, noprefixroute,
+// home, mngtmpaddr, autojoin, no_track). Routing adds routes and policy
+// rules over rtnetlink — keepalived's virtual_routes and virtual_rules, a
+// backend per router composed after the addresses with Multi — puts back
+// what someone deletes and removes at release what a crashed run left.
+// Command runs a program on acquire, release and announce
 // (moving a cloud floating IP or elastic interface), Funcs calls Go
-// functions, and Multi composes backends.
+// functions, and Multi composes backends. Package vip/vmac gives a router
+// keepalived's use_vmac: a macvlan with the RFC's virtual MAC.
 //
 // What matches keepalived 2.2.7: the frames, byte for byte (a 42-byte
 // ARP request to ff:ff:ff:ff:ff:ff with target MAC ff:ff:ff:ff:ff:ff; an

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/jsimonetti/rtnetlink/v2"
 	"github.com/mdlayher/netlink"
@@ -158,6 +159,7 @@ type heldAddr struct {
 	label   string
 	ifname  string
 	ifindex int
+	opts    vrrp.AddressOptions
 }
 
 func (h heldAddr) same(o heldAddr) bool {
@@ -673,7 +675,7 @@ func (l *Linux) resolveLocked(op string, set vrrp.AddressSet, v vrrp.VIP) (heldA
 	if err != nil {
 		return fail(err)
 	}
-	ha := heldAddr{prefix: v.Prefix, ifname: ifname, ifindex: li.index}
+	ha := heldAddr{prefix: v.Prefix, ifname: ifname, ifindex: li.index, opts: v.Options}
 	if addr.Is4() {
 		ha.label = v.Label // IPv6 has no labels; keepalived ignores them too
 	}
@@ -681,10 +683,33 @@ func (l *Linux) resolveLocked(op string, set vrrp.AddressSet, v vrrp.VIP) (heldA
 }
 
 func (l *Linux) request(ha heldAddr) addrRequest {
-	r := addrRequest{prefix: ha.prefix, ifindex: ha.ifindex, label: ha.label}
+	o := ha.opts
+	r := addrRequest{prefix: ha.prefix, ifindex: ha.ifindex, label: ha.label, scope: o.Scope,
+		peer: o.Peer, broadcast: o.Broadcast}
+	if o.NoPrefixRoute {
+		r.flags |= unix.IFA_F_NOPREFIXROUTE
+	}
+	if o.AutoJoin {
+		r.flags |= unix.IFA_F_MCAUTOJOIN
+	}
 	if ha.prefix.Addr().Is6() {
-		r.flags = unix.IFA_F_NODAD
-		r.deprecated = l.ipv6Source.deprecate(ha.prefix.Bits())
+		r.flags |= unix.IFA_F_NODAD
+		if o.HomeAddress {
+			r.flags |= unix.IFA_F_HOMEADDRESS
+		}
+		if o.ManageTempAddr {
+			r.flags |= unix.IFA_F_MANAGETEMPADDR
+		}
+		r.lifetime = l.ipv6Source.deprecate(ha.prefix.Bits())
+	}
+	if o.PreferredLifetimeSet {
+		r.lifetime = true
+		switch p := o.PreferredLifetime; {
+		case p == vrrp.LifetimeForever:
+			r.preferredLf = infinityLifetime
+		default:
+			r.preferredLf = uint32(p / time.Second)
+		}
 	}
 	return r
 }

@@ -72,20 +72,35 @@ type addrRequest struct {
 	ifindex int
 	label   string // IFA_LABEL, IPv4 only
 	flags   uint32 // IFA_FLAGS
-	// deprecated adds IFA_CACHEINFO with preferred lifetime 0 and an
-	// infinite valid lifetime (RFC 4862 §5.5.4; keepalived's
-	// "preferred_lft 0").
-	deprecated bool
+	scope   uint8
+	// peer, when valid, is the remote end of a point-to-point address
+	// (IFA_ADDRESS), whose prefix length is the address's.
+	peer      netip.Prefix
+	broadcast netip.Addr // IFA_BROADCAST, IPv4 only
+	// lifetime adds IFA_CACHEINFO with this preferred lifetime in seconds
+	// (0: deprecated at once, RFC 4862 §5.5.4; keepalived's
+	// "preferred_lft 0") and an infinite valid lifetime.
+	lifetime    bool
+	preferredLf uint32
+}
+
+// bits is the prefix length the kernel keeps for the address.
+func (r addrRequest) bits() int {
+	if r.peer.IsValid() {
+		return r.peer.Bits()
+	}
+	return r.prefix.Bits()
 }
 
 // MarshalBinary lays out struct ifaddrmsg and the attributes:
 //
 //	1 byte:  family (AF_INET / AF_INET6)
-//	1 byte:  prefix length
+//	1 byte:  prefix length (the peer's, for a point-to-point address)
 //	1 byte:  legacy flags (0: IFA_FLAGS carries them)
-//	1 byte:  scope (0, universe: the kernel derives IPv6 scopes)
+//	1 byte:  scope (0, universe, unless asked: the kernel derives IPv6 scopes)
 //	4 bytes: interface index, native endian
-//	IFA_LOCAL (and IFA_ADDRESS for IPv4), IFA_LABEL, IFA_FLAGS, IFA_CACHEINFO
+//	IFA_LOCAL, IFA_ADDRESS (IPv4, or a peer), IFA_BROADCAST, IFA_LABEL,
+//	IFA_FLAGS, IFA_CACHEINFO
 func (r addrRequest) MarshalBinary() ([]byte, error) {
 	addr := r.prefix.Addr()
 	b := make([]byte, unix.SizeofIfAddrmsg)
@@ -93,15 +108,22 @@ func (r addrRequest) MarshalBinary() ([]byte, error) {
 	if addr.Is6() {
 		b[0] = unix.AF_INET6
 	}
-	b[1] = uint8(r.prefix.Bits())
+	b[1] = uint8(r.bits())
+	b[3] = r.scope
 	binary.NativeEndian.PutUint32(b[4:8], uint32(r.ifindex))
 
 	ae := netlink.NewAttributeEncoder()
 	ae.Bytes(unix.IFA_LOCAL, addr.AsSlice())
-	if addr.Is4() {
+	switch {
+	case r.peer.IsValid():
+		ae.Bytes(unix.IFA_ADDRESS, r.peer.Addr().AsSlice())
+	case addr.Is4():
 		// As iproute2 and keepalived's delete: the kernel matches IPv4
 		// addresses on local, prefix length and this.
 		ae.Bytes(unix.IFA_ADDRESS, addr.AsSlice())
+	}
+	if r.broadcast.IsValid() {
+		ae.Bytes(unix.IFA_BROADCAST, r.broadcast.AsSlice())
 	}
 	if r.label != "" {
 		ae.String(unix.IFA_LABEL, r.label)
@@ -109,9 +131,9 @@ func (r addrRequest) MarshalBinary() ([]byte, error) {
 	if r.flags != 0 {
 		ae.Uint32(unix.IFA_FLAGS, r.flags)
 	}
-	if r.deprecated {
+	if r.lifetime {
 		ci := make([]byte, unix.SizeofIfaCacheinfo)
-		binary.NativeEndian.PutUint32(ci[0:4], 0)                // ifa_prefered
+		binary.NativeEndian.PutUint32(ci[0:4], r.preferredLf)    // ifa_prefered
 		binary.NativeEndian.PutUint32(ci[4:8], infinityLifetime) // ifa_valid
 		ae.Bytes(unix.IFA_CACHEINFO, ci)
 	}
@@ -141,7 +163,7 @@ func addAddress(c *rtnetlink.Conn, r addrRequest, replace bool) error {
 // not an error.
 func delAddress(c *rtnetlink.Conn, r addrRequest) error {
 	r.AddressMessage = &rtnetlink.AddressMessage{}
-	r.label, r.flags, r.deprecated = "", 0, false
+	r.label, r.flags, r.scope, r.broadcast, r.lifetime = "", 0, 0, netip.Addr{}, false
 	_, err := c.Execute(r, unix.RTM_DELADDR, netlink.Request|netlink.Acknowledge)
 	if errors.Is(err, unix.EADDRNOTAVAIL) || errors.Is(err, unix.ENODEV) {
 		return nil

@@ -75,7 +75,13 @@ func (l *Linux) restore(ifindex int, addr netip.Addr, bits int) {
 		return
 	}
 	for _, ha := range hs.addrs {
-		if ha.ifindex == ifindex && ha.prefix.Addr() == addr && ha.prefix.Bits() == bits {
+		if ha.ifindex == ifindex && ha.prefix.Addr() == addr && l.request(ha).bits() == bits {
+			if ha.opts.NoRestore {
+				l.log.Info("held address deleted by someone else; not put back (no_track)",
+					zap.String("router", hs.key.router), zap.Stringer("address", ha.prefix),
+					zap.String("interface", ha.ifname))
+				return
+			}
 			l.restoreLocked(hs, ha)
 			return
 		}
@@ -119,7 +125,9 @@ func (l *Linux) resync() {
 	}
 	for _, hs := range l.sets {
 		for _, ha := range hs.addrs {
-			l.restoreLocked(hs, ha)
+			if !ha.opts.NoRestore {
+				l.restoreLocked(hs, ha)
+			}
 		}
 	}
 }

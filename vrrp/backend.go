@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/netip"
+	"time"
 )
 
 // Backend puts a router's virtual addresses on the host and takes them off.
@@ -74,4 +75,46 @@ type VIP struct {
 	// Excluded addresses are acquired and released with the others but not
 	// listed in adverts (keepalived's virtual_ipaddress_excluded).
 	Excluded bool
+	// Options are how a Backend adds the address, beyond its prefix and
+	// label. The zero value is the Backend's default.
+	Options AddressOptions
 }
+
+// AddressOptions are keepalived's options of a virtual_ipaddress entry,
+// with the meaning "ip address add" gives them. The vip package's Linux
+// backend carries them out; other backends may ignore them.
+type AddressOptions struct {
+	// Broadcast is the IPv4 broadcast address (brd). Zero: none.
+	Broadcast netip.Addr
+	// Scope is the address scope, rtnetlink's numbering (scope): 0
+	// global (the default), 200 site, 253 link, 254 host, 255 nowhere.
+	// The kernel derives IPv6 scopes itself.
+	Scope uint8
+	// Peer makes a point-to-point address with this remote end (peer),
+	// of the VIP's family. Zero: none.
+	Peer netip.Prefix
+	// PreferredLifetime, when PreferredLifetimeSet, is the address's
+	// preferred lifetime (preferred_lft): 0 deprecates it at once, so that
+	// the host never picks it as a source address; LifetimeForever
+	// never; a positive duration (whole seconds) deprecates it after
+	// that long. Unset: the Backend's default.
+	PreferredLifetime    time.Duration
+	PreferredLifetimeSet bool
+	// NoPrefixRoute adds no route for the address's prefix
+	// (noprefixroute).
+	NoPrefixRoute bool
+	// HomeAddress marks an IPv6 Mobile IPv6 home address (home).
+	HomeAddress bool
+	// ManageTempAddr makes the kernel derive temporary addresses from an
+	// IPv6 prefix (mngtmpaddr).
+	ManageTempAddr bool
+	// AutoJoin joins a multicast address's group (autojoin).
+	AutoJoin bool
+	// NoRestore: the Backend does not put the address back when someone
+	// else deletes it while it is held (keepalived's no_track); it
+	// returns at the next acquisition.
+	NoRestore bool
+}
+
+// LifetimeForever is an AddressOptions.PreferredLifetime that never ends.
+const LifetimeForever time.Duration = -1

@@ -93,10 +93,15 @@ type Config struct {
 	NoAccept bool
 
 	// VIPs are the virtual addresses (keepalived's virtual_ipaddress and
-	// virtual_ipaddress_excluded). At least one is required; adverts list
-	// the ones not Excluded, at most 255. Excluded addresses may be of the
-	// other family; the Backend gets them in the router's AddressSet.
-	// Add copies the slice.
+	// virtual_ipaddress_excluded). Adverts list the ones not Excluded, at
+	// most 255. Excluded addresses may be of the other family; the Backend
+	// gets them in the router's AddressSet. Add copies the slice.
+	//
+	// None at all is allowed, for addresses that the Backend moves by
+	// other means (a cloud API): adverts then list no address (count 0,
+	// as keepalived sends them with no_virtual_ipaddress, although RFC
+	// 5798 §5.2.5 asks for at least one), a received advert must list none
+	// either, and the Backend is called as usual, with an empty VIPs.
 	VIPs []VIP
 
 	// UnicastSrc is the source address of our adverts (keepalived's
@@ -191,6 +196,25 @@ type Config struct {
 	// changing a moment later. Router.Track changes them afterwards. Names
 	// must be unique. Default: none. Add copies the slice.
 	Tracks []TrackStatus
+
+	// Behaviour beyond the RFCs that keepalived offers. Validated by
+	// validateExtensions.
+
+	// HigherPriorityAdvert: a master that hears a higher priority sends
+	// one advert of its own (at its own, lower, priority) before it steps
+	// down (keepalived's higher_prio_send_advert). The new master takes it
+	// for a lower-priority advert and re-announces its addresses: after
+	// two masters ran at once (a healed partition), the last gratuitous
+	// ARPs the LAN heard may have been ours. Default: step down without a
+	// word (RFC 5798 §6.4.3).
+	HigherPriorityAdvert bool
+
+	// LowerPriorityEvents makes a master that hears a lower priority
+	// tell the program with an EventLowerPriority, each time (keepalived's
+	// notify_master_rx_lower_pri). Default: off, as such adverts can come
+	// every interval while two masters run, and would crowd the other
+	// events out of a slow consumer's queue.
+	LowerPriorityEvents bool
 }
 
 // PeerHopLimit is the range of TTL / hop limit accepted from one unicast
@@ -289,9 +313,6 @@ func (c Config) Validate() error {
 	if c.PreemptDelay > 0 && c.NoPreempt {
 		return bad("PreemptDelay", "has no effect with NoPreempt")
 	}
-	if len(c.VIPs) == 0 {
-		return bad("VIPs", "at least one virtual address is required")
-	}
 	listed := 0
 	seen := make(map[netip.Addr]bool, len(c.VIPs))
 	for i, v := range c.VIPs {
@@ -384,7 +405,7 @@ func (c Config) Validate() error {
 	default:
 		return bad("Checksum", "must be ChecksumStandard or ChecksumNoPseudoHeader")
 	}
-	return nil
+	return c.validateExtensions(bad)
 }
 
 // advertAddrs returns the addresses listed in adverts.
@@ -407,6 +428,7 @@ func (c *Config) machineConfig() MachineConfig {
 		PreemptDelay:          c.PreemptDelay,
 		StartAsMaster:         c.StartAsMaster,
 		LowerPriorityNoAdvert: c.LowerPriorityNoAdvert,
+		HigherPriorityAdvert:  c.HigherPriorityAdvert,
 		HoldMaster:            c.SyncGroup != "",
 	}
 }

@@ -41,7 +41,6 @@ func TestConfigErrorsNameTheField(t *testing.T) {
 		{"NoPreempt", func(c *Config) { c.Priority = 255; c.NoPreempt = true }},
 		{"PreemptDelay", func(c *Config) { c.PreemptDelay = 1001 * time.Second }},
 		{"PreemptDelay", func(c *Config) { c.PreemptDelay = time.Second; c.NoPreempt = true }},
-		{"VIPs", func(c *Config) { c.VIPs = nil }},
 		{"VIPs[1]", func(c *Config) { c.VIPs = append(c.VIPs, VIP{Prefix: netip.MustParsePrefix("fd00::1/64")}) }},
 		{"VIPs[1]", func(c *Config) { c.VIPs = append(c.VIPs, c.VIPs[0]) }},
 		{"VIPs[1]", func(c *Config) {
@@ -72,6 +71,13 @@ func TestConfigErrorsNameTheField(t *testing.T) {
 			c.VIPs[0].Prefix = netip.MustParsePrefix("fd00::1/64")
 			c.Checksum = advert.ChecksumNoPseudoHeader
 		}},
+		{"VIPs[0].Options", func(c *Config) { c.VIPs[0].Options.Broadcast = v4("fd00::ff") }},
+		{"VIPs[0].Options", func(c *Config) { c.VIPs[0].Options.Peer = netip.MustParsePrefix("fd00::2/128") }},
+		{"VIPs[0].Options", func(c *Config) { c.VIPs[0].Options.PreferredLifetime = time.Second }},
+		{"VIPs[0].Options", func(c *Config) {
+			c.VIPs[0].Options.PreferredLifetimeSet, c.VIPs[0].Options.PreferredLifetime = true, 1500*time.Millisecond
+		}},
+		{"VIPs[0].Options", func(c *Config) { c.VIPs[0].Options.ManageTempAddr = true }},
 	} {
 		c := validConfig()
 		c.VIPs = append([]VIP(nil), c.VIPs...)
@@ -81,6 +87,29 @@ func TestConfigErrorsNameTheField(t *testing.T) {
 		if !errors.As(err, &ce) || ce.Field != tc.field || ce.Router != "VI_1" {
 			t.Errorf("%s: got %v", tc.field, err)
 		}
+	}
+}
+
+// keepalived's no_virtual_ipaddress: a router without addresses runs (the
+// cloud pattern, where the Backend moves the address by an API call), and
+// its adverts list none.
+func TestConfigAcceptsNoVIPs(t *testing.T) {
+	for _, v := range []int{2, 3} {
+		c := validConfig()
+		c.Version, c.VIPs = v, nil
+		if err := c.Validate(); err != nil {
+			t.Errorf("VRRPv%d without VIPs: %v", v, err)
+		}
+		if got := c.advertAddrs(); len(got) != 0 {
+			t.Errorf("VRRPv%d without VIPs advertises %v", v, got)
+		}
+	}
+	c := validConfig()
+	c.VIPs[0].Options = AddressOptions{Broadcast: netip.MustParseAddr("10.0.0.255"), Scope: 253,
+		Peer: netip.MustParsePrefix("10.0.0.200/32"), PreferredLifetimeSet: true, PreferredLifetime: LifetimeForever,
+		NoPrefixRoute: true, AutoJoin: true, NoRestore: true}
+	if err := c.Validate(); err != nil {
+		t.Errorf("every IPv4 address option: %v", err)
 	}
 }
 

@@ -297,6 +297,7 @@ func (c *core) apply(r *coreRouter, acts []Action, now time.Time) {
 			c.groupQ = append(c.groupQ, groupEvent{r: r, kind: groupWantMaster, reason: a.Reason})
 		case ActNote:
 			c.note(r, a)
+			c.noteEvent(r, a, now)
 		case ActAcquire, ActRelease, ActAnnounce:
 			c.backendOp(r, a.Kind)
 		}

@@ -22,6 +22,13 @@ const (
 	// EventBackendError: a Backend call failed; Detail is the operation
 	// (acquire, release, announce) and Err the error.
 	EventBackendError
+	// EventLowerPriority: as master, the router heard an advert from
+	// Master, another router that takes itself for master, with a lower
+	// priority than ours (Priority), or the same priority from a lower
+	// address. keepalived's notify_master_rx_lower_pri runs on it: a
+	// program that moves an address by an API call can take it back.
+	// Only with Config.LowerPriorityEvents.
+	EventLowerPriority
 )
 
 func (k EventKind) String() string {
@@ -34,6 +41,8 @@ func (k EventKind) String() string {
 		return "priority"
 	case EventBackendError:
 		return "backend-error"
+	case EventLowerPriority:
+		return "lower-priority"
 	}
 	return "EventKind(?)"
 }
@@ -89,8 +98,19 @@ func (e Event) String() string {
 			s += ": " + e.Err.Error()
 		}
 		return s
+	case EventLowerPriority:
+		return s + "master heard lower priority from " + e.Master.String()
 	}
 	return s + e.Kind.String()
+}
+
+// noteEvent turns the machine's notes that the embedding program is told
+// of into events.
+func (c *core) noteEvent(r *coreRouter, a *Action, now time.Time) {
+	if a.Note == NoteLowerPriority && r.cfg.LowerPriorityEvents {
+		c.later(laterWork{kind: laterEvent, r: r.h, ev: Event{Kind: EventLowerPriority, Time: now, Router: r.cfg.Name,
+			Master: a.Addr, Priority: int(r.m.Priority())}})
+	}
 }
 
 // eventQueue is a bounded channel that drops its oldest event instead of

@@ -32,6 +32,10 @@ type MachineConfig struct {
 	// answer with an advert at once (keepalived's lower_prio_no_advert).
 	// It still re-announces its addresses.
 	LowerPriorityNoAdvert bool
+	// HigherPriorityAdvert: a master that hears a higher priority sends
+	// one advert at its own priority before it steps down (keepalived's
+	// higher_prio_send_advert).
+	HigherPriorityAdvert bool
 	// HoldMaster makes the machine ask before it becomes master on a
 	// timer: it emits ActWantMaster and stays Backup until Promote is
 	// called. Sync groups use it (keepalived's vrrp_sync_group).
@@ -410,6 +414,11 @@ func (m *Machine) masterReceive(now time.Time, src netip.Addr, a *advert.Advert,
 			note = NoteEqualPriorityHigherAddr
 		}
 		acts = append(acts, Action{Kind: ActNote, Note: note, Priority: a.Priority, Addr: src})
+		if m.cfg.HigherPriorityAdvert {
+			// keepalived's higher_prio_send_advert: the new master hears
+			// a lower priority and re-announces its addresses.
+			acts = append(acts, Action{Kind: ActSend, Priority: m.prio})
+		}
 		if m.cfg.Version == 3 && a.Interval > 0 {
 			m.masterAdverInt = a.Interval
 		} else {

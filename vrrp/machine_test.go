@@ -274,6 +274,31 @@ func TestMasterStepsDownForHigherPriority(t *testing.T) {
 	x.wantDeadline(5*time.Second + MasterDownInterval(3, 200, 500*time.Millisecond))
 }
 
+func TestMasterAdvertisesBeforeSteppingDownWithHigherPriorityAdvert(t *testing.T) {
+	// RFC 5798 §6.4.3 has a master hearing a higher priority step down
+	// silently; keepalived's higher_prio_send_advert sends one advert at
+	// our own priority first, for the same reason as its answer to a lower
+	// priority: the new master takes it for a lower-priority advert and
+	// re-announces its addresses. The advert goes out before the release.
+	x := newM(t, MachineConfig{Version: 3, Priority: 200, Interval: time.Second, HigherPriorityAdvert: true})
+	x.start()
+	x.fire()
+	x.at(5 * time.Second)
+	wantActs(t, x.recv(ipLow, 250, time.Second),
+		"note higher-priority, send 200, state MASTER->BACKUP(higher priority master), release, master 10.0.0.2")
+	x.wantDeadline(5*time.Second + MasterDownInterval(3, 200, time.Second))
+	// The same for an equal priority from a higher address.
+	y := newM(t, MachineConfig{Version: 3, Priority: 200, Interval: time.Second, HigherPriorityAdvert: true})
+	y.start()
+	y.fire()
+	wantActs(t, y.recv(ipHigh, 200, time.Second),
+		"note equal-priority-higher-address, send 200, state MASTER->BACKUP(higher priority master), release, master 10.0.0.9")
+	// A backup hearing a higher priority stays silent (backups never advertise).
+	z := newM(t, MachineConfig{Version: 3, Priority: 200, Interval: time.Second, HigherPriorityAdvert: true})
+	z.start()
+	wantActs(t, z.recv(ipLow, 250, time.Second), "master 10.0.0.2")
+}
+
 func TestMasterTieBreakByPrimaryAddress(t *testing.T) {
 	// RFC 5798 §6.4.3 (RFC 9568 §6.4.3): equal priority and the sender's
 	// primary address is larger than ours → Backup; smaller → stay master.

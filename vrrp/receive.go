@@ -94,7 +94,16 @@ func (c *core) handlePacket(now time.Time, t *port, p *advert.Packet) {
 	// owner that resigned is a backup until it is master again: it
 	// follows the master it handed over to.
 	if r.m.Priority() == OwnerPriority && r.m.State() == Master {
-		c.drop(r, DropOwner, p, now, func() string { return "address owner: discarding an advert (RFC 5798 §7.1)" })
+		c.drop(r, DropOwner, p, now, func() string {
+			if len(p.Msg) > 2 && p.Msg[2] == OwnerPriority {
+				// keepalived's words for a second owner; the RFC's owner
+				// rule, not the tie-break, decides here: forged owner
+				// adverts must not take the addresses.
+				return "CONFIGURATION ERROR: local instance and " + p.Src.String() +
+					" are both configured as address owner, please resolve; discarding its adverts (RFC 5798 §7.1)"
+			}
+			return "address owner: discarding an advert (RFC 5798 §7.1)"
+		})
 		return
 	}
 	a := &r.rxAdv

@@ -34,7 +34,7 @@ var rewrite = flag.Bool("rewrite", false, "rewrite the expected output of testda
 //
 //	node NAME [prio=N] [v2] [interval=D] [nopreempt] [delay=D] [ip=A] [vrid=N,...]
 //	     [unicast] [anysrc] [peerttl=MIN-MAX] [pass=P] [ah=P] [startmaster] [sync=G] [lowernoadvert]
-//	     [csv2] [anycsum] [ipv6]
+//	     [csv2] [anycsum] [ipv6] [novips] [higherprioadvert]
 //	start|stop|crash NAME...      start, stop cleanly, or kill nodes
 //	advance D                     let D of simulated time pass
 //	partition A B | C ...         split the LAN into groups; heal joins them
@@ -380,6 +380,10 @@ func (w *world) cmdNode(args []string) error {
 			base.Checksum = advert.ChecksumNoPseudoHeader
 		case "anycsum":
 			base.AcceptEitherChecksum = true
+		case "novips":
+			base.noVIPs = true
+		case "higherprioadvert":
+			base.HigherPriorityAdvert = true
 		default:
 			return fmt.Errorf("node: unknown option %q", a)
 		}
@@ -394,6 +398,9 @@ func (w *world) cmdNode(args []string) error {
 		if rs.IPv6 {
 			rs.VIPs = []vrrp.VIP{{Prefix: netip.PrefixFrom(netip.AddrFrom16([16]byte{0: 0xfd, 13: byte(id), 15: 0x64}), 64)}}
 		}
+		if rs.noVIPs {
+			rs.VIPs = nil
+		}
 		rs.SyncGroup = syncGroup
 		spec.routers = append(spec.routers, rs)
 	}
@@ -402,7 +409,7 @@ func (w *world) cmdNode(args []string) error {
 }
 
 // cmdInject delivers a crafted advert: inject NODE [from=A] [ttl=N]
-// [prio=N] [vrid=N] [version=N] [interval=D] [addrs=A,B] [pass=P]
+// [prio=N] [vrid=N] [version=N] [interval=D] [addrs=A,B|none] [pass=P]
 // [checksum=bad] [seq=N] (AH: sealed with the router's key).
 func (w *world) cmdInject(args []string) error {
 	if len(args) < 1 {
@@ -443,6 +450,9 @@ func (w *world) cmdInject(args []string) error {
 			a.Interval, err = time.ParseDuration(val)
 		case "addrs":
 			a.Addrs = nil
+			if val == "none" {
+				break
+			}
 			for _, s := range strings.Split(val, ",") {
 				var ad netip.Addr
 				if ad, err = netip.ParseAddr(s); err != nil {

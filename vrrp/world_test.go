@@ -90,6 +90,7 @@ type routerSpec struct {
 	unicast bool // peers: every other host in the world
 	// peerTTL bounds the TTL of unicast adverts from every peer.
 	peerTTL *vrrp.PeerHopLimit
+	noVIPs  bool // no addresses (keepalived's no_virtual_ipaddress)
 }
 
 type simNode struct {

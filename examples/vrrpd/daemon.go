@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/vrrpkit/vrrpkit/examples/vrrpd/kaconf"
 	"github.com/vrrpkit/vrrpkit/vip"
 	"github.com/vrrpkit/vrrpkit/vip/cloud"
+	"github.com/vrrpkit/vrrpkit/vip/vmac"
 	"github.com/vrrpkit/vrrpkit/vrrp"
 )
 
@@ -18,6 +20,20 @@ import (
 type backendProvider interface {
 	vrrp.Backend
 	WithSchedule(s vip.Schedule) (vrrp.Backend, error)
+}
+
+// vmacManager makes the instances' VMAC interfaces: vmac.Manager, or a
+// fake in tests.
+type vmacManager interface {
+	Add(ctx context.Context, s vmac.Spec) (vmac.VMAC, error)
+	Remove(ctx context.Context, name string) error
+	RemoveLeftovers(ctx context.Context) ([]string, error)
+}
+
+// routeMaker makes the backends of virtual_routes and virtual_rules:
+// vip.Routing, or a fake in tests.
+type routeMaker interface {
+	For(name string, routes []vip.Route, rules []vip.Rule) (*vip.RouteSet, error)
 }
 
 // daemonConfig is what a daemon runs on.
@@ -35,6 +51,12 @@ type daemonConfig struct {
 	scriptEnv func(kaconf.Global) *scriptEnv
 	// cloud adds vrrpd_cloud backends (default withCloud).
 	cloud cloudBuilder
+	// vmacs makes the VMACs of use_vmac instances; nil: such instances
+	// cannot start.
+	vmacs vmacManager
+	// routing adds virtual_routes, virtual_rules and static_*; nil: an
+	// instance with routes or rules cannot start.
+	routing routeMaker
 }
 
 // daemon runs a translated configuration on a Node: one router per
@@ -53,6 +75,8 @@ type daemon struct {
 	groups    map[string]*group
 	started   bool // routers added (vrrp_startup_delay over)
 	loadedAt  time.Time
+	fifos     *notifyFIFOs
+	static    *staticSet // static_ipaddress, static_routes, static_rules held
 }
 
 // instance is one running vrrp_instance.
@@ -62,6 +86,7 @@ type instance struct {
 	scripts *notifyScripts
 	queue   *notifyQueue // nil without notify scripts
 	cloud   []*cloud.Backend
+	vmac    string // the VMAC made for it, or ""
 	stop    chan struct{}
 	done    chan struct{}
 
@@ -70,6 +95,12 @@ type instance struct {
 	trackOrder []string
 	state      vrrp.State
 	since      time.Time
+	// notified: its notifies ran at least once (keepalived skips a sync
+	// group member's own only after that).
+	notified bool
+	// deleted: removed by a reload; its last notify says FAULT, or
+	// DELETED with notify_deleted, instead of STOP.
+	deleted bool
 }
 
 // group is one vrrp_sync_group, for its notify scripts: keepalived's group
@@ -80,6 +111,7 @@ type group struct {
 	scripts *notifyScripts
 	queue   *notifyQueue
 	state   string
+	since   time.Time // the time of the transition that made state
 }
 
 func newDaemon(cfg daemonConfig) *daemon {
@@ -115,9 +147,11 @@ func (d *daemon) load(p *plan) {
 	d.plan = p
 	d.env = d.scriptEnv(p.conf.Global)
 	d.loadedAt = d.clock.Now()
+	d.fifos = openFIFOs(p.conf.Global, d.env, d.log)
 	d.mu.Unlock()
 	d.syncGroups(p)
 	d.reconcileTrackers(p)
+	d.holdStatic(context.Background(), p.conf)
 }
 
 // releaseLeftovers removes the addresses of every instance of the
@@ -137,6 +171,15 @@ func (d *daemon) releaseLeftovers(ctx context.Context) {
 		set := vrrp.AddressSet{Router: c.Name, VRID: c.VRID, Interface: c.Interface, IPv6: c.IPv6, VIPs: c.VIPs}
 		if err := d.backend.Release(ctx, set); err != nil {
 			d.log.Warn("("+c.Name+") removing addresses left by an earlier run failed", zap.Error(err))
+		}
+		if d.routing != nil && len(rp.routes)+len(rp.rules) > 0 {
+			rs, err := d.routing.For(c.Name, rp.routes, rp.rules)
+			if err == nil {
+				err = rs.Release(ctx, set)
+			}
+			if err != nil {
+				d.log.Warn("("+c.Name+") removing routes and rules left by an earlier run failed", zap.Error(err))
+			}
 		}
 	}
 }
@@ -162,6 +205,22 @@ func (d *daemon) startRouters() {
 		d.addInstance(rp)
 	}
 	d.resubscribe()
+	d.removeVMACLeftovers()
+}
+
+// removeVMACLeftovers removes the VMACs a crashed run left that no
+// instance reused.
+func (d *daemon) removeVMACLeftovers() {
+	if d.vmacs == nil {
+		return
+	}
+	removed, err := d.vmacs.RemoveLeftovers(context.Background())
+	for _, name := range removed {
+		d.log.Info("Removed VMAC " + name + ", left by an earlier run")
+	}
+	if err != nil {
+		d.log.Warn("removing VMACs left by an earlier run", zap.Error(err))
+	}
 }
 
 // addInstance adds rp's router to the node.
@@ -178,14 +237,48 @@ func (d *daemon) addInstance(rp *routerPlan) {
 			}
 		}
 	}
+	cantStart := func(err error) {
+		d.log.Error(rp.inst.Pos.String()+": ("+rp.inst.Name+") cannot start", zap.Error(err))
+	}
+	if len(rp.routes)+len(rp.rules) > 0 {
+		if d.routing == nil {
+			cantStart(errors.New("virtual_routes and virtual_rules need the routing backend"))
+			return
+		}
+		rs, err := d.routing.For(rp.inst.Name, rp.routes, rp.rules)
+		if err != nil {
+			cantStart(err)
+			return
+		}
+		if cfg.Backend != nil {
+			cfg.Backend = vip.Multi(cfg.Backend, rs)
+		} else {
+			cfg.Backend = rs
+		}
+	}
 	b, clouds, err := d.cloud(context.Background(), rp.inst, cfg.Backend, d.log)
 	if err != nil {
-		d.log.Error(rp.inst.Pos.String()+": ("+rp.inst.Name+") cannot start", zap.Error(err))
+		cantStart(err)
 		return
 	}
 	cfg.Backend = b
 	in := &instance{plan: rp, stop: make(chan struct{}), done: make(chan struct{}),
 		tracks: make(map[string]vrrp.TrackStatus), cloud: clouds}
+	if rp.vmac != nil {
+		if d.vmacs == nil {
+			closeCloud(clouds)
+			cantStart(errors.New("use_vmac needs the VMAC manager"))
+			return
+		}
+		v, err := d.vmacs.Add(context.Background(), *rp.vmac)
+		if err != nil {
+			closeCloud(clouds)
+			cantStart(err)
+			return
+		}
+		in.vmac = v.Name
+		d.log.Info("(" + rp.inst.Name + ") VMAC " + v.Name + " (" + v.MAC.String() + ") on " + v.Base)
+	}
 	// The tracked objects' states go in with the router, so that the node
 	// starts it with them (a router whose weight-0 script fails starts in
 	// FAULT, as keepalived's leaves INIT for FAULT).
@@ -196,10 +289,12 @@ func (d *daemon) addInstance(rp *routerPlan) {
 			cfg.Tracks = append(cfg.Tracks, st)
 		}
 	}
+	cfg.Tracks = append(cfg.Tracks, rp.faults...)
 	r, err := d.node.Add(cfg)
 	if err != nil {
 		closeCloud(clouds)
-		d.log.Error(rp.inst.Pos.String()+": ("+rp.inst.Name+") cannot start", zap.Error(err))
+		d.removeVMAC(in)
+		cantStart(err)
 		return
 	}
 	in.r = r
@@ -218,10 +313,10 @@ func (d *daemon) addInstance(rp *routerPlan) {
 	d.mu.Lock()
 	d.instances[rp.inst.Name] = in
 	d.mu.Unlock()
-	// Events matter only to notify scripts and sync groups: the others'
-	// are left to the router's queue (which drops the oldest), sparing a
-	// goroutine per instance — 200 instances are common.
-	if hasNotify(rp.notify) || rp.cfg.SyncGroup != "" {
+	// Events matter only to notify scripts, FIFOs and sync groups: the
+	// others' are left to the router's queue (which drops the oldest),
+	// sparing a goroutine per instance — 200 instances are common.
+	if hasNotify(rp.notify) || rp.cfg.SyncGroup != "" || d.notifyFIFOs().active() {
 		go d.watch(in)
 	} else {
 		close(in.done)
@@ -229,7 +324,26 @@ func (d *daemon) addInstance(rp *routerPlan) {
 }
 
 func hasNotify(n kaconf.Notify) bool {
-	return n.Master != nil || n.Backup != nil || n.Fault != nil || n.Stop != nil || n.Any != nil
+	return n.Master != nil || n.Backup != nil || n.Fault != nil || n.Stop != nil || n.Any != nil ||
+		n.MasterRxLowerPri != nil || n.DeletedScript != nil
+}
+
+// notifyFIFOs returns the notify FIFOs of the running configuration.
+func (d *daemon) notifyFIFOs() *notifyFIFOs {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.fifos
+}
+
+// removeVMAC removes the VMAC made for in, if any.
+func (d *daemon) removeVMAC(in *instance) {
+	if in.vmac == "" {
+		return
+	}
+	if err := d.vmacs.Remove(context.Background(), in.vmac); err != nil {
+		d.log.Warn("("+in.plan.inst.Name+") removing VMAC "+in.vmac, zap.Error(err))
+	}
+	in.vmac = ""
 }
 
 func (d *daemon) scriptWarner(pos kaconf.Pos) func(keyword, msg string) {
@@ -245,6 +359,7 @@ func (d *daemon) removeInstance(ctx context.Context, in *instance) {
 		d.log.Error("("+in.plan.inst.Name+") stop", zap.Error(err))
 	}
 	closeCloud(in.cloud)
+	d.removeVMAC(in)
 	close(in.stop)
 	<-in.done
 	d.mu.Lock()
@@ -298,19 +413,68 @@ func (d *daemon) onEvent(in *instance, e vrrp.Event) {
 	if e.Lost > 0 {
 		d.log.Warn("(" + e.Router + ") " + itoa(int(e.Lost)) + " events lost: notify scripts may have missed transitions")
 	}
-	if e.Kind != vrrp.EventState {
+	switch e.Kind {
+	case vrrp.EventLowerPriority:
+		d.notifyFIFOs().write("INSTANCE", e.Router, "MASTER_RX_LOWER_PRI", e.Priority)
+		in.mu.Lock()
+		if in.queue != nil {
+			in.queue.push(notifyJob{what: "(" + e.Router + ") MASTER_RX_LOWER_PRI", cmds: in.scripts.rxLowerPri(e.Priority)})
+		}
+		in.mu.Unlock()
+		return
+	case vrrp.EventPriority:
+		if in.plan.inst.NotifyPriorityChanges {
+			what := "BACKUP_PRIORITY"
+			if in.r.State() == vrrp.Master {
+				what = "MASTER_PRIORITY"
+			}
+			d.notifyFIFOs().write("INSTANCE", e.Router, what, e.Priority)
+		}
+		return
+	case vrrp.EventState:
+	default:
 		return
 	}
 	state := notifyState(e.To)
+	group := in.plan.cfg.SyncGroup
 	in.mu.Lock()
+	if in.deleted && e.To == vrrp.Initialize {
+		// keepalived: an instance a reload deleted notifies FAULT, or
+		// DELETED with notify_deleted.
+		state = "FAULT"
+		if in.plan.notify.Deleted {
+			state = "DELETED"
+		}
+	}
 	in.state, in.since = e.To, e.Time
-	if in.queue != nil {
-		in.queue.push(notifyJob{what: "(" + e.Router + ") " + state, cmds: in.scripts.commands(state, int(e.Priority))})
+	// keepalived skips a sync group member's own notifies when the group
+	// reached that state before this transition (not in the same sweep,
+	// which has the same time).
+	skip := in.notified && group != "" && d.groupReached(group, state, e.Time)
+	if !skip {
+		in.notified = true
+		if in.queue != nil {
+			in.queue.push(notifyJob{what: "(" + e.Router + ") " + state, cmds: in.scripts.commands(state, int(e.Priority))})
+		}
 	}
 	in.mu.Unlock()
-	if g := in.plan.cfg.SyncGroup; g != "" {
-		d.updateGroup(g)
+	if skip {
+		d.log.Debug("(" + e.Router + ") " + state + ": sync group " + group + " is " + state + " already, no notify")
+	} else {
+		d.notifyFIFOs().write("INSTANCE", e.Router, state, int(e.Priority))
 	}
+	if group != "" {
+		d.updateGroup(group, e.Time)
+	}
+}
+
+// groupReached reports whether the sync group has been in state since
+// before t.
+func (d *daemon) groupReached(name, state string, t time.Time) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	g := d.groups[name]
+	return g != nil && g.state == state && g.since.Before(t)
 }
 
 // groupState is keepalived's state of a sync group from its members'.
@@ -340,7 +504,7 @@ func groupState(members []vrrp.State) string {
 	return ""
 }
 
-func (d *daemon) updateGroup(name string) {
+func (d *daemon) updateGroup(name string, at time.Time) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	g := d.groups[name]
@@ -359,11 +523,12 @@ func (d *daemon) updateGroup(name string) {
 	if st == "" || st == g.state {
 		return
 	}
-	g.state = st
+	g.state, g.since = st, at
 	d.log.Info("(" + name + ") Sync group entering " + st + " STATE")
 	if g.queue != nil {
 		g.queue.push(notifyJob{what: "(" + name + ") " + st, cmds: g.scripts.commands(st, 0)})
 	}
+	d.fifos.write("GROUP", name, st, 0)
 }
 
 // syncGroups makes d.groups those of p, keeping unchanged ones (and their
@@ -394,8 +559,11 @@ func (d *daemon) syncGroups(p *plan) {
 }
 
 func (d *daemon) stopGroupLocked(g *group) {
-	if g.state != "" && g.state != "STOP" && g.queue != nil {
-		g.queue.push(notifyJob{what: "(" + g.plan.group.Name + ") STOP", cmds: g.scripts.commands("STOP", 0)})
+	if g.state != "" && g.state != "STOP" {
+		if g.queue != nil {
+			g.queue.push(notifyJob{what: "(" + g.plan.group.Name + ") STOP", cmds: g.scripts.commands("STOP", 0)})
+		}
+		d.fifos.write("GROUP", g.plan.group.Name, "STOP", 0)
 	}
 	g.state = "STOP"
 	if g.queue != nil {
@@ -546,6 +714,9 @@ func (d *daemon) reload(ctx context.Context, p *plan) {
 		var stop []*instance
 		for _, n := range diff.Removed {
 			if in := d.instances[n]; in != nil {
+				in.mu.Lock()
+				in.deleted = true
+				in.mu.Unlock()
 				stop = append(stop, in)
 			}
 		}
@@ -565,7 +736,16 @@ func (d *daemon) reload(ctx context.Context, p *plan) {
 	d.plan = p
 	d.env = env
 	d.loadedAt = d.clock.Now()
+	var oldFIFOs *notifyFIFOs
+	if diff.FIFOs || envChanged {
+		oldFIFOs, d.fifos = d.fifos, openFIFOs(p.conf.Global, env, d.log)
+	}
 	d.mu.Unlock()
+	oldFIFOs.close()
+	if diff.Static {
+		d.log.Info("static_ipaddress, static_routes or static_rules changed: replacing them")
+		d.holdStatic(ctx, p.conf)
+	}
 	d.syncGroups(p)
 	d.reconcileTrackers(p)
 	if !started {
@@ -603,8 +783,27 @@ func (d *daemon) reload(ctx context.Context, p *plan) {
 		}
 	}
 	d.resubscribe()
+	d.removeVMACLeftovers()
+	if p.conf.Global.FIFOWriteStatesOnReload {
+		d.writeStates()
+	}
 	if diff.Global {
 		d.log.Info("global_defs changed: router_id and vrrp_startup_delay take effect at the next start")
+	}
+}
+
+// writeStates writes every instance's and group's state to the FIFOs
+// (fifo_write_vrrp_states_on_reload).
+func (d *daemon) writeStates() {
+	for _, in := range d.instanceList() {
+		d.notifyFIFOs().write("INSTANCE", in.plan.inst.Name, notifyState(in.r.State()), in.r.Priority())
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, gp := range d.plan.groups {
+		if g := d.groups[gp.group.Name]; g != nil && g.state != "" {
+			d.fifos.write("GROUP", gp.group.Name, g.state, 0)
+		}
 	}
 }
 
@@ -669,8 +868,11 @@ func (d *daemon) stop(ctx context.Context) {
 			_ = g.queue.close(ctx)
 		}()
 	}
+	fifos := d.fifos
 	d.mu.Unlock()
 	wg.Wait()
+	fifos.close()
+	d.releaseStatic(ctx)
 }
 
 // instanceNames returns the running instances in configuration order.

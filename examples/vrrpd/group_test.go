@@ -19,6 +19,7 @@ import (
 // over together, and a tracking script moving the VIP.
 func TestGroupsWithKeepalived(t *testing.T) {
 	t.Parallel()
+	needKeepalived(t)
 	concurrently(t, []labCase{
 		{"postgres-three-nodes-unicast", testPostgresThreeNodes},
 		{"sync-group-fails-over-together", testSyncGroupFailsOverTogether},

@@ -63,6 +63,19 @@ func concurrently(t *testing.T, cases []labCase) {
 	wg.Wait()
 }
 
+// needKeepalived skips a test that runs Debian's keepalived (2.2.7) when it
+// is not installed, and fails it under VRRPKIT_REQUIRE_NETNS=1.
+func needKeepalived(t *testing.T) {
+	t.Helper()
+	if _, err := exec.LookPath("keepalived"); err != nil {
+		reason := "keepalived is not installed (Debian's package keepalived)"
+		if os.Getenv(netlab.RequireEnv) == "1" {
+			t.Fatalf("%s, and %s=1 forbids skipping", reason, netlab.RequireEnv)
+		}
+		t.Skip(reason + "; skipping")
+	}
+}
+
 // waitTimeout bounds every wait for something observable in the lab.
 const waitTimeout = 20 * time.Second
 
@@ -414,6 +427,7 @@ type wireFrame struct {
 	src      netip.Addr
 	vrid     uint8
 	priority uint8
+	naddr    int // the advert's address count
 
 	// A gratuitous ARP (sender = target) or an unsolicited neighbour
 	// advertisement: the address announced.
@@ -454,7 +468,7 @@ func parseWire(f netlab.Frame) (wireFrame, bool) {
 		if proto != 112 || len(payload) < 4 {
 			return wireFrame{}, false
 		}
-		w.vrrp, w.vrid, w.priority = true, payload[1], payload[2]
+		w.vrrp, w.vrid, w.priority, w.naddr = true, payload[1], payload[2], int(payload[3])
 		return w, true
 	case 0x86dd:
 		ip := d[14:]
@@ -468,7 +482,7 @@ func parseWire(f netlab.Frame) (wireFrame, bool) {
 			if len(payload) < 4 {
 				return wireFrame{}, false
 			}
-			w.vrrp, w.vrid, w.priority = true, payload[1], payload[2]
+			w.vrrp, w.vrid, w.priority, w.naddr = true, payload[1], payload[2], int(payload[3])
 			return w, true
 		case 58: // ICMPv6: a neighbour advertisement
 			if len(payload) < 24 || payload[0] != 136 {

@@ -20,6 +20,7 @@ import (
 
 	"github.com/vrrpkit/vrrpkit/examples/vrrpd/kaconf"
 	"github.com/vrrpkit/vrrpkit/vip"
+	"github.com/vrrpkit/vrrpkit/vip/vmac"
 	"github.com/vrrpkit/vrrpkit/vrrp"
 	"github.com/vrrpkit/vrrpkit/vrrp/vrrpprom/promtext"
 )
@@ -217,10 +218,24 @@ func serve(opts *options, logOut io.Writer) int {
 		return 1
 	}
 	defer sn.Close()
-	network = sn
-	if opts.logDetail {
-		network = packetLogNetwork{Network: sn, log: log}
+	// use_vmac: the Manager's VMACs, and transports on IPv4 VMACs that
+	// send from their base's address.
+	vmacs, err := vmac.New(vmac.Config{Logger: log})
+	if err != nil {
+		log.Error(err.Error())
+		return 1
 	}
+	defer vmacs.Close()
+	network = vmacs.Network(sn)
+	if opts.logDetail {
+		network = packetLogNetwork{Network: network, log: log}
+	}
+	routing, err := vip.NewRouting(vip.RoutingConfig{Logger: log})
+	if err != nil {
+		log.Error(err.Error())
+		return 1
+	}
+	defer routing.Close()
 	sched := schedule(p.conf.Global.GARP, p.conf.Global)
 	linux, err := vip.NewLinux(vip.LinuxConfig{Logger: log, Schedule: &sched})
 	if err != nil {
@@ -236,7 +251,8 @@ func serve(opts *options, logOut io.Writer) int {
 		log.Error(err.Error())
 		return 1
 	}
-	d := newDaemon(daemonConfig{log: log, node: node, backend: linux, baseSchedule: sched, notifyTimeout: opts.notifyTTL})
+	d := newDaemon(daemonConfig{log: log, node: node, backend: linux, baseSchedule: sched, notifyTimeout: opts.notifyTTL,
+		vmacs: vmacs, routing: routing})
 	d.load(p)
 	d.releaseLeftovers(context.Background())
 

@@ -25,8 +25,10 @@ const maxQueuedNotifies = 256
 type notifyScripts struct {
 	typ     string // "INSTANCE" or "GROUP"
 	name    string
-	byState map[string]*health.Exec // "MASTER", "BACKUP", "FAULT", "STOP"
+	byState map[string]*health.Exec // "MASTER", "BACKUP", "FAULT", "STOP", "DELETED"
 	any     *health.Exec
+	// rxLower is notify_master_rx_lower_pri.
+	rxLower *health.Exec
 }
 
 // newNotifyScripts prepares n's scripts; a script that cannot run is left
@@ -47,17 +49,30 @@ func newNotifyScripts(typ, name string, n kaconf.Notify, env *scriptEnv, warn fu
 		}
 		return ex
 	}
-	for state, c := range map[string]*kaconf.Command{"MASTER": n.Master, "BACKUP": n.Backup, "FAULT": n.Fault, "STOP": n.Stop} {
+	for state, c := range map[string]*kaconf.Command{"MASTER": n.Master, "BACKUP": n.Backup, "FAULT": n.Fault,
+		"STOP": n.Stop, "DELETED": n.DeletedScript} {
 		if ex := prep("notify_"+strings.ToLower(state), c); ex != nil {
 			s.byState[state] = ex
 		}
 	}
 	s.any = prep("notify", n.Any)
+	s.rxLower = prep("notify_master_rx_lower_pri", n.MasterRxLowerPri)
 	return s
 }
 
 // empty reports whether there is nothing to run.
-func (s *notifyScripts) empty() bool { return len(s.byState) == 0 && s.any == nil }
+func (s *notifyScripts) empty() bool { return len(s.byState) == 0 && s.any == nil && s.rxLower == nil }
+
+// rxLowerPri is what runs when a master hears a lower priority:
+// notify_master_rx_lower_pri, with its configured arguments only.
+func (s *notifyScripts) rxLowerPri(priority int) []*health.Exec {
+	if s.rxLower == nil {
+		return nil
+	}
+	c := *s.rxLower
+	c.Env = notifyEnv(s.typ, s.name, "MASTER_RX_LOWER_PRI", priority)
+	return []*health.Exec{&c}
+}
 
 // commands returns what to run, in order, for a transition to state with
 // priority (0 for groups), each with the VRRP variables in its

@@ -42,6 +42,7 @@ func reloadConf(h *netlab.Host, prio int, notify, head string, vrids map[string]
 // reports; SIGINT stops cleanly.
 func TestReloadKeepsUnchangedInstances(t *testing.T) {
 	t.Parallel()
+	needKeepalived(t)
 	lab := netlab.New(t, 2)
 	capture := lab.Capture()
 	savePcap(t, capture)

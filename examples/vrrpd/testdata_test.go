@@ -65,6 +65,7 @@ func init() {
 // a failover script), and checks the outcome the configuration intends.
 func TestTestdataConfigurationsRun(t *testing.T) {
 	t.Parallel()
+	needKeepalived(t)
 	var cases []labCase
 	for _, set := range testdataSets {
 		cases = append(cases, labCase{set, func(t *testing.T) { testTestdataRuns(t, set) }})

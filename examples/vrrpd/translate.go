@@ -4,12 +4,14 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"strconv"
 	"strings"
 
 	"github.com/vrrpkit/vrrpkit/advert"
 	"github.com/vrrpkit/vrrpkit/examples/vrrpd/kaconf"
 	"github.com/vrrpkit/vrrpkit/health"
 	"github.com/vrrpkit/vrrpkit/vip"
+	"github.com/vrrpkit/vrrpkit/vip/vmac"
 	"github.com/vrrpkit/vrrpkit/vrrp"
 )
 
@@ -35,6 +37,14 @@ type routerPlan struct {
 	schedule vip.Schedule
 	tracks   []trackRef
 	notify   kaconf.Notify
+	// vmac is the instance's VMAC (use_vmac), or nil.
+	vmac *vmac.Spec
+	// routes and rules are virtual_routes and virtual_rules.
+	routes []vip.Route
+	rules  []vip.Rule
+	// faults are tracked statuses that never change: the instance stays
+	// in FAULT (unicast_fault_no_peer without peers).
+	faults []vrrp.TrackStatus
 }
 
 // groupPlan is one vrrp_sync_group.
@@ -100,8 +110,14 @@ func buildPlan(conf *kaconf.Config) (*plan, error) {
 				Msg: "(" + in.Name + ") not supported by vrrpd yet: it cannot sign or verify adverts, and does not run an instance unauthenticated that asks for it"}.String())
 			continue
 		}
-		rp := &routerPlan{inst: in, cfg: routerConfig(in, warn), notify: in.Notify}
+		rp := &routerPlan{inst: in, cfg: routerConfig(in, warn), notify: in.Notify, routes: in.Routes, rules: in.Rules}
+		rp.vmac = vmacSpec(in, &rp.cfg)
+		if global.NotifyFIFO != nil || global.VRRPNotifyFIFO != nil {
+			rp.cfg.LowerPriorityEvents = true
+		}
+		rp.faults = fixedFaults(in)
 		rp.schedule = schedule(in.GARP, global)
+		extraInterfaceRefresh(in, &rp.schedule)
 		rp.tracks = trackRefs(in, conf.SyncGroup(in.SyncGroup))
 		if err := rp.cfg.Validate(); err != nil {
 			var ce *vrrp.ConfigError
@@ -150,6 +166,12 @@ func routerConfig(in *kaconf.Instance, warn func(keyword, format string, args ..
 		Checksum:        checksum(in),
 		SyncGroup:       in.SyncGroup,
 		IgnoreLinkDown:  in.DontTrackPrimary,
+
+		LowerPriorityNoAdvert: in.LowerPrioNoAdvert,
+		HigherPriorityAdvert:  in.HigherPrioSendAdvert,
+		// notify_master_rx_lower_pri, and the FIFOs' MASTER_RX_LOWER_PRI
+		// lines (buildPlan adds those).
+		LowerPriorityEvents: in.Notify.MasterRxLowerPri != nil,
 	}
 	c.AuthType, c.AuthPass = authentication(in)
 	if c.NoPreempt && c.PreemptDelay > 0 {
@@ -166,25 +188,92 @@ func routerConfig(in *kaconf.Instance, warn func(keyword, format string, args ..
 	return c
 }
 
-// vips maps virtual_ipaddress and virtual_ipaddress_excluded. kaconf's VIP
-// has vrrp.VIP's fields plus brd and scope, which the Linux backend does
-// not set.
+// vips maps virtual_ipaddress and virtual_ipaddress_excluded, with their
+// options.
 func vips(in *kaconf.Instance, warn func(keyword, format string, args ...any)) []vrrp.VIP {
 	out := make([]vrrp.VIP, 0, len(in.VIPs))
 	for _, v := range in.VIPs {
-		kw := "virtual_ipaddress"
-		if v.Excluded {
-			kw = "virtual_ipaddress_excluded"
-		}
-		if v.Broadcast.IsValid() {
-			warn(kw, "%s brd %s: not supported by vrrpd, ignored", v.Prefix, v.Broadcast)
-		}
-		if v.Scope != "" {
-			warn(kw, "%s scope %s: not supported by vrrpd, ignored", v.Prefix, v.Scope)
-		}
-		out = append(out, vrrp.VIP{Prefix: v.Prefix, Interface: v.Interface, Label: v.Label, Excluded: v.Excluded})
+		out = append(out, vrrp.VIP{Prefix: v.Prefix, Interface: v.Interface, Label: v.Label, Excluded: v.Excluded,
+			Options: addressOptions(v)})
 	}
 	return out
+}
+
+// addressOptions maps an address's options (kaconf checked their values).
+func addressOptions(v kaconf.VIP) vrrp.AddressOptions {
+	o := vrrp.AddressOptions{
+		Broadcast: v.Broadcast, Peer: v.Peer,
+		PreferredLifetime: v.PreferredLifetime, PreferredLifetimeSet: v.PreferredLifetimeSet,
+		NoPrefixRoute: v.NoPrefixRoute, HomeAddress: v.Home, ManageTempAddr: v.MngTmpAddr, AutoJoin: v.AutoJoin,
+		NoRestore: v.NoTrack,
+	}
+	switch v.Scope {
+	case "site":
+		o.Scope = 200
+	case "link":
+		o.Scope = 253
+	case "host":
+		o.Scope = 254
+	case "nowhere":
+		o.Scope = 255
+	default:
+		if n, err := strconv.Atoi(v.Scope); err == nil {
+			o.Scope = uint8(n)
+		}
+	}
+	return o
+}
+
+// vmacSpec maps use_vmac: the VMAC takes every address without a dev and,
+// unless vmac_xmit_base, the adverts (the router runs on the VMAC).
+func vmacSpec(in *kaconf.Instance, c *vrrp.Config) *vmac.Spec {
+	if in.VMAC == nil {
+		return nil
+	}
+	s := &vmac.Spec{Base: in.Interface, VRID: int(in.VRID), IPv6: in.IPv6, Name: in.VMAC.Name, MAC: in.VMAC.MAC}
+	for i := range c.VIPs {
+		v := &c.VIPs[i]
+		if v.Interface != "" {
+			continue
+		}
+		v.Interface = s.Name
+		if v.Prefix.Addr().Is6() && !in.IPv6 {
+			// An excluded IPv6 address on an IPv4 VMAC: keepalived leaves
+			// IPv6 on for it.
+			s.KeepIPv6 = true
+		}
+	}
+	if !in.VMAC.XmitBase {
+		c.Interface = s.Name
+	}
+	return s
+}
+
+// fixedFaults: unicast_fault_no_peer keeps a unicast instance without
+// peers in FAULT.
+func fixedFaults(in *kaconf.Instance) []vrrp.TrackStatus {
+	if in.UnicastFaultNoPeer && len(in.Peers) == 0 {
+		return []vrrp.TrackStatus{{Name: "unicast_fault_no_peer", Fault: true, Reason: "no unicast peers"}}
+	}
+	return nil
+}
+
+// extraInterfaceRefresh maps garp_extra_if: periodic announcements, which
+// keep a switch's entry for a VMAC whose adverts leave by the base
+// (vmac_xmit_base) or for addresses on other interfaces. vrrpd refreshes
+// every address of the instance, on garp_master_refresh's schedule when
+// that is set.
+func extraInterfaceRefresh(in *kaconf.Instance, s *vip.Schedule) {
+	x := in.GARPExtraIf
+	if x.Interval == 0 || s.Refresh != 0 {
+		return
+	}
+	if x.All || in.VMAC != nil {
+		s.Refresh = x.Interval
+		if s.RefreshRepeat == 0 {
+			s.RefreshRepeat = 1
+		}
+	}
 }
 
 // peers maps unicast_peer.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"net/netip"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/vrrpkit/vrrpkit/examples/vrrpd/kaconf"
 	"github.com/vrrpkit/vrrpkit/health"
 	"github.com/vrrpkit/vrrpkit/vip"
+	"github.com/vrrpkit/vrrpkit/vip/vmac"
 	"github.com/vrrpkit/vrrpkit/vrrp"
 )
 
@@ -144,15 +146,13 @@ func TestPeerTTLBoundsAreParsed(t *testing.T) {
 func TestUnsupportedSettingsWarnWithFileAndLine(t *testing.T) {
 	p := mustPlan(t, "\n\nvrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 51\n"+
 		"  nopreempt\n  preempt_delay 3\n  unicast_peer {\n    10.0.0.2 min_ttl 10\n  }\n"+
-		"  virtual_ipaddress {\n    10.0.0.100/24 brd + scope link\n  }\n}\n")
+		"  virtual_ipaddress {\n    10.0.0.100/24\n  }\n}\n")
 	var got []string
 	for _, w := range p.warnings {
 		got = append(got, w.String())
 	}
 	for _, want := range []string{
 		"k.conf:3: preempt_delay: (VI_1) has no effect with nopreempt, ignored",
-		"k.conf:3: virtual_ipaddress: (VI_1) 10.0.0.100/24 brd 10.0.0.255: not supported by vrrpd, ignored",
-		"k.conf:3: virtual_ipaddress: (VI_1) 10.0.0.100/24 scope link: not supported by vrrpd, ignored",
 	} {
 		found := false
 		for _, g := range got {
@@ -167,14 +167,58 @@ func TestUnsupportedSettingsWarnWithFileAndLine(t *testing.T) {
 	}
 }
 
-func TestInstancesTheLibraryRefusesAreErrorsAtTheirLine(t *testing.T) {
-	conf, err := kaconf.Parse("k.conf", []byte("\nvrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 51\n}\n"), nil)
-	if err != nil {
-		t.Fatal(err) // keepalived runs a VRRPv2 instance without addresses
+// keepalived runs an instance without addresses (VRRPv2, or VRRPv3 with
+// no_virtual_ipaddress): so does vrrpd, its adverts listing none.
+func TestInstanceWithoutAddressesRuns(t *testing.T) {
+	p := mustPlan(t, "\nvrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 51\n}\n"+
+		"vrrp_instance VI_2 {\n  interface eth0\n  virtual_router_id 52\n  version 3\n  no_virtual_ipaddress\n}\n")
+	for _, rp := range p.routers {
+		if len(rp.cfg.VIPs) != 0 || rp.cfg.Validate() != nil {
+			t.Errorf("%s: VIPs %v, %v", rp.cfg.Name, rp.cfg.VIPs, rp.cfg.Validate())
+		}
 	}
-	_, err = buildPlan(conf)
-	if err == nil || !strings.Contains(err.Error(), "k.conf:2: vrrp_instance: (VI_1) not supported by vrrpd: VIPs") {
-		t.Errorf("buildPlan = %v, want the instance refused at k.conf:2", err)
+}
+
+// keepalived's settings beyond the RFCs and its address options reach
+// the router's Config; use_vmac puts the router and its addresses on the
+// VMAC (only the addresses with vmac_xmit_base); unicast_fault_no_peer
+// without peers is a Fault that never clears.
+func TestParitySettingsTranslate(t *testing.T) {
+	p := mustPlan(t, instanceBlock("  version 3", "  higher_prio_send_advert", "  lower_prio_no_advert", "  use_vmac",
+		"  garp_extra_if 60",
+		"  virtual_ipaddress {\n    10.0.0.100/24 brd + scope 10 peer 10.0.0.200/32 preferred_lft 0 noprefixroute no_track\n    10.0.0.101/24 dev eth1\n  }",
+		"  virtual_ipaddress_excluded {\n    fd00::100/64 preferred_lft forever home mngtmpaddr autojoin\n  }",
+		"  virtual_routes {\n    10.1.0.0/24 via 10.0.0.254\n  }", "  virtual_rules {\n    from 10.0.0.100 table 100 pref 100\n  }")+
+		"vrrp_instance VI_2 {\n  interface eth0\n  virtual_router_id 52\n  use_vmac vip52\n  vmac_xmit_base\n"+
+		"  virtual_ipaddress {\n    10.0.0.102/24\n  }\n}\n"+
+		"vrrp_instance VI_3 {\n  interface eth0\n  virtual_router_id 53\n  unicast_src_ip 10.0.0.1\n  unicast_fault_no_peer\n"+
+		"  virtual_ipaddress {\n    10.0.0.103/24\n  }\n}\n")
+	r1, r2, r3 := p.routers[0], p.routers[1], p.routers[2]
+	c := r1.cfg
+	if !c.HigherPriorityAdvert || !c.LowerPriorityNoAdvert || c.Interface != "vrrp.51" {
+		t.Errorf("VI_1: higher %v lower %v interface %q", c.HigherPriorityAdvert, c.LowerPriorityNoAdvert, c.Interface)
+	}
+	want := []vrrp.VIP{
+		{Prefix: pfx("10.0.0.100/24"), Interface: "vrrp.51", Options: vrrp.AddressOptions{Broadcast: addr("10.0.0.255"),
+			Scope: 10, Peer: pfx("10.0.0.200/32"), PreferredLifetimeSet: true, NoPrefixRoute: true, NoRestore: true}},
+		{Prefix: pfx("10.0.0.101/24"), Interface: "eth1"},
+		{Prefix: pfx("fd00::100/64"), Interface: "vrrp.51", Excluded: true, Options: vrrp.AddressOptions{
+			PreferredLifetimeSet: true, PreferredLifetime: vrrp.LifetimeForever, HomeAddress: true, ManageTempAddr: true, AutoJoin: true}},
+	}
+	if d := cmp.Diff(want, c.VIPs, cmpopts.EquateComparable(netip.Prefix{}, netip.Addr{})); d != "" {
+		t.Errorf("VI_1 VIPs (-want +got):\n%s", d)
+	}
+	if s := r1.vmac; s == nil || !reflect.DeepEqual(*s, vmac.Spec{Base: "eth0", VRID: 51, Name: "vrrp.51", KeepIPv6: true}) {
+		t.Errorf("VI_1 vmac %+v", r1.vmac)
+	}
+	if r1.schedule.Refresh != time.Minute || len(r1.routes) != 1 || len(r1.rules) != 1 {
+		t.Errorf("VI_1: refresh %v (garp_extra_if), routes %v, rules %v", r1.schedule.Refresh, r1.routes, r1.rules)
+	}
+	if r2.cfg.Interface != "eth0" || r2.cfg.VIPs[0].Interface != "vip52" || r2.vmac == nil || r2.vmac.Name != "vip52" {
+		t.Errorf("VI_2 (vmac_xmit_base): interface %q, VIPs %v, vmac %+v", r2.cfg.Interface, r2.cfg.VIPs, r2.vmac)
+	}
+	if len(r3.faults) != 1 || !r3.faults[0].Fault || len(r1.faults)+len(r2.faults) != 0 {
+		t.Errorf("faults: %v %v %v", r1.faults, r2.faults, r3.faults)
 	}
 }
 
@@ -255,7 +299,7 @@ func TestExcludedAddressesOfTheOtherFamilyStayWithTheRouter(t *testing.T) {
 	// does vrrp: the backend gets them with the router's own.
 	want := []vrrp.VIP{{Prefix: pfx("10.0.0.208/24")}, {Prefix: pfx("fd00::108/64"), Excluded: true},
 		{Prefix: pfx("10.0.0.209/24"), Excluded: true}}
-	opt := cmpopts.EquateComparable(netip.Prefix{})
+	opt := cmpopts.EquateComparable(netip.Prefix{}, netip.Addr{})
 	if d := cmp.Diff(want, rp.cfg.VIPs, opt); d != "" {
 		t.Errorf("VIPs (-want +got):\n%s", d)
 	}

@@ -75,18 +75,28 @@
 //     names nothing defined, an instance in two sync groups, a name
 //     defined twice (keepalived keeps the first, silently for some);
 //   - a vrrp_script line with unquoted arguments (keepalived runs the
-//     program without them), or a notify keyword given twice.
+//     program without them), or a notify keyword given twice;
+//   - a virtual_routes, virtual_rules, static_routes or static_rules entry
+//     with an option vip.Route or vip.Rule cannot carry (mtu, realms,
+//     uidrange, a table named in rt_tables, a protocol other than
+//     keepalived, track_group ...), or without a destination or a table;
+//     use_vmac with unicast peers and no vmac_xmit_base, or with a
+//     multicast MAC; a notify_fifo_script without its FIFO, two FIFOs of
+//     one path.
 //
 // It warns — Config.Warnings, for the daemon to log — where keepalived
 // warns and still runs what the configuration evidently means, or for
 // what vrrpd does not do: unknown keywords (skipped with their block; a
 // keepalived 2.2.7 confused by an unknown block reads its contents as if
 // they belonged to the enclosing block), keepalived features vrrpd does
-// not implement (use_vmac, virtual_routes, e-mail, ...), auth_pass longer
+// not implement (use_ipvlan, track_bfd, e-mail, ...), auth_pass longer
 // than 8 bytes (cut to 8), advert_int rounded (whole seconds for VRRPv2,
 // 10 ms for VRRPv3), authentication on VRRPv3 (ignored), unicast_src_ip
-// without peers (multicast), a VRRPv2 instance without addresses, an
-// unused vrrp_script, and keepalived's tracking rules below.
+// without peers (multicast, or FAULT with unicast_fault_no_peer), a VRRPv2
+// instance without addresses, the deprecated "or" of a route (read as a
+// multipath route), a rule without a preference, an unused vrrp_script,
+// and keepalived's tracking rules below. examples/vrrpd's documentation
+// lists every keyword of keepalived 2.4.3's manual and what becomes of it.
 //
 // # Defaults
 //

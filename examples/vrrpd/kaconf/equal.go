@@ -2,6 +2,8 @@ package kaconf
 
 import (
 	"slices"
+
+	"github.com/vrrpkit/vrrpkit/vip"
 )
 
 // Equal reports whether two instances run identically: every field but
@@ -39,13 +41,28 @@ func (in *Instance) Equal(o *Instance) bool {
 		in.DontTrackPrimary == o.DontTrackPrimary &&
 		in.V3ChecksumAsV2 == o.V3ChecksumAsV2 &&
 		in.SyncGroup == o.SyncGroup &&
-		slices.EqualFunc(in.Cloud, o.Cloud, Cloud.Equal)
+		slices.EqualFunc(in.Cloud, o.Cloud, Cloud.Equal) &&
+		in.HigherPrioSendAdvert == o.HigherPrioSendAdvert &&
+		in.LowerPrioNoAdvert == o.LowerPrioNoAdvert &&
+		in.UnicastFaultNoPeer == o.UnicastFaultNoPeer &&
+		in.NotifyPriorityChanges == o.NotifyPriorityChanges &&
+		in.VMAC.Equal(o.VMAC) &&
+		in.GARPExtraIf == o.GARPExtraIf &&
+		slices.EqualFunc(in.Routes, o.Routes, routeEqual) &&
+		slices.Equal(in.Rules, o.Rules)
+}
+
+func routeEqual(a, b vip.Route) bool {
+	return slices.Equal(a.NextHops, b.NextHops) && a.Dst == b.Dst && a.Src == b.Src && a.Gateway == b.Gateway &&
+		a.Interface == b.Interface && a.OnLink == b.OnLink && a.Type == b.Type && a.Table == b.Table &&
+		a.Metric == b.Metric && a.Scope == b.Scope && a.TOS == b.TOS && a.NoRestore == b.NoRestore
 }
 
 // Equal reports whether both run the same commands.
 func (n Notify) Equal(o Notify) bool {
 	return n.Master.Equal(o.Master) && n.Backup.Equal(o.Backup) && n.Fault.Equal(o.Fault) &&
-		n.Stop.Equal(o.Stop) && n.Any.Equal(o.Any)
+		n.Stop.Equal(o.Stop) && n.Any.Equal(o.Any) && n.MasterRxLowerPri.Equal(o.MasterRxLowerPri) &&
+		n.Deleted == o.Deleted && n.DeletedScript.Equal(o.DeletedScript)
 }
 
 // Equal reports whether both are nil or run the same command as the same
@@ -101,12 +118,21 @@ func (g *SyncGroup) Equal(o *SyncGroup) bool {
 // Equal reports whether two configurations are the same but for
 // positions and warnings.
 func (c *Config) Equal(o *Config) bool {
-	return c.Global == o.Global &&
+	return c.Global.equal(o.Global) &&
+		slices.Equal(c.StaticAddresses, o.StaticAddresses) &&
+		slices.EqualFunc(c.StaticRoutes, o.StaticRoutes, routeEqual) &&
+		slices.Equal(c.StaticRules, o.StaticRules) &&
 		slices.EqualFunc(c.Instances, o.Instances, (*Instance).Equal) &&
 		slices.EqualFunc(c.SyncGroups, o.SyncGroups, (*SyncGroup).Equal) &&
 		slices.EqualFunc(c.Scripts, o.Scripts, (*Script).Equal) &&
 		slices.EqualFunc(c.Processes, o.Processes, (*TrackProcess).Equal) &&
 		slices.EqualFunc(c.Files, o.Files, (*TrackFile).Equal)
+}
+
+func (g Global) equal(o Global) bool {
+	a, b := g, o
+	a.NotifyFIFO, a.VRRPNotifyFIFO, b.NotifyFIFO, b.VRRPNotifyFIFO = nil, nil, nil, nil
+	return a == b && g.NotifyFIFO.Equal(o.NotifyFIFO) && g.VRRPNotifyFIFO.Equal(o.VRRPNotifyFIFO)
 }
 
 // Diff says what a reload changes, instance by instance, so that a daemon
@@ -127,6 +153,10 @@ type Diff struct {
 	// enable_script_security, vrrp_garp_interval, vrrp_gna_interval.
 	// (Global settings instances inherit are compared per instance.)
 	Global bool
+	// Static reports a change of static_ipaddress, static_routes or
+	// static_rules; FIFOs one of the notify FIFOs or their scripts.
+	Static bool
+	FIFOs  bool
 }
 
 // Diff compares c, the running configuration, with next.
@@ -154,6 +184,9 @@ func (c *Config) Diff(next *Config) Diff {
 		og.ScriptUser != ng.ScriptUser || og.ScriptGroup != ng.ScriptGroup ||
 		og.ScriptSecurity != ng.ScriptSecurity || og.ARPInterval != ng.ARPInterval ||
 		og.NAInterval != ng.NAInterval
+	d.Static = !slices.Equal(c.StaticAddresses, next.StaticAddresses) ||
+		!slices.EqualFunc(c.StaticRoutes, next.StaticRoutes, routeEqual) || !slices.Equal(c.StaticRules, next.StaticRules)
+	d.FIFOs = !og.NotifyFIFO.Equal(ng.NotifyFIFO) || !og.VRRPNotifyFIFO.Equal(ng.VRRPNotifyFIFO)
 	return d
 }
 

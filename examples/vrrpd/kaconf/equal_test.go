@@ -1,6 +1,7 @@
 package kaconf
 
 import (
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -36,6 +37,21 @@ func mutate(t *testing.T, v reflect.Value) {
 		return
 	case **HMAC:
 		*x = &HMAC{ActiveKey: 1}
+		return
+	case **VMAC:
+		*x = &VMAC{Name: "vrrp.9"}
+		return
+	case **FIFO:
+		*x = &FIFO{Path: "/run/fifo"}
+		return
+	case *GARPExtraIf:
+		x.Interval++
+		return
+	case **Command:
+		*x = &Command{Args: []string{"/bin/other"}}
+		return
+	case *net.HardwareAddr:
+		*x = net.HardwareAddr{2, 0, 0, 0, 0, 9}
 		return
 	}
 	switch v.Kind() {
@@ -103,6 +119,10 @@ func TestEqualCoversEveryField(t *testing.T) {
 	checkEqualCoversFields(t, &Peer{}, func(a, b *Peer) bool { return *a == *b })
 	checkEqualCoversFields(t, &VIP{}, func(a, b *VIP) bool { return *a == *b })
 	checkEqualCoversFields(t, &Command{Args: []string{"/x"}}, (*Command).Equal)
+	checkEqualCoversFields(t, &Notify{}, func(a, b *Notify) bool { return a.Equal(*b) })
+	checkEqualCoversFields(t, &VMAC{}, (*VMAC).Equal)
+	checkEqualCoversFields(t, &FIFO{Path: "/run/f"}, (*FIFO).Equal)
+	checkEqualCoversFields(t, &Global{VMACPrefix: "vrrp", DefaultInterface: "eth0"}, func(a, b *Global) bool { return a.equal(*b) })
 	k1, _ := auth.NewKey(1, []byte("0123456789abcdef0123456789abcdef"))
 	checkEqualCoversFields(t, &HMAC{Keys: []HMACKey{{Key: k1}}, ActiveKey: 1, Window: 5 * time.Second}, (*HMAC).Equal)
 	k1b, _ := auth.NewKey(1, []byte("0123456789abcdef0123456789abcdeF"))

@@ -2,6 +2,8 @@ package kaconf
 
 import (
 	"fmt"
+	"github.com/vrrpkit/vrrpkit/vip"
+	"github.com/vrrpkit/vrrpkit/vrrp"
 	"strconv"
 	"strings"
 	"time"
@@ -157,7 +159,41 @@ func (c *Config) formatGlobal(w *writer) {
 	if g.ScriptSecurity {
 		w.line(1, "enable_script_security")
 	}
+	if g.HigherPrioSendAdvert {
+		w.line(1, "vrrp_higher_prio_send_advert")
+	}
+	if g.LowerPrioNoAdvert {
+		w.line(1, "vrrp_lower_prio_no_advert")
+	}
+	if g.NotifyPriorityChanges {
+		w.line(1, "vrrp_notify_priority_changes")
+	}
+	if g.GARPExtraIf.Interval != 0 {
+		w.line(1, "vrrp_garp_extra_if %s", formatExtraIf(g.GARPExtraIf))
+	}
+	for _, f := range []struct {
+		kw string
+		f  *FIFO
+	}{{"notify_fifo", g.NotifyFIFO}, {"vrrp_notify_fifo", g.VRRPNotifyFIFO}} {
+		if f.f == nil {
+			continue
+		}
+		w.line(1, "%s %s%s%s", f.kw, quoteWord(f.f.Path), optWord(f.f.User), optWord(f.f.Group))
+		if f.f.Script != nil {
+			w.line(1, "%s_script %s%s", f.kw, quoteEscaped(f.f.Script.String()), commandUser(f.f.Script))
+		}
+	}
+	if g.FIFOWriteStatesOnReload {
+		w.line(1, "fifo_write_vrrp_states_on_reload")
+	}
+	if g.VMACPrefix != "vrrp" {
+		w.line(1, "vmac_prefix %s", quoteWord(g.VMACPrefix))
+	}
+	if g.DefaultInterface != "eth0" {
+		w.line(1, "default_interface %s", quoteWord(g.DefaultInterface))
+	}
 	w.line(0, "}")
+	c.formatStatic(w)
 }
 
 func (c *Config) formatInstance(w *writer, in *Instance) {
@@ -270,6 +306,7 @@ func (c *Config) formatInstance(w *writer, in *Instance) {
 	if in.V3ChecksumAsV2 {
 		w.line(1, "v3_checksum_as_v2")
 	}
+	c.formatExtensions(w, in)
 	formatCloud(w, in)
 	w.line(0, "}")
 }
@@ -291,6 +328,24 @@ func formatVIP(v VIP) string {
 	if v.Label != "" {
 		s += " label " + quoteWord(v.Label)
 	}
+	if v.Peer.IsValid() {
+		s += " peer " + v.Peer.String()
+	}
+	if v.PreferredLifetimeSet {
+		if v.PreferredLifetime == vrrp.LifetimeForever {
+			s += " preferred_lft forever"
+		} else {
+			s += " preferred_lft " + strconv.Itoa(int(v.PreferredLifetime/time.Second))
+		}
+	}
+	for _, f := range []struct {
+		on   bool
+		word string
+	}{{v.NoPrefixRoute, "noprefixroute"}, {v.Home, "home"}, {v.MngTmpAddr, "mngtmpaddr"}, {v.AutoJoin, "autojoin"}, {v.NoTrack, "no_track"}} {
+		if f.on {
+			s += " " + f.word
+		}
+	}
 	return s
 }
 
@@ -311,19 +366,28 @@ func formatNotify(w *writer, n Notify) {
 	for _, s := range []struct {
 		kw string
 		c  *Command
-	}{{"notify_master", n.Master}, {"notify_backup", n.Backup}, {"notify_fault", n.Fault}, {"notify_stop", n.Stop}, {"notify", n.Any}} {
+	}{{"notify_master", n.Master}, {"notify_backup", n.Backup}, {"notify_fault", n.Fault}, {"notify_stop", n.Stop},
+		{"notify", n.Any}, {"notify_master_rx_lower_pri", n.MasterRxLowerPri}, {"notify_deleted", n.DeletedScript}} {
 		if s.c == nil {
 			continue
 		}
-		user := ""
-		if s.c.User != "" {
-			user = " " + quoteEscaped(s.c.User)
-			if s.c.Group != "" {
-				user += " " + quoteEscaped(s.c.Group)
-			}
-		}
-		w.line(1, "%s %s%s", s.kw, quoteEscaped(s.c.String()), user)
+		w.line(1, "%s %s%s", s.kw, quoteEscaped(s.c.String()), commandUser(s.c))
 	}
+	if n.Deleted && n.DeletedScript == nil {
+		w.line(1, "notify_deleted")
+	}
+}
+
+// commandUser is " USER [GROUP]" of a notify command, or "".
+func commandUser(c *Command) string {
+	user := ""
+	if c.User != "" {
+		user = " " + quoteEscaped(c.User)
+		if c.Group != "" {
+			user += " " + quoteEscaped(c.Group)
+		}
+	}
+	return user
 }
 
 func reverse(r bool) string {
@@ -405,4 +469,194 @@ func (w *writer) line(level int, format string, args ...any) {
 	w.b.WriteString(strings.Repeat("    ", level))
 	fmt.Fprintf(&w.b, format, args...)
 	w.b.WriteByte('\n')
+}
+
+func formatExtraIf(g GARPExtraIf) string {
+	if g.All {
+		return "all " + seconds(g.Interval)
+	}
+	return seconds(g.Interval)
+}
+
+// formatExtensions writes an instance's settings beyond the RFCs.
+func (c *Config) formatExtensions(w *writer, in *Instance) {
+	g := c.Global
+	flag := func(on, def bool, kw string) {
+		switch {
+		case on && !def:
+			w.line(1, "%s", kw)
+		case !on && def:
+			w.line(1, "%s false", kw)
+		}
+	}
+	flag(in.HigherPrioSendAdvert, g.HigherPrioSendAdvert, "higher_prio_send_advert")
+	flag(in.LowerPrioNoAdvert, g.LowerPrioNoAdvert, "lower_prio_no_advert")
+	flag(in.NotifyPriorityChanges, g.NotifyPriorityChanges, "notify_priority_changes")
+	if in.UnicastFaultNoPeer {
+		w.line(1, "unicast_fault_no_peer")
+	}
+	group := g.MulticastGroup4
+	if in.IPv6 {
+		group = g.MulticastGroup6
+	}
+	if in.MulticastGroup != group {
+		w.line(1, "mcast_dst_ip %s", in.MulticastGroup)
+	}
+	if in.GARPExtraIf != g.GARPExtraIf {
+		w.line(1, "garp_extra_if %s", formatExtraIf(in.GARPExtraIf))
+	}
+	if v := in.VMAC; v != nil {
+		mac := ""
+		if v.MAC != nil {
+			mac = " " + v.MAC.String()
+		}
+		w.line(1, "use_vmac name %s%s", quoteWord(v.Name), mac)
+		if v.XmitBase {
+			w.line(1, "vmac_xmit_base")
+		}
+	}
+	if len(in.Routes) > 0 {
+		w.line(1, "virtual_routes {")
+		for _, r := range in.Routes {
+			w.line(2, "%s", formatRoute(r))
+		}
+		w.line(1, "}")
+	}
+	if len(in.Rules) > 0 {
+		w.line(1, "virtual_rules {")
+		for _, r := range in.Rules {
+			w.line(2, "%s", formatRule(r))
+		}
+		w.line(1, "}")
+	}
+}
+
+// formatStatic writes static_ipaddress, static_routes and static_rules.
+func (c *Config) formatStatic(w *writer) {
+	if len(c.StaticAddresses) > 0 {
+		w.line(0, "static_ipaddress {")
+		for _, v := range c.StaticAddresses {
+			w.line(1, "%s", formatVIP(v))
+		}
+		w.line(0, "}")
+	}
+	if len(c.StaticRoutes) > 0 {
+		w.line(0, "static_routes {")
+		for _, r := range c.StaticRoutes {
+			w.line(1, "%s", formatRoute(r))
+		}
+		w.line(0, "}")
+	}
+	if len(c.StaticRules) > 0 {
+		w.line(0, "static_rules {")
+		for _, r := range c.StaticRules {
+			w.line(1, "%s", formatRule(r))
+		}
+		w.line(0, "}")
+	}
+}
+
+func formatRoute(r vip.Route) string {
+	var b strings.Builder
+	if r.Type != vip.RouteUnicast {
+		b.WriteString(r.Type.String() + " ")
+	}
+	if r.Src.IsValid() {
+		b.WriteString("src " + r.Src.String() + " to ")
+	}
+	if r.Dst.Bits() == 0 {
+		b.WriteString("default")
+		if r.IPv6() {
+			b.WriteString(" inet6")
+		}
+	} else {
+		b.WriteString(r.Dst.String())
+	}
+	if r.Gateway.IsValid() {
+		b.WriteString(" via " + r.Gateway.String())
+	}
+	if r.Interface != "" {
+		b.WriteString(" dev " + quoteWord(r.Interface))
+	}
+	if r.OnLink {
+		b.WriteString(" onlink")
+	}
+	for _, nh := range r.NextHops {
+		b.WriteString(" nexthop")
+		if nh.Gateway.IsValid() {
+			b.WriteString(" via " + nh.Gateway.String())
+		}
+		if nh.Interface != "" {
+			b.WriteString(" dev " + quoteWord(nh.Interface))
+		}
+		if nh.Weight > 1 {
+			b.WriteString(" weight " + strconv.Itoa(nh.Weight))
+		}
+		if nh.OnLink {
+			b.WriteString(" onlink")
+		}
+	}
+	if r.Scope != 0 {
+		b.WriteString(" scope " + strconv.Itoa(int(r.Scope)))
+	}
+	if r.Table != 0 {
+		b.WriteString(" table " + strconv.FormatUint(uint64(r.Table), 10))
+	}
+	if r.Metric != 0 {
+		b.WriteString(" metric " + strconv.FormatUint(uint64(r.Metric), 10))
+	}
+	if r.TOS != 0 {
+		b.WriteString(" tos " + strconv.Itoa(int(r.TOS)))
+	}
+	if r.NoRestore {
+		b.WriteString(" no_track")
+	}
+	return b.String()
+}
+
+func formatRule(r vip.Rule) string {
+	var parts []string
+	if r.Invert {
+		parts = append(parts, "not")
+	}
+	if r.From.IsValid() {
+		parts = append(parts, "from", r.From.String())
+	}
+	if r.To.IsValid() {
+		parts = append(parts, "to", r.To.String())
+	}
+	if !r.From.IsValid() && !r.To.IsValid() && r.IPv6 {
+		parts = append(parts, "inet6")
+	}
+	if r.Priority != 0 {
+		parts = append(parts, "preference", strconv.FormatUint(uint64(r.Priority), 10))
+	}
+	if r.FwMark != 0 || r.FwMask != 0 {
+		m := "0x" + strconv.FormatUint(uint64(r.FwMark), 16)
+		if r.FwMask != 0 {
+			m += "/0x" + strconv.FormatUint(uint64(r.FwMask), 16)
+		}
+		parts = append(parts, "fwmark", m)
+	}
+	if r.IIF != "" {
+		parts = append(parts, "iif", quoteWord(r.IIF))
+	}
+	if r.OIF != "" {
+		parts = append(parts, "oif", quoteWord(r.OIF))
+	}
+	if r.TOS != 0 {
+		parts = append(parts, "tos", strconv.Itoa(int(r.TOS)))
+	}
+	switch r.Action {
+	case vip.RuleLookup:
+		parts = append(parts, "table", strconv.FormatUint(uint64(r.Table), 10))
+	case vip.RuleGoto:
+		parts = append(parts, "goto", strconv.FormatUint(uint64(r.Goto), 10))
+	default:
+		parts = append(parts, r.Action.String())
+	}
+	if r.NoRestore {
+		parts = append(parts, "no_track")
+	}
+	return strings.Join(parts, " ")
 }

@@ -30,6 +30,7 @@ func FuzzParse(f *testing.F) {
 		}
 	}
 	f.Add([]byte("include inc.conf\n" + vi("    track_script {\n        inc weight -3 reverse\n    }\n")))
+	f.Add([]byte(parityConf))
 	f.Add([]byte("$X=10.0.0.5\n@node1 " + vi("    virtual_ipaddress_excluded { ${X}/24 dev eth1 label eth1:x brd + }\n")))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		cfg, err := Parse("f.conf", data, fuzzOpts)

@@ -3,6 +3,7 @@ package kaconf
 import (
 	"math"
 	"net/netip"
+	"strings"
 	"time"
 )
 
@@ -23,28 +24,29 @@ var globalUnsupported = words(`net_namespace net_namespace_ipvs namespace_with_i
 	instance use_pid_dir linkbeat_use_polling child_wait_time tmp_config_directory
 	config_save_dir process_names process_name vrrp_process_name checker_process_name
 	bfd_process_name startup_script startup_script_timeout shutdown_script
-	shutdown_script_timeout checker_log_all_failures default_interface lvs_sync_daemon
-	lvs_timeouts lvs_flush lvs_flush_on_stop vrrp_down_timer_adverts vrrp_garp_extra_if
-	vrrp_lower_prio_no_advert vrrp_higher_prio_send_advert nftables nftables_priority
+	shutdown_script_timeout checker_log_all_failures lvs_sync_daemon
+	lvs_timeouts lvs_flush lvs_flush_on_stop vrrp_down_timer_adverts nftables nftables_priority
 	nftables_counters nftables_ifindex nftables_ipvs nftables_ipvs_priority
 	nftables_ipvs_start_fwmark vrrp_iptables vrrp_ipsets disable_local_igmp
-	vrrp_skip_check_adv_addr vrrp_strict vrrp_notify_priority_changes max_auto_priority
+	vrrp_skip_check_adv_addr vrrp_strict max_auto_priority
 	min_auto_priority_delay vrrp_priority checker_priority bfd_priority vrrp_no_swap
 	checker_no_swap bfd_no_swap vrrp_cpu_affinity checker_cpu_affinity bfd_cpu_affinity
 	vrrp_rt_priority checker_rt_priority bfd_rt_priority vrrp_rlimit_rttime
 	checker_rlimit_rttime bfd_rlimit_rttime snmp_socket enable_snmp_vrrp
 	enable_snmp_checker enable_snmp_rfc enable_snmp_rfcv2 enable_snmp_rfcv3 enable_traps
-	enable_dbus dbus_service_name notify_fifo notify_fifo_script vrrp_notify_fifo
-	vrrp_notify_fifo_script lvs_notify_fifo lvs_notify_fifo_script
-	fifo_write_vrrp_states_on_reload dynamic_interfaces vrrp_netlink_cmd_rcv_bufs
+	enable_dbus dbus_service_name lvs_notify_fifo lvs_notify_fifo_script
+	dynamic_interfaces vrrp_netlink_cmd_rcv_bufs
 	vrrp_netlink_cmd_rcv_bufs_force vrrp_netlink_monitor_rcv_bufs
 	vrrp_netlink_monitor_rcv_bufs_force lvs_netlink_cmd_rcv_bufs
 	lvs_netlink_cmd_rcv_bufs_force lvs_netlink_monitor_rcv_bufs
 	lvs_netlink_monitor_rcv_bufs_force process_monitor_rcv_bufs
 	process_monitor_rcv_bufs_force vrrp_rx_bufs_policy vrrp_rx_bufs_multiplier
-	rs_init_notifies no_checker_emails umask log_unknown_vrids vmac_prefix
+	rs_init_notifies no_checker_emails umask log_unknown_vrids
 	vmac_addr_prefix random_seed reload_check_config include_check reload_time_file
-	reload_repeat reload_file data_use_instance script_security`)
+	reload_repeat reload_file data_use_instance script_security use_symlink_paths
+	snmp_vs_stats_update_interval snmp_rs_stats_update_interval dbus_no_interface_name
+	state_file_location stats_file_location json_file_location json_version iproute_usr_dir
+	iproute_etc_dir`)
 
 func (p *parser) globalDefs(block []*node) {
 	g := &p.cfg.Global
@@ -151,6 +153,45 @@ func (p *parser) globalDefs(block []*node) {
 			if p.flag(n) {
 				g.ScriptSecurity = true
 			}
+		case "vrrp_higher_prio_send_advert", "vrrp_lower_prio_no_advert", "vrrp_notify_priority_changes":
+			if v, ok := p.boolKeyword(n); ok {
+				switch kw {
+				case "vrrp_higher_prio_send_advert":
+					g.HigherPrioSendAdvert = v
+				case "vrrp_lower_prio_no_advert":
+					g.LowerPrioNoAdvert = v
+				default:
+					g.NotifyPriorityChanges = v
+				}
+			}
+		case "vrrp_garp_extra_if":
+			if v, ok := p.garpExtraIf(n); ok {
+				g.GARPExtraIf = v
+			}
+		case "notify_fifo", "vrrp_notify_fifo":
+			p.fifo(n, fifoSlot(g, kw))
+		case "notify_fifo_script", "vrrp_notify_fifo_script":
+			p.fifoScript(n, fifoSlot(g, strings.TrimSuffix(kw, "_script")))
+		case "default_interface":
+			if p.args(n, 1, 1) {
+				if len(n.words[1]) > maxIfName {
+					p.d.errorf(n.pos, kw, "interface name %q is longer than %d bytes", n.words[1], maxIfName)
+					break
+				}
+				g.DefaultInterface = n.words[1]
+			}
+		case "fifo_write_vrrp_states_on_reload":
+			if p.flag(n) {
+				g.FIFOWriteStatesOnReload = true
+			}
+		case "vmac_prefix":
+			if p.args(n, 1, 1) {
+				if len(n.words[1]) > maxIfName-4 {
+					p.d.errorf(n.pos, kw, "%q leaves no room for .VRID in an interface name", n.words[1])
+					break
+				}
+				g.VMACPrefix = n.words[1]
+			}
 		default:
 			if globalIgnored[kw] {
 				p.d.warnf(n.pos, kw, "e-mail notification is not supported by vrrpd, ignored")
@@ -170,4 +211,55 @@ func (p *parser) repeat(n *node) (int, bool) {
 		v = 1
 	}
 	return v, ok
+}
+
+func fifoSlot(g *Global, kw string) **FIFO {
+	if kw == "notify_fifo" {
+		return &g.NotifyFIFO
+	}
+	return &g.VRRPNotifyFIFO
+}
+
+// fifo parses "notify_fifo PATH [USER [GROUP]]".
+func (p *parser) fifo(n *node, slot **FIFO) {
+	if !p.args(n, 1, 3) {
+		return
+	}
+	path := n.words[1]
+	if !strings.HasPrefix(path, "/") {
+		p.d.errorf(n.pos, n.keyword(), "%q is not an absolute path", path)
+		return
+	}
+	f := *slot
+	if f == nil {
+		f = &FIFO{}
+	} else if f.Path != "" {
+		p.d.errorf(n.pos, n.keyword(), "set twice")
+		return
+	}
+	f.Path, f.Pos = path, n.pos
+	if len(n.words) > 2 {
+		f.User = n.words[2]
+	}
+	if len(n.words) > 3 {
+		f.Group = n.words[3]
+	}
+	*slot = f
+}
+
+// fifoScript parses "notify_fifo_script CMD [USER [GROUP]]".
+func (p *parser) fifoScript(n *node, slot **FIFO) {
+	c, ok := p.command(n, true)
+	if !ok {
+		return
+	}
+	f := *slot
+	if f == nil {
+		f = &FIFO{Pos: n.pos}
+	} else if f.Script != nil {
+		p.d.errorf(n.pos, n.keyword(), "set twice")
+		return
+	}
+	f.Script = c
+	*slot = f
 }

@@ -2,7 +2,9 @@ package kaconf
 
 import (
 	"math"
+	"net"
 	"net/netip"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -28,6 +30,13 @@ type instDraft struct {
 	csumSet     bool // v3_checksum_as_v2 given in the instance
 	noVIPsPos   Pos
 	tracks      [numTrackKinds][]trackEntry
+	// Settings whose default is global, nil when not given.
+	higherPrio, lowerPrio, prioChanges *bool
+	garpExtraIf                        *GARPExtraIf
+	xmitBase                           Pos
+	vmacShortMAC                       bool // use_vmac gave 5 bytes: the VRID is the sixth
+	mcastDst                           netip.Addr
+	mcastDstPos                        Pos
 }
 
 // garpDraft holds an instance's own garp_* settings; nil means the global
@@ -38,13 +47,11 @@ type garpDraft struct {
 }
 
 // instanceUnsupported are keepalived 2.2.7's other vrrp_instance keywords.
-var instanceUnsupported = words(`use_vmac use_vmac_addr vmac_xmit_base use_ipvlan vrf
-	track_bfd mcast_dst_ip track_src_ip unicast_ttl unicast_fault_no_peer
-	old_unicast_checksum skip_check_adv_addr strict_mode debug notify_deleted
-	notify_master_rx_lower_pri smtp_alert notify_priority_changes
-	lvs_sync_daemon_interface down_timer_adverts timer_expired_backup garp_extra_if
-	vmac_garp_intvl lower_prio_no_advert higher_prio_send_advert kernel_rx_buf_size
-	linkbeat_use_polling promote_secondaries virtual_routes virtual_rules`)
+var instanceUnsupported = words(`use_vmac_addr use_ipvlan vrf
+	track_bfd track_src_ip unicast_ttl
+	old_unicast_checksum skip_check_adv_addr strict_mode debug smtp_alert
+	lvs_sync_daemon_interface down_timer_adverts timer_expired_backup
+	vmac_garp_intvl kernel_rx_buf_size linkbeat_use_polling promote_secondaries`)
 
 // maxIfName is IFNAMSIZ - 1.
 const maxIfName = 15
@@ -231,6 +238,48 @@ func (p *parser) instanceKeyword(d *instDraft, n *node) {
 		}
 	case "vrrpd_cloud":
 		p.cloud(d, n)
+	case "higher_prio_send_advert", "lower_prio_no_advert", "notify_priority_changes":
+		if v, ok := p.boolKeyword(n); ok {
+			switch kw {
+			case "higher_prio_send_advert":
+				d.higherPrio = &v
+			case "lower_prio_no_advert":
+				d.lowerPrio = &v
+			default:
+				d.prioChanges = &v
+			}
+		}
+	case "unicast_fault_no_peer":
+		if p.flag(n) {
+			in.UnicastFaultNoPeer = true
+			d.unicastKw = true
+		}
+	case "notify_master_rx_lower_pri", "notify_deleted":
+		p.notify(n, &in.Notify)
+	case "mcast_dst_ip":
+		if !p.args(n, 1, 1) {
+			break
+		}
+		a, err := netip.ParseAddr(n.words[1])
+		if err != nil || a.Zone() != "" || !a.IsMulticast() || (a.Is6() && !a.IsLinkLocalMulticast()) {
+			p.d.errorf(n.pos, kw, "%q is not an IPv4 multicast address or a link-local IPv6 one (ff02::)", n.words[1])
+			break
+		}
+		d.mcastDst, d.mcastDstPos = a, n.pos
+	case "use_vmac":
+		p.useVMAC(d, n)
+	case "vmac_xmit_base":
+		if p.flag(n) {
+			d.xmitBase = n.pos
+		}
+	case "garp_extra_if":
+		if g, ok := p.garpExtraIf(n); ok {
+			d.garpExtraIf = &g
+		}
+	case "virtual_routes":
+		in.Routes = append(in.Routes, p.routeBlock(n)...)
+	case "virtual_rules":
+		in.Rules = append(in.Rules, p.ruleBlock(n)...)
 	default:
 		if strings.HasPrefix(kw, "auth") {
 			// An authentication vrrpd does not know must not leave the
@@ -371,6 +420,20 @@ func (p *parser) notify(n *node, nt *Notify) {
 		slot = &nt.Fault
 	case "notify_stop":
 		slot = &nt.Stop
+	case "notify_master_rx_lower_pri":
+		slot = &nt.MasterRxLowerPri
+	case "notify_deleted":
+		// notify_deleted [SCRIPT [USER [GROUP]]]: the word alone says
+		// DELETED rather than FAULT.
+		if nt.Deleted {
+			p.d.errorf(n.pos, n.keyword(), "set twice (keepalived would ignore this one)")
+			return
+		}
+		nt.Deleted = true
+		if len(n.words) == 1 && !n.hasBlock {
+			return
+		}
+		slot = &nt.DeletedScript
 	}
 	if *slot != nil {
 		p.d.errorf(n.pos, n.keyword(), "set twice (keepalived would ignore this one)")
@@ -379,4 +442,94 @@ func (p *parser) notify(n *node, nt *Notify) {
 	if c, ok := p.command(n, true); ok {
 		*slot = c
 	}
+}
+
+// useVMAC parses "use_vmac [[name] NAME] [MAC] [netlink_notify_msg]
+// [group GROUP]".
+func (p *parser) useVMAC(d *instDraft, n *node) {
+	if n.hasBlock {
+		p.d.errorf(n.pos, n.keyword(), "takes no { } block")
+		return
+	}
+	v := &VMAC{}
+	w := n.words[1:]
+	for i := 0; i < len(w); i++ {
+		switch word := w[i]; {
+		case word == "name" && i+1 < len(w):
+			i++
+			v.Name = w[i]
+		case word == "netlink_notify_msg":
+			p.d.warnf(n.pos, n.keyword(), "netlink_notify_msg: not needed by vrrpd (it does not wait for the kernel's link message of the base interface), ignored")
+		case word == "group" && i+1 < len(w):
+			i++
+			p.d.warnf(n.pos, n.keyword(), "group %s: not supported by vrrpd, ignored: the VMAC is in the default group", w[i])
+		case isMAC(word):
+			mac, err := net.ParseMAC(word)
+			if err != nil {
+				// Five bytes: keepalived makes the VRID the sixth.
+				mac, err = net.ParseMAC(word + ":00")
+				if err != nil {
+					p.d.errorf(n.pos, n.keyword(), "%q is not a MAC address", word)
+					return
+				}
+				d.vmacShortMAC = true
+			}
+			if len(mac) != 6 || mac[0]&1 != 0 {
+				p.d.errorf(n.pos, n.keyword(), "%s is not a unicast Ethernet address", word)
+				return
+			}
+			v.MAC = mac
+		case v.Name == "":
+			v.Name = word
+		default:
+			p.d.errorf(n.pos, n.keyword(), "unexpected %q", word)
+			return
+		}
+	}
+	if len(v.Name) > maxIfName {
+		p.d.errorf(n.pos, n.keyword(), "interface name %q is longer than %d bytes", v.Name, maxIfName)
+		return
+	}
+	d.in.VMAC = v
+}
+
+// isMAC reports whether w looks like a MAC address of 5 or 6 bytes.
+func isMAC(w string) bool {
+	parts := strings.Split(w, ":")
+	if len(parts) != 5 && len(parts) != 6 {
+		return false
+	}
+	for _, x := range parts {
+		if len(x) == 0 || len(x) > 2 {
+			return false
+		}
+		if _, err := strconv.ParseUint(x, 16, 8); err != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// garpExtraIf parses "garp_extra_if [all] SECONDS" (0 turns it off;
+// at most a day).
+func (p *parser) garpExtraIf(n *node) (GARPExtraIf, bool) {
+	if !p.args(n, 1, 2) {
+		return GARPExtraIf{}, false
+	}
+	g := GARPExtraIf{}
+	i := 1
+	if n.words[1] == "all" {
+		g.All = true
+		i++
+	}
+	if i != len(n.words)-1 {
+		p.d.errorf(n.pos, n.keyword(), "needs [all] SECONDS")
+		return GARPExtraIf{}, false
+	}
+	secs, ok := p.intValue(n, i, 0, 86400)
+	if !ok {
+		return GARPExtraIf{}, false
+	}
+	g.Interval = time.Duration(secs) * time.Second
+	return g, true
 }

@@ -1,9 +1,13 @@
 package kaconf
 
 import (
+	"bytes"
+	"net"
 	"net/netip"
 	"strconv"
 	"time"
+
+	"github.com/vrrpkit/vrrpkit/vip"
 )
 
 // Config is a keepalived.conf with keepalived 2.2.7's defaults applied:
@@ -25,6 +29,15 @@ type Config struct {
 	// Warnings are what keepalived would warn about, or what vrrpd
 	// ignores, in file order. A daemon logs them.
 	Warnings []Diagnostic
+
+	// StaticAddresses, StaticRoutes and StaticRules are static_ipaddress,
+	// static_routes and static_rules: added at startup and kept (put back
+	// when deleted) until the daemon stops, whatever the instances do.
+	// A static address's Interface is never empty (global
+	// default_interface, eth0 by default).
+	StaticAddresses []VIP
+	StaticRoutes    []vip.Route
+	StaticRules     []vip.Rule
 }
 
 // Instance returns the vrrp_instance called name, or nil.
@@ -130,6 +143,51 @@ type Global struct {
 	// ScriptSecurity refuses to run, as root, scripts that a non-root user
 	// could modify (enable_script_security). Default false.
 	ScriptSecurity bool
+
+	// HigherPrioSendAdvert, LowerPrioNoAdvert and NotifyPriorityChanges
+	// are the instances' defaults (vrrp_higher_prio_send_advert,
+	// vrrp_lower_prio_no_advert, vrrp_notify_priority_changes).
+	HigherPrioSendAdvert  bool
+	LowerPrioNoAdvert     bool
+	NotifyPriorityChanges bool
+	// GARPExtraIf is the instances' default garp_extra_if
+	// (vrrp_garp_extra_if).
+	GARPExtraIf GARPExtraIf
+	// NotifyFIFO and VRRPNotifyFIFO are where notify events are written
+	// as lines (notify_fifo, vrrp_notify_fifo), or nil. Each may name a
+	// script run with the FIFO's path as its last argument
+	// (notify_fifo_script, vrrp_notify_fifo_script).
+	NotifyFIFO     *FIFO
+	VRRPNotifyFIFO *FIFO
+	// FIFOWriteStatesOnReload writes every instance's and group's state to
+	// the FIFOs after a reload (fifo_write_vrrp_states_on_reload).
+	FIFOWriteStatesOnReload bool
+	// VMACPrefix starts the default names of VMAC interfaces (vmac_prefix).
+	// Default "vrrp".
+	VMACPrefix string
+	// DefaultInterface is where static addresses without dev go
+	// (default_interface). Default "eth0".
+	DefaultInterface string
+}
+
+// FIFO is a notify FIFO: `notify_fifo PATH [USER [GROUP]]` and its
+// script.
+type FIFO struct {
+	Path  string
+	Pos   Pos
+	User  string // owner of a FIFO vrrpd creates; empty: root
+	Group string
+	// Script reads the FIFO: run at startup with Path as its last
+	// argument, and stopped (SIGTERM) at exit.
+	Script *Command
+}
+
+// Equal reports whether both are nil or the same but for Pos.
+func (f *FIFO) Equal(o *FIFO) bool {
+	if f == nil || o == nil {
+		return f == o
+	}
+	return f.Path == o.Path && f.User == o.User && f.Group == o.Group && f.Script.Equal(o.Script)
 }
 
 // GARP is keepalived's gratuitous ARP / unsolicited NA schedule; the field
@@ -277,8 +335,9 @@ type Instance struct {
 	// Peers are the unicast peers (unicast_peer). Empty means multicast to
 	// MulticastGroup.
 	Peers []Peer
-	// MulticastGroup is the advert destination without peers: the global
-	// vrrp_mcast_group4 or vrrp_mcast_group6 of the instance's family.
+	// MulticastGroup is the advert destination without peers
+	// (mcast_dst_ip), else the global vrrp_mcast_group4 or
+	// vrrp_mcast_group6 of the instance's family.
 	MulticastGroup netip.Addr
 	// CheckUnicastSource drops unicast adverts whose source is not one of
 	// Peers (check_unicast_src, or global vrrp_check_unicast_src, or any
@@ -326,6 +385,62 @@ type Instance struct {
 	SyncGroup string
 	// Cloud are the vrrpd_cloud blocks (a vrrpd extension), in file order.
 	Cloud []Cloud
+
+	// Behaviour of keepalived's beyond the RFCs.
+
+	// HigherPrioSendAdvert: a master hearing a higher priority sends one
+	// advert before it steps down (higher_prio_send_advert [BOOL]).
+	// Default: global vrrp_higher_prio_send_advert, false.
+	HigherPrioSendAdvert bool
+	// LowerPrioNoAdvert: a master hearing a lower priority does not
+	// answer with an advert (lower_prio_no_advert [BOOL]). Default:
+	// global vrrp_lower_prio_no_advert, false.
+	LowerPrioNoAdvert bool
+	// UnicastFaultNoPeer keeps a unicast instance without peers in FAULT
+	// instead of sending multicast (unicast_fault_no_peer).
+	UnicastFaultNoPeer bool
+	// NotifyPriorityChanges writes MASTER_PRIORITY / BACKUP_PRIORITY lines
+	// to the notify FIFOs when the effective priority changes
+	// (notify_priority_changes [BOOL]). Default: global
+	// vrrp_notify_priority_changes, false.
+	NotifyPriorityChanges bool
+	// VMAC is use_vmac (with vmac_xmit_base), or nil.
+	VMAC *VMAC
+	// GARPExtraIf is garp_extra_if [all] SECONDS (default: the global
+	// vrrp_garp_extra_if): periodic announcements of the addresses on
+	// other interfaces than the instance's (VMACs only without all).
+	GARPExtraIf GARPExtraIf
+	// Routes and Rules are virtual_routes and virtual_rules: added while
+	// master, removed otherwise.
+	Routes []vip.Route
+	Rules  []vip.Rule
+}
+
+// VMAC is an instance's use_vmac [[name] NAME] [MAC]: its addresses (and,
+// without XmitBase, its adverts) go on a macvlan with the virtual MAC.
+type VMAC struct {
+	// Name is the interface's name. Empty: vrrp.{VRID}.
+	Name string
+	// MAC overrides the RFC's 00-00-5E-00-01-{VRID} (five bytes given
+	// take the VRID as the sixth, as keepalived does).
+	MAC net.HardwareAddr
+	// XmitBase sends and receives the adverts on the instance's own
+	// interface (vmac_xmit_base).
+	XmitBase bool
+}
+
+// Equal reports whether both are nil or the same.
+func (v *VMAC) Equal(o *VMAC) bool {
+	if v == nil || o == nil {
+		return v == o
+	}
+	return v.Name == o.Name && v.XmitBase == o.XmitBase && bytes.Equal(v.MAC, o.MAC)
+}
+
+// GARPExtraIf is keepalived's garp_extra_if [all] SECONDS.
+type GARPExtraIf struct {
+	Interval time.Duration // 0: off
+	All      bool          // every interface, not only VMACs
 }
 
 // Peer is a unicast peer: `ADDRESS [min_ttl N] [max_ttl N]`.
@@ -338,8 +453,10 @@ type Peer struct {
 }
 
 // VIP is one virtual_ipaddress or virtual_ipaddress_excluded entry:
-// `ADDRESS[/LEN] [dev IF] [label LABEL] [brd ADDRESS] [scope SCOPE]`. The
-// first four fields map 1:1 onto vrrp.VIP.
+// `ADDRESS[/LEN] [dev IF] [label LABEL] [brd ADDRESS] [scope SCOPE]
+// [peer ADDRESS] [preferred_lft N|forever] [-nodad] [noprefixroute] [home]
+// [mngtmpaddr] [autojoin] [no_track]`. The first four fields map 1:1 onto
+// vrrp.VIP, the others onto vrrp.AddressOptions.
 type VIP struct {
 	// Prefix is the address with its prefix length (not masked); a bare
 	// address is /32 or /128.
@@ -357,6 +474,20 @@ type VIP struct {
 	// Scope is the address scope (scope: global, site, link, host,
 	// nowhere, or a number). Empty means global.
 	Scope string
+	// Peer is the remote end of a point-to-point address (peer).
+	Peer netip.Prefix
+	// PreferredLifetime is preferred_lft when PreferredLifetimeSet
+	// (vrrp.LifetimeForever for "forever"). Unset: keepalived deprecates
+	// IPv6 /128 addresses (vrpd: see vip.IPv6Source).
+	PreferredLifetime    time.Duration
+	PreferredLifetimeSet bool
+	// NoPrefixRoute, Home, MngTmpAddr and AutoJoin are the flags of "ip
+	// address add" (noprefixroute, home, mngtmpaddr, autojoin). -nodad is
+	// what keepalived does with every IPv6 address anyway.
+	NoPrefixRoute, Home, MngTmpAddr, AutoJoin bool
+	// NoTrack: a deleted address is not put back until the next
+	// transition to master (no_track).
+	NoTrack bool
 }
 
 // Track is one entry of a track_interface, track_script, track_process or
@@ -391,6 +522,14 @@ type Notify struct {
 	Fault  *Command // notify_fault
 	Stop   *Command // notify_stop
 	Any    *Command // notify
+	// MasterRxLowerPri runs when a master hears a lower priority
+	// (notify_master_rx_lower_pri), with the configured arguments only.
+	MasterRxLowerPri *Command
+	// Deleted makes an instance deleted by a reload notify DELETED
+	// instead of FAULT (notify_deleted), and DeletedScript, if given,
+	// run first.
+	Deleted       bool
+	DeletedScript *Command
 }
 
 // SyncGroup is a vrrp_sync_group: instances that change state together.

@@ -23,10 +23,12 @@ type parser struct {
 
 func interpret(tree []*node, fsys fs.FS, d *diags) *Config {
 	p := &parser{d: d, fsys: fsys, cfg: &Config{Global: Global{
-		Version:         2,
-		MulticastGroup4: netip.AddrFrom4([4]byte{224, 0, 0, 18}),
-		MulticastGroup6: netip.AddrFrom16([16]byte{0: 0xff, 1: 0x02, 15: 0x12}),
-		GARP:            DefaultGARP(),
+		Version:          2,
+		MulticastGroup4:  netip.AddrFrom4([4]byte{224, 0, 0, 18}),
+		MulticastGroup6:  netip.AddrFrom16([16]byte{0: 0xff, 1: 0x02, 15: 0x12}),
+		GARP:             DefaultGARP(),
+		VMACPrefix:       "vrrp",
+		DefaultInterface: "eth0",
 	}}}
 	for _, n := range tree {
 		p.root(n)
@@ -37,8 +39,8 @@ func interpret(tree []*node, fsys fs.FS, d *diags) *Config {
 
 // rootUnsupported are keepalived's other top-level keywords: they are
 // skipped with a warning that says so, rather than "unknown".
-var rootUnsupported = words(`virtual_server virtual_server_group static_ipaddress
-	static_routes static_rules track_group garp_group linkbeat_interfaces
+var rootUnsupported = words(`virtual_server virtual_server_group
+	track_group garp_group linkbeat_interfaces
 	interface_up_down_delays bfd_instance net_namespace net_namespace_ipvs
 	namespace_with_ipsets instance use_pid_dir linkbeat_use_polling
 	child_wait_time vrrp_track_bfd`)
@@ -72,6 +74,12 @@ func (p *parser) root(n *node) {
 		if name, ok := p.named(n); ok {
 			p.syncGroup(n, name)
 		}
+	case "static_ipaddress":
+		p.staticAddresses(n)
+	case "static_routes":
+		p.cfg.StaticRoutes = append(p.cfg.StaticRoutes, p.routeBlock(n)...)
+	case "static_rules":
+		p.cfg.StaticRules = append(p.cfg.StaticRules, p.ruleBlock(n)...)
 	default:
 		p.unknown(n, rootUnsupported)
 	}
@@ -341,4 +349,19 @@ func (p *parser) command(n *node, userWords bool) (*Command, bool) {
 		return nil, false
 	}
 	return c, true
+}
+
+// staticAddresses parses static_ipaddress: entries as virtual_ipaddress's,
+// on eth0 unless they name a dev (keepalived's default_interface).
+func (p *parser) staticAddresses(n *node) {
+	if !p.block(n) || !p.count(n, 0, 0) {
+		return
+	}
+	for _, e := range n.block {
+		v, ok := p.vip(e, false)
+		if !ok {
+			continue
+		}
+		p.cfg.StaticAddresses = append(p.cfg.StaticAddresses, v)
+	}
 }

@@ -207,7 +207,7 @@ func TestGlobalDefs(t *testing.T) {
 		MulticastGroup4: netip.MustParseAddr("224.0.0.19"), MulticastGroup6: netip.MustParseAddr("ff02::13"),
 		GARP: DefaultGARP(), ARPInterval: time.Millisecond, NAInterval: 2 * time.Millisecond,
 		CheckUnicastSource: true, StartupDelay: 5500 * time.Millisecond,
-		ScriptUser: "nobody", ScriptGroup: "nogroup", ScriptSecurity: true,
+		ScriptUser: "nobody", ScriptGroup: "nogroup", ScriptSecurity: true, VMACPrefix: "vrrp", DefaultInterface: "eth0",
 	}
 	if g != want {
 		t.Errorf("global\n%+v\nwant\n%+v", g, want)
@@ -588,14 +588,14 @@ vrrp_instance VI_1 {
     unknown_sub {
         priority 7
     }
-    use_vmac
-    virtual_routes {
-        10.1.0.0/16 via 10.0.0.254
+    use_ipvlan
+    track_bfd {
+        bfd1
     }
     interface eth0
     virtual_router_id 1
     virtual_ipaddress {
-        10.0.0.1 home
+        10.0.0.1 track_group G1
     }
 }
 `)
@@ -605,9 +605,9 @@ vrrp_instance VI_1 {
 	want := []string{
 		"k.conf:1: unknown_block: unknown keyword, ignored with its block",
 		"k.conf:7: unknown_sub: unknown keyword, ignored with its block",
-		"k.conf:10: use_vmac: not supported by vrrpd, ignored",
-		"k.conf:11: virtual_routes: not supported by vrrpd, ignored with its block",
-		"k.conf:17: virtual_ipaddress: 10.0.0.1 home: not supported by vrrpd, ignored",
+		"k.conf:10: use_ipvlan: not supported by vrrpd, ignored",
+		"k.conf:11: track_bfd: not supported by vrrpd, ignored with its block",
+		"k.conf:17: virtual_ipaddress: 10.0.0.1 track_group: not supported by vrrpd, ignored (a static address that cannot be put back does not put instances in FAULT)",
 	}
 	if got := warnings(cfg); !reflect.DeepEqual(got, want) {
 		t.Errorf("warnings:\n%s", strings.Join(got, "\n"))

@@ -1,6 +1,7 @@
 package kaconf
 
 import (
+	"strconv"
 	"time"
 
 	"github.com/vrrpkit/vrrpkit/auth"
@@ -16,6 +17,20 @@ func (p *parser) resolve() {
 	}
 	if !p.global.lowerPrioRepeatSet {
 		g.GARP.LowerPrioRepeat = g.GARP.Repeat
+	}
+	for _, f := range []**FIFO{&g.NotifyFIFO, &g.VRRPNotifyFIFO} {
+		if *f != nil && (*f).Path == "" {
+			p.d.errorf((*f).Pos, "notify_fifo_script", "needs its notify_fifo (or vrrp_notify_fifo) FIFO_NAME")
+			*f = nil
+		}
+	}
+	for i := range p.cfg.StaticAddresses {
+		if p.cfg.StaticAddresses[i].Interface == "" {
+			p.cfg.StaticAddresses[i].Interface = g.DefaultInterface
+		}
+	}
+	if a, b := g.NotifyFIFO, g.VRRPNotifyFIFO; a != nil && b != nil && a.Path == b.Path {
+		p.d.errorf(b.Pos, "vrrp_notify_fifo", "%s is notify_fifo's too (keepalived: the FIFO names must all be different)", b.Path)
 	}
 
 	groupOf := map[string]*groupDraft{}
@@ -151,9 +166,16 @@ func (p *parser) resolveInstance(d *instDraft, group *groupDraft) {
 		in.Auth = Auth{}
 	}
 
-	in.MulticastGroup = g.MulticastGroup4
-	if in.IPv6 {
+	switch {
+	case d.mcastDst.IsValid():
+		if d.mcastDst.Is6() != in.IPv6 {
+			p.d.errorf(d.mcastDstPos, "mcast_dst_ip", "%s is not of %s's family", d.mcastDst, in.Name)
+		}
+		in.MulticastGroup = d.mcastDst
+	case in.IPv6:
 		in.MulticastGroup = g.MulticastGroup6
+	default:
+		in.MulticastGroup = g.MulticastGroup4
 	}
 	in.CheckUnicastSource = in.CheckUnicastSource || g.CheckUnicastSource
 	if d.unicastKw && len(in.Peers) == 0 {
@@ -161,8 +183,13 @@ func (p *parser) resolveInstance(d *instDraft, group *groupDraft) {
 		if pos == (Pos{}) {
 			pos = in.Pos
 		}
-		p.d.warnf(pos, "unicast_peer", "%s has no unicast peers: adverts go to the multicast group %s (keepalived 2.2.7 does the same, and calls it deprecated)", in.Name, in.MulticastGroup)
+		if in.UnicastFaultNoPeer {
+			p.d.warnf(pos, "unicast_fault_no_peer", "%s has no unicast peers: it stays in FAULT (unicast_fault_no_peer)", in.Name)
+		} else {
+			p.d.warnf(pos, "unicast_peer", "%s has no unicast peers: adverts go to the multicast group %s (keepalived 2.2.7 does the same, and calls it deprecated)", in.Name, in.MulticastGroup)
+		}
 	}
+	p.resolveExtensions(d)
 
 	in.GARP = g.GARP
 	setInt(&in.GARP.Repeat, d.garp.repeat)
@@ -412,4 +439,43 @@ func peersOverlap(a, b []Peer) bool {
 		}
 	}
 	return false
+}
+
+// resolveExtensions applies the global defaults of keepalived's settings
+// beyond the RFCs and checks use_vmac.
+func (p *parser) resolveExtensions(d *instDraft) {
+	in, g := d.in, &p.cfg.Global
+	pick := func(v *bool, def bool) bool {
+		if v != nil {
+			return *v
+		}
+		return def
+	}
+	in.HigherPrioSendAdvert = pick(d.higherPrio, g.HigherPrioSendAdvert)
+	in.LowerPrioNoAdvert = pick(d.lowerPrio, g.LowerPrioNoAdvert)
+	in.NotifyPriorityChanges = pick(d.prioChanges, g.NotifyPriorityChanges)
+	in.GARPExtraIf = g.GARPExtraIf
+	if d.garpExtraIf != nil {
+		in.GARPExtraIf = *d.garpExtraIf
+	}
+	v := in.VMAC
+	if v == nil {
+		if d.xmitBase != (Pos{}) {
+			p.d.warnf(d.xmitBase, "vmac_xmit_base", "has no effect without use_vmac, as in keepalived")
+		}
+		return
+	}
+	v.XmitBase = d.xmitBase != (Pos{})
+	if v.Name == "" {
+		v.Name = g.VMACPrefix + "." + strconv.Itoa(int(in.VRID))
+	}
+	if d.vmacShortMAC {
+		v.MAC[5] = in.VRID
+	}
+	if len(in.Peers) > 0 && !v.XmitBase {
+		p.d.errorf(in.Pos, "use_vmac", "%s: use_vmac with unicast peers needs vmac_xmit_base (adverts to a peer's own address must leave by the base interface)", in.Name)
+	}
+	if v.Name == in.Interface {
+		p.d.errorf(in.Pos, "use_vmac", "%s: the VMAC cannot be named as the instance's interface %s", in.Name, in.Interface)
+	}
 }

@@ -1,16 +1,25 @@
 package kaconf
 
 import (
+	"math"
 	"net/netip"
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/vrrpkit/vrrpkit/vrrp"
 )
 
-// vipIgnored are virtual_ipaddress options vrrpd accepts and ignores,
-// with the number of values each takes.
-var vipIgnored = map[string]int{
-	"home": 0, "-nodad": 0, "nodad": 0, "mngtmpaddr": 0, "noprefixroute": 0,
-	"autojoin": 0, "no_track": 0, "peer": 1, "preferred_lft": 1, "track_group": 1,
+// vipFlags are the virtual_ipaddress options without a value.
+var vipFlags = map[string]func(v *VIP){
+	"home":          func(v *VIP) { v.Home = true },
+	"mngtmpaddr":    func(v *VIP) { v.MngTmpAddr = true },
+	"noprefixroute": func(v *VIP) { v.NoPrefixRoute = true },
+	"autojoin":      func(v *VIP) { v.AutoJoin = true },
+	"no_track":      func(v *VIP) { v.NoTrack = true },
+	// keepalived adds every IPv6 address without DAD anyway.
+	"-nodad": func(*VIP) {},
+	"nodad":  func(*VIP) {},
 }
 
 // scopes are the names of rt_scopes(5) keepalived accepts.
@@ -106,34 +115,69 @@ func (p *parser) vip(n *node, excluded bool) (VIP, bool) {
 			if v.Scope == "global" || v.Scope == "0" {
 				v.Scope = ""
 			}
+		case "peer":
+			s, ok := value()
+			if !ok {
+				return VIP{}, false
+			}
+			peer, ok := parseVIPPrefix(s)
+			if !ok || peer.Addr().Is4() != is4 {
+				p.d.errorf(n.pos, kw, "%s peer %s: not an address of the same family", n.words[0], s)
+				return VIP{}, false
+			}
+			v.Peer = peer
+		case "preferred_lft":
+			s, ok := value()
+			if !ok {
+				return VIP{}, false
+			}
+			v.PreferredLifetimeSet = true
+			if s == "forever" {
+				v.PreferredLifetime = vrrp.LifetimeForever
+				break
+			}
+			secs, err := strconv.ParseUint(s, 10, 32)
+			if err != nil || secs == math.MaxUint32 {
+				p.d.errorf(n.pos, kw, "%s preferred_lft %s: not a number of seconds or forever", n.words[0], s)
+				return VIP{}, false
+			}
+			v.PreferredLifetime = time.Duration(secs) * time.Second
+		case "track_group":
+			if _, ok := value(); !ok {
+				return VIP{}, false
+			}
+			p.d.warnf(n.pos, kw, "%s track_group: not supported by vrrpd, ignored (a static address that cannot be put back does not put instances in FAULT)", n.words[0])
 		case "use_vmac":
-			p.d.warnf(n.pos, kw, "%s use_vmac: not supported by vrrpd, ignored", n.words[0])
+			p.d.warnf(n.pos, kw, "%s use_vmac: a VMAC per address is not supported by vrrpd, ignored (use_vmac of the instance is)", n.words[0])
 			// use_vmac takes an optional interface name.
 			if i+1 < len(n.words) && !isVIPOption(n.words[i+1]) {
 				i++
 			}
 		default:
-			nv, known := vipIgnored[opt]
+			set, known := vipFlags[opt]
 			if !known {
 				// keepalived: "Unknown configuration entry ... for ip
 				// address - ignoring"; what follows is read as options.
 				p.d.warnf(n.pos, kw, "%s: unknown option %q ignored", n.words[0], opt)
 				break
 			}
-			p.d.warnf(n.pos, kw, "%s %s: not supported by vrrpd, ignored", n.words[0], opt)
-			for ; nv > 0; nv-- {
-				if _, ok := value(); !ok {
-					return VIP{}, false
-				}
+			if (opt == "home" || opt == "mngtmpaddr") && is4 {
+				p.d.warnf(n.pos, kw, "%s %s: IPv6 only, ignored", n.words[0], opt)
+				break
 			}
+			set(&v)
 		}
 	}
 	return v, true
 }
 
 func isVIPOption(w string) bool {
-	_, ignored := vipIgnored[w]
-	return ignored || w == "dev" || w == "label" || w == "brd" || w == "broadcast" || w == "scope" || w == "use_vmac"
+	_, flag := vipFlags[w]
+	switch w {
+	case "dev", "label", "brd", "broadcast", "scope", "use_vmac", "peer", "preferred_lft", "track_group":
+		return true
+	}
+	return flag
 }
 
 // parseVIPPrefix parses "ADDRESS" (as /32 or /128) or "ADDRESS/LEN",
