@@ -29,6 +29,12 @@ const (
 	// program that moves an address by an API call can take it back.
 	// Only with Config.LowerPriorityEvents.
 	EventLowerPriority
+	// EventOtherVersion: a router on this VRID speaks the other VRRP
+	// version (Master is its address, Detail "VRRPv2" or "VRRPv3"). The
+	// two ignore each other's adverts and may both be master with the
+	// same addresses. Sent for the first such advert from an address, and
+	// again after a minute without one; Stats.OtherVersion has the last.
+	EventOtherVersion
 )
 
 func (k EventKind) String() string {
@@ -43,6 +49,8 @@ func (k EventKind) String() string {
 		return "backend-error"
 	case EventLowerPriority:
 		return "lower-priority"
+	case EventOtherVersion:
+		return "other-version"
 	}
 	return "EventKind(?)"
 }
@@ -100,6 +108,8 @@ func (e Event) String() string {
 		return s
 	case EventLowerPriority:
 		return s + "master heard lower priority from " + e.Master.String()
+	case EventOtherVersion:
+		return s + e.Master.String() + " speaks " + e.Detail + " on this VRID"
 	}
 	return s + e.Kind.String()
 }
@@ -110,6 +120,26 @@ func (c *core) noteEvent(r *coreRouter, a *Action, now time.Time) {
 	if a.Note == NoteLowerPriority && r.cfg.LowerPriorityEvents {
 		c.later(laterWork{kind: laterEvent, r: r.h, ev: Event{Kind: EventLowerPriority, Time: now, Router: r.cfg.Name,
 			Master: a.Addr, Priority: int(r.m.Priority())}})
+	}
+}
+
+// otherVersionQuiet is how long a router of the other version must stay
+// silent before it is announced again.
+const otherVersionQuiet = time.Minute
+
+// otherVersion records an advert of the other VRRP version from src and
+// tells the program when it is news. It allocates only then, or once a
+// second to move the last-seen time on.
+func (c *core) otherVersion(r *coreRouter, src netip.Addr, version int, now time.Time) {
+	last := r.h.stats.otherVersion.Load()
+	news := last == nil || last.From != src || now.Sub(last.LastSeen) >= otherVersionQuiet
+	if !news && now.Sub(last.LastSeen) < time.Second {
+		return
+	}
+	r.h.stats.otherVersion.Store(&OtherVersionPeer{From: src, Version: version, LastSeen: now.Truncate(time.Second)})
+	if news {
+		c.later(laterWork{kind: laterEvent, r: r.h, ev: Event{Kind: EventOtherVersion, Time: now, Router: r.cfg.Name,
+			Master: src, Detail: "VRRPv" + strconv.Itoa(version), Priority: int(r.m.Priority())}})
 	}
 }
 

@@ -112,6 +112,9 @@ func (c *core) handlePacket(now time.Time, t *port, p *advert.Packet) {
 		return
 	}
 	if int(a.Version) != r.cfg.Version {
+		if a.Version == 2 || a.Version == 3 {
+			c.otherVersion(r, p.Src, int(a.Version), now)
+		}
 		c.drop(r, DropVersion, p, now, func() string {
 			return "invalid version. " + strconv.Itoa(int(a.Version)) + " and expect " + strconv.Itoa(r.cfg.Version)
 		})

@@ -1,6 +1,10 @@
 package vrrp
 
-import "sync/atomic"
+import (
+	"net/netip"
+	"sync/atomic"
+	"time"
+)
 
 // DropReason says why a received packet was not given to the state
 // machine (RFC 5798 §7.1 and keepalived's checks).
@@ -108,6 +112,18 @@ type Stats struct {
 	// Drops counts received packets not given to the state machine, by
 	// DropReason.
 	Drops [NumDropReasons]uint64
+	// OtherVersion is the last router heard on this VRID that speaks the
+	// other VRRP version (zero From: none). The two do not hear each
+	// other and may both be master: keepalived defaults to VRRPv2,
+	// vrrpkit to VRRPv3.
+	OtherVersion OtherVersionPeer
+}
+
+// OtherVersionPeer is a router heard speaking the other VRRP version.
+type OtherVersionPeer struct {
+	From     netip.Addr
+	Version  int       // 2 or 3
+	LastSeen time.Time // on the Node's Clock, to the second
 }
 
 // TotalDrops sums Drops.
@@ -124,6 +140,7 @@ type routerStats struct {
 	becameMaster, leftMaster, addrMismatch    atomic.Uint64
 	sendErrors, backendErrors, backendDropped atomic.Uint64
 	drops                                     [NumDropReasons]atomic.Uint64
+	otherVersion                              atomic.Pointer[OtherVersionPeer]
 }
 
 func (s *routerStats) snapshot() Stats {
@@ -141,6 +158,9 @@ func (s *routerStats) snapshot() Stats {
 	}
 	for i := range s.drops {
 		out.Drops[i] = s.drops[i].Load()
+	}
+	if o := s.otherVersion.Load(); o != nil {
+		out.OtherVersion = *o
 	}
 	return out
 }

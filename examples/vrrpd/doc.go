@@ -75,7 +75,10 @@
 // The status endpoint serves the state of every instance (state,
 // effective and configured priority, current master, VIPs, tracked
 // objects with their effect, counters including dropped packets by
-// reason, sync groups) as JSON at GET /status; "vrrpd status" prints it
+// reason, the last router heard speaking the other VRRP version on the
+// VRID — keepalived defaults to version 2, vrrpkit's library to 3, and
+// the two do not hear each other —, sync groups) as JSON at GET /status;
+// "vrrpd status" prints it
 // as a table (or --json). It listens on --status ADDR, by default the
 // unix socket /run/vrrpd.sock (a path, unix:PATH, a loopback host:port,
 // or none). The socket has mode 0660, owned by vrrpd's user (root) and

@@ -59,7 +59,18 @@ type InstanceStatus struct {
 	SyncGroup    string          `json:"sync_group,omitempty"`
 	Trackers     []TrackerStatus `json:"trackers,omitempty"`
 	Counters     Counters        `json:"counters"`
-	Position     string          `json:"position"` // file:line of the vrrp_instance
+	// OtherVersion is the last router heard on this VRID speaking the
+	// other VRRP version (keepalived defaults to 2, vrrpd to 3): the two
+	// do not hear each other.
+	OtherVersion *OtherVersionStatus `json:"other_version_peer,omitempty"`
+	Position     string              `json:"position"` // file:line of the vrrp_instance
+}
+
+// OtherVersionStatus is vrrp.OtherVersionPeer.
+type OtherVersionStatus struct {
+	Address  string    `json:"address"`
+	Version  int       `json:"version"`
+	LastSeen time.Time `json:"last_seen"`
 }
 
 // TrackerStatus is one tracked object as one instance sees it.
@@ -154,6 +165,9 @@ func (in *instance) status() InstanceStatus {
 	}
 	if m := in.r.Master(); m.IsValid() {
 		s.Master = m.String()
+	}
+	if o := in.r.Stats().OtherVersion; o.From.IsValid() {
+		s.OtherVersion = &OtherVersionStatus{Address: o.From.String(), Version: o.Version, LastSeen: o.LastSeen}
 	}
 	for _, v := range cfg.VIPs {
 		text := v.Prefix.String()
