@@ -145,6 +145,7 @@ func parse(f netlab.Frame) frame {
 // ARP entry and reaches the VIP at the new master), and a backup never
 // sends from the virtual MAC: its IGMP reports leave from its own MAC.
 func TestRoutersOnVMACsOnTheWire(t *testing.T) {
+	netlab.NeedTool(t, "ping", "a client on the LAN resolves and reaches the VIP")
 	lab := netlab.New(t, 3)
 	h1, h2, h3 := lab.Host(1), lab.Host(2), lab.Host(3)
 	capture := lab.Capture()
