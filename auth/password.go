@@ -40,6 +40,20 @@ func KeepalivedPassword(s string) (p Password, truncated bool, err error) {
 	return p, truncated && err == nil, err
 }
 
+// MustPassword is NewPassword for a password known to be valid (a
+// constant in a program or a test); it panics otherwise, naming the
+// problem but not the password.
+func MustPassword(s string) Password {
+	p, err := NewPassword(s)
+	if err != nil {
+		panic(err)
+	}
+	return p
+}
+
+// IsZero reports whether p is the zero Password: none set.
+func (p Password) IsZero() bool { return p == Password{} }
+
 func newPassword(s string) (Password, error) {
 	if s == "" {
 		return Password{}, errorf("password", ErrPasswordInvalid, "empty")

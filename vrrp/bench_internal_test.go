@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/vrrpkit/vrrpkit/advert"
+	"github.com/vrrpkit/vrrpkit/auth"
 )
 
 // Benchmarks of the hot paths: one advert received and one timer event,
@@ -176,7 +177,7 @@ func TestDropsAllocateNothingWithoutDebug(t *testing.T) {
 		t.Fatal(err)
 	}
 	v2, err := n.Add(Config{Name: "VI_2", VRID: 2, Interface: "eth0", Version: 2, VIPs: vips,
-		AuthType: advert.AuthPass, AuthPass: "secret"})
+		AuthType: advert.AuthPass, AuthPass: auth.MustPassword("secret")})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/vrrpkit/vrrpkit/advert"
+	"github.com/vrrpkit/vrrpkit/auth"
 )
 
 const (
@@ -143,9 +144,11 @@ type Config struct {
 	// VRRPv2 over IPv4 only.
 	AuthType advert.AuthType
 
-	// AuthPass is the password for AuthPass or AuthAH, 1..8 bytes
-	// (keepalived's auth_pass; keepalived silently truncates longer ones).
-	AuthPass string
+	// AuthPass is the password for AuthPass or AuthAH (keepalived's
+	// auth_pass): auth.NewPassword takes 1..8 bytes, auth.KeepalivedPassword
+	// truncates longer ones as keepalived does. It never prints (logs,
+	// %v of a Config, errors show "redacted").
+	AuthPass auth.Password
 
 	// Checksum is how our adverts' checksum is computed:
 	// advert.ChecksumStandard (default; RFC 5798 §5.2.8, with the
@@ -372,15 +375,15 @@ func (c Config) Validate() error {
 	}
 	switch c.AuthType {
 	case advert.AuthNone:
-		if c.AuthPass != "" {
+		if !c.AuthPass.IsZero() {
 			return bad("AuthPass", "set without AuthType")
 		}
 	case advert.AuthPass, advert.AuthAH:
 		if c.Version != 2 {
 			return bad("AuthType", "VRRPv3 has no authentication (RFC 5798 §9); use version 2")
 		}
-		if len(c.AuthPass) == 0 || len(c.AuthPass) > 8 {
-			return bad("AuthPass", "must be 1..8 bytes, got %d", len(c.AuthPass))
+		if c.AuthPass.IsZero() {
+			return bad("AuthPass", "no password for auth type %v", c.AuthType)
 		}
 	default:
 		return bad("AuthType", "unknown type %d", c.AuthType)

@@ -2,11 +2,14 @@ package vrrp
 
 import (
 	"errors"
+	"fmt"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/vrrpkit/vrrpkit/advert"
+	"github.com/vrrpkit/vrrpkit/auth"
 )
 
 func validConfig() Config {
@@ -61,10 +64,10 @@ func TestConfigErrorsNameTheField(t *testing.T) {
 			c.PeerHopLimits = []PeerHopLimit{{Peer: v4("10.0.0.2"), Min: 250, Max: 64}}
 		}},
 		{"Group", func(c *Config) { c.Group = v4("10.0.0.1") }},
-		{"AuthType", func(c *Config) { c.AuthType = advert.AuthPass; c.AuthPass = "x" }},
+		{"AuthType", func(c *Config) { c.AuthType = advert.AuthPass; c.AuthPass = auth.MustPassword("x") }},
 		{"AuthType", func(c *Config) { c.AuthType = 7 }},
-		{"AuthPass", func(c *Config) { c.Version = 2; c.AuthType = advert.AuthAH; c.AuthPass = "123456789" }},
-		{"AuthPass", func(c *Config) { c.AuthPass = "x" }},
+		{"AuthPass", func(c *Config) { c.Version = 2; c.AuthType = advert.AuthAH }},
+		{"AuthPass", func(c *Config) { c.AuthPass = auth.MustPassword("x") }},
 		{"Checksum", func(c *Config) { c.Checksum = advert.ChecksumEither }},
 		{"Checksum", func(c *Config) {
 			c.IPv6 = true
@@ -142,5 +145,19 @@ func TestEffectivePriority(t *testing.T) {
 		if got := EffectivePriority(tc.base, tc.sum); got != tc.want {
 			t.Errorf("EffectivePriority(%d, %d) = %d, want %d", tc.base, tc.sum, got, tc.want)
 		}
+	}
+}
+
+// A Config never prints its password, whatever the verb.
+func TestConfigNeverPrintsThePassword(t *testing.T) {
+	c := Config{Name: "VI_1", VRID: 51, Interface: "eth0", Version: 2, AuthType: advert.AuthPass,
+		AuthPass: auth.MustPassword("s3cr3tpw"), VIPs: []VIP{{Prefix: netip.MustParsePrefix("10.0.0.100/24")}}}
+	for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%x", "%q"} {
+		if out := fmt.Sprintf(verb, c); strings.Contains(out, "s3cr3tpw") || strings.Contains(out, fmt.Sprintf("%x", "s3cr3tpw")) {
+			t.Errorf("%s of a Config shows the password: %s", verb, out)
+		}
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
 	}
 }

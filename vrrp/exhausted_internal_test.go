@@ -22,7 +22,7 @@ func TestMasterThatCannotSignGoesToFault(t *testing.T) {
 		t.Fatal(err)
 	}
 	r, err := n.Add(Config{Name: "VI_1", VRID: 1, Interface: "eth0", Version: 2, Priority: 200,
-		AuthType: advert.AuthAH, AuthPass: "key12345", VIPs: []VIP{{Prefix: netip.MustParsePrefix("10.0.0.100/24")}}})
+		AuthType: advert.AuthAH, AuthPass: auth.MustPassword("key12345"), VIPs: []VIP{{Prefix: netip.MustParsePrefix("10.0.0.100/24")}}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -66,9 +66,9 @@ func fuzzVIPs(prefixes ...string) []vrrp.VIP {
 // receive checks (the checksum without pseudo-header, the unicast source
 // check).
 var fuzzConfigs4 = []vrrp.Config{
-	{Version: 2, AuthType: advert.AuthPass, AuthPass: "secret12", VIPs: fuzzVIPs("10.0.0.100/24", "10.0.0.101/32")}, // v2-pass-mcast
-	{Version: 2, AuthType: advert.AuthAH, AuthPass: "key12345", VIPs: fuzzVIPs("10.0.0.100/24")},                    // v2-ah-mcast
-	{Version: 2, AuthType: advert.AuthAH, AuthPass: "key12345", VIPs: fuzzVIPs("10.0.0.100/24"), // v2-ah-unicast
+	{Version: 2, AuthType: advert.AuthPass, AuthPass: auth.MustPassword("secret12"), VIPs: fuzzVIPs("10.0.0.100/24", "10.0.0.101/32")}, // v2-pass-mcast
+	{Version: 2, AuthType: advert.AuthAH, AuthPass: auth.MustPassword("key12345"), VIPs: fuzzVIPs("10.0.0.100/24")},                    // v2-ah-mcast
+	{Version: 2, AuthType: advert.AuthAH, AuthPass: auth.MustPassword("key12345"), VIPs: fuzzVIPs("10.0.0.100/24"), // v2-ah-unicast
 		Peers: []netip.Addr{fuzzPeer4, netip.MustParseAddr("10.0.0.3")}},
 	{Version: 3, VIPs: fuzzVIPs("10.0.0.100/24", "10.0.0.101/32")},                // v3-ipv4-mcast
 	{Version: 3, VIPs: fuzzVIPs("10.0.0.100/24"), Peers: []netip.Addr{fuzzPeer4}}, // v3-ipv4-unicast

@@ -27,10 +27,7 @@ func newCoreRouter(h *Router, now time.Time) (*coreRouter, error) {
 		r.txAdv.AuthType = c.AuthType
 	}
 	if c.AuthType != advert.AuthNone {
-		pass, err := auth.NewPassword(c.AuthPass)
-		if err != nil {
-			return nil, &ConfigError{Router: c.Name, Field: "AuthPass", Err: err}
-		}
+		pass := c.AuthPass
 		if c.AuthType == advert.AuthPass {
 			r.pass = pass
 			r.txAdv.AuthData = pass

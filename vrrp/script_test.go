@@ -365,9 +365,9 @@ func (w *world) cmdNode(args []string) error {
 			}
 			base.peerTTL = &h
 		case "pass":
-			base.Version, base.AuthType, base.AuthPass = 2, advert.AuthPass, val
+			base.Version, base.AuthType, base.AuthPass = 2, advert.AuthPass, auth.MustPassword(val)
 		case "ah":
-			base.Version, base.AuthType, base.AuthPass = 2, advert.AuthAH, val
+			base.Version, base.AuthType, base.AuthPass = 2, advert.AuthAH, auth.MustPassword(val)
 		case "startmaster":
 			base.StartAsMaster = true
 		case "sync":
@@ -423,7 +423,7 @@ func (w *world) cmdInject(args []string) error {
 	for _, v := range cfg.VIPs {
 		a.Addrs = append(a.Addrs, v.Prefix.Addr())
 	}
-	copy(a.AuthData[:], cfg.AuthPass)
+	a.AuthData = cfg.AuthPass
 	from := netip.MustParseAddr("10.0.0.99")
 	ttl := 255
 	badSum := false
@@ -489,10 +489,7 @@ func (w *world) cmdInject(args []string) error {
 	}
 	p := &advert.Packet{Src: from, Dst: dst, HopLimit: uint8(ttl), Msg: msg}
 	if cfg.AuthType == advert.AuthAH {
-		key, err := auth.NewPassword(cfg.AuthPass)
-		if err != nil {
-			return err
-		}
+		key := cfg.AuthPass
 		p.IPHeader = ipv4AHHeader(from, dst, uint8(ttl), len(msg))
 		p.AH = make([]byte, auth.AHLen)
 		if err := auth.NewAH(key, len(cfg.Peers) > 0, 0).SealAH(p.AH, p.IPHeader, msg, seq); err != nil {

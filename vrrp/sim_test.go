@@ -18,6 +18,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/vrrpkit/vrrpkit/advert"
+	"github.com/vrrpkit/vrrpkit/auth"
 	"github.com/vrrpkit/vrrpkit/vrrp"
 	"github.com/vrrpkit/vrrpkit/vrrp/vrrptest"
 )
@@ -257,7 +258,7 @@ func (s *scenario) setup() {
 		rs.AcceptAnySource = unicast && s.chance(0.5)
 		rs.AuthType = authType
 		if authType != advert.AuthNone {
-			rs.AuthPass = "k3y"
+			rs.AuthPass = auth.MustPassword("k3y")
 		}
 		rs.Priority = 1 + r.IntN(254)
 		if s.chance(0.3) {

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/vrrpkit/vrrpkit/advert"
+	"github.com/vrrpkit/vrrpkit/auth"
 	"github.com/vrrpkit/vrrpkit/examples/vrrpd/kaconf"
 	"github.com/vrrpkit/vrrpkit/health"
 	"github.com/vrrpkit/vrrpkit/vip"
@@ -313,17 +314,27 @@ func multicastGroup(in *kaconf.Instance) netip.Addr {
 // already warned that VRRPv3 ignores it). It is the one place where
 // vrrpd reveals a password: into the router's configuration, which puts
 // it on the wire.
-func authentication(in *kaconf.Instance) (advert.AuthType, string) {
+func authentication(in *kaconf.Instance) (advert.AuthType, auth.Password) {
 	if in.Version != 2 {
-		return advert.AuthNone, ""
+		return advert.AuthNone, auth.Password{}
 	}
+	t := advert.AuthNone
 	switch in.Auth.Type {
 	case kaconf.AuthPass:
-		return advert.AuthPass, in.Auth.Password.Reveal()
+		t = advert.AuthPass
 	case kaconf.AuthAH:
-		return advert.AuthAH, in.Auth.Password.Reveal()
+		t = advert.AuthAH
+	default:
+		return advert.AuthNone, auth.Password{}
 	}
-	return advert.AuthNone, ""
+	// kaconf cut it to 8 bytes and refused an empty one; a password it
+	// let through that the wire cannot carry (a NUL byte) is left zero,
+	// which vrrp.Config.Validate refuses, naming the field.
+	p, _, err := auth.KeepalivedPassword(in.Auth.Password.Reveal())
+	if err != nil {
+		return t, auth.Password{}
+	}
+	return t, p
 }
 
 // checksum maps v3_checksum_as_v2.

@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/vrrpkit/vrrpkit/advert"
+	"github.com/vrrpkit/vrrpkit/auth"
 	"github.com/vrrpkit/vrrpkit/examples/vrrpd/kaconf"
 	"github.com/vrrpkit/vrrpkit/health"
 	"github.com/vrrpkit/vrrpkit/vip"
@@ -52,11 +53,11 @@ func TestRouterConfigMapsEachKeyword(t *testing.T) {
 			Interface: "eth0", Version: 2, Priority: 255, Interval: time.Second, VIPs: []vrrp.VIP{{Prefix: pfx("10.0.0.100/24")}}}},
 		{"v2 PASS", instanceBlock("  priority 150", "  authentication {\n    auth_type PASS\n    auth_pass secret12\n  }", vips),
 			vrrp.Config{Name: "VI_1", VRID: 51, Interface: "eth0", Version: 2, Priority: 150, Interval: time.Second,
-				AuthType: advert.AuthPass, AuthPass: "secret12", VIPs: []vrrp.VIP{{Prefix: pfx("10.0.0.100/24")}}}},
+				AuthType: advert.AuthPass, AuthPass: auth.MustPassword("secret12"), VIPs: []vrrp.VIP{{Prefix: pfx("10.0.0.100/24")}}}},
 		{"v2 AH unicast", instanceBlock("  authentication {\n    auth_type AH\n    auth_pass k\n  }", "  unicast_src_ip 10.0.0.1",
 			"  unicast_peer {\n    10.0.0.2\n    10.0.0.3\n  }", vips),
 			vrrp.Config{Name: "VI_1", VRID: 51, Interface: "eth0", Version: 2, Priority: 100, Interval: time.Second,
-				AuthType: advert.AuthAH, AuthPass: "k", UnicastSrc: addr("10.0.0.1"), Peers: []netip.Addr{addr("10.0.0.2"), addr("10.0.0.3")}, AcceptAnySource: true,
+				AuthType: advert.AuthAH, AuthPass: auth.MustPassword("k"), UnicastSrc: addr("10.0.0.1"), Peers: []netip.Addr{addr("10.0.0.2"), addr("10.0.0.3")}, AcceptAnySource: true,
 				VIPs: []vrrp.VIP{{Prefix: pfx("10.0.0.100/24")}}}},
 		{"v3 fractional, nopreempt, no_accept, checksum as v2", instanceBlock("  version 3", "  advert_int 0.25", "  nopreempt",
 			"  no_accept", "  v3_checksum_as_v2", vips),

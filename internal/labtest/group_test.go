@@ -75,6 +75,14 @@ type mode struct {
 	ignoreLinkDown bool
 }
 
+// password is pass as vrrp.Config takes it (zero when there is none).
+func (m mode) password() auth.Password {
+	if m.pass == "" {
+		return auth.Password{}
+	}
+	return auth.MustPassword(m.pass)
+}
+
 // group is three routers (priorities 200, 150, 100) on a three-host lab.
 type group struct {
 	t     *testing.T
@@ -167,7 +175,7 @@ func (g *group) spec(i int) spec {
 		Interval:  m.interval,
 		NoPreempt: m.noPreempt,
 		AuthType:  m.auth,
-		AuthPass:  m.pass,
+		AuthPass:  m.password(),
 
 		IgnoreLinkDown: m.ignoreLinkDown,
 	}
