@@ -159,11 +159,26 @@ func signalDumps(t *testing.T, p *proc, dir string) map[string][]byte {
 		if err := p.cmd.Process.Signal(s.sig); err != nil {
 			t.Fatalf("%s: %v", p.name, err)
 		}
-		var b []byte
+		// keepalived writes its data file in two processes' turns (the
+		// parent's global part, then the VRRP child's, Interfaces last)
+		// through stdio buffers: a read may come between them. A dump is
+		// whole when it is as it was at the read before, and a
+		// keepalived data file when it has reached its Interfaces.
+		var b, prev []byte
 		err := poll(func() bool {
 			var err error
+			prev = b
 			b, err = os.ReadFile(filepath.Join(dir, s.file))
-			return err == nil && len(b) > 0 && (s.file != jsonFile || json.Valid(b))
+			if err != nil || len(b) == 0 || !bytes.Equal(b, prev) {
+				return false
+			}
+			switch {
+			case s.file == jsonFile:
+				return json.Valid(b)
+			case s.file == dataFile && strings.HasPrefix(p.name, "keepalived"):
+				return bytes.Contains(b, []byte("------< Interfaces >------\n"))
+			}
+			return true
 		})
 		if err != nil {
 			t.Fatalf("%s wrote no %s in %s after signal %d: %v", p.name, s.file, dir, s.sig, err)
