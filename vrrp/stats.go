@@ -49,6 +49,22 @@ const (
 	// master may say it is leaving).
 	DropNotMaster
 
+	// DropHMACMissing: auth_hmac in mode enforce, and the advert has no
+	// trailer.
+	DropHMACMissing
+	// DropHMACKeyID: the trailer names a key id that is not configured.
+	DropHMACKeyID
+	// DropHMAC: the trailer's HMAC does not verify (wrong key, modified
+	// packet), or the trailer is malformed.
+	DropHMAC
+	// DropHMACStale: the trailer's time stamp is outside the freshness
+	// window of anti-replay time (clocks not synchronized, or an old
+	// capture).
+	DropHMACStale
+	// DropHMACReplay: the trailer's sequence is not above the last one
+	// accepted from that sender.
+	DropHMACReplay
+
 	numDropReasons
 )
 
@@ -87,6 +103,16 @@ func (d DropReason) String() string {
 		return "owner"
 	case DropNotMaster:
 		return "not-master"
+	case DropHMACMissing:
+		return "hmac-missing"
+	case DropHMACKeyID:
+		return "hmac-key-id"
+	case DropHMAC:
+		return "hmac"
+	case DropHMACStale:
+		return "hmac-stale"
+	case DropHMACReplay:
+		return "hmac-replay"
 	}
 	return "DropReason(?)"
 }
