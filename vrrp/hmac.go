@@ -79,8 +79,7 @@ func (c *core) verifyHMAC(r *coreRouter, p *advert.Packet, now time.Time) bool {
 				r.hmac.Window().String() + " (clocks not synchronized, or a capture)"
 		case DropHMACReplay:
 			return "auth_hmac: received a replayed advert (sequence " + tr.Seq.String() + ")"
-		}
-		if errors.Is(err, auth.ErrTrailerMalformed) {
+		case DropHMACMalformed:
 			return "auth_hmac: received a malformed trailer"
 		}
 		return "auth_hmac: HMAC of key " + strconv.Itoa(int(tr.KeyID)) + " does not match: wrong key or modified packet"
@@ -98,6 +97,8 @@ func hmacDropReason(err error) DropReason {
 		return DropHMACStale
 	case errors.Is(err, auth.ErrTrailerReplay):
 		return DropHMACReplay
+	case errors.Is(err, auth.ErrTrailerMalformed):
+		return DropHMACMalformed
 	}
 	return DropHMAC
 }

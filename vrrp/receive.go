@@ -246,7 +246,7 @@ func (c *core) drop(r *coreRouter, reason DropReason, p *advert.Packet, now time
 func (c *core) dropLog(r *coreRouter, reason DropReason, p *advert.Packet, now time.Time, why func() string) {
 	switch reason {
 	case DropVersion, DropAuthType, DropAuth, DropInterval, DropAddressList, DropNotPeer, DropOwner,
-		DropHMACMissing, DropHMACKeyID, DropHMAC, DropHMACStale:
+		DropHMACMissing, DropHMACKeyID, DropHMAC, DropHMACMalformed, DropHMACStale:
 		if !r.warned[reason] {
 			r.warned[reason] = true
 			c.logf(r, zapcore.WarnLevel, "("+r.cfg.Name+") "+why(), zap.Stringer("from", p.Src), zap.Stringer("drop", reason))

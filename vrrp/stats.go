@@ -55,8 +55,11 @@ const (
 	// DropHMACKeyID: the trailer names a key id that is not configured.
 	DropHMACKeyID
 	// DropHMAC: the trailer's HMAC does not verify (wrong key, modified
-	// packet), or the trailer is malformed.
+	// packet).
 	DropHMAC
+	// DropHMACMalformed: the trailer's type or reserved bytes are not
+	// keepalived's.
+	DropHMACMalformed
 	// DropHMACStale: the trailer's time stamp is outside the freshness
 	// window of anti-replay time (clocks not synchronized, or an old
 	// capture).
@@ -109,6 +112,8 @@ func (d DropReason) String() string {
 		return "hmac-key-id"
 	case DropHMAC:
 		return "hmac"
+	case DropHMACMalformed:
+		return "hmac-malformed"
 	case DropHMACStale:
 		return "hmac-stale"
 	case DropHMACReplay:
