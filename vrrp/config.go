@@ -150,6 +150,16 @@ type Config struct {
 	// %v of a Config, errors show "redacted").
 	AuthPass auth.Password
 
+	// HMAC signs and verifies adverts with keepalived 2.4's auth_hmac
+	// (draft-cassen-vrrp-auth-hmac): a trailer after the message with an
+	// HMAC-SHA256-128, a key id and a time-based sequence against replay.
+	// VRRPv2 and v3, IPv4 and IPv6, multicast and unicast. Its Interval is
+	// ignored: the router's is used for the default freshness window. Not
+	// with AuthType. Default: none (adverts unsigned, and a signed one is
+	// dropped for its length). Keys never print; Router.SetHMAC changes it
+	// on a running router. Add copies it.
+	HMAC *auth.HMACConfig
+
 	// Checksum is how our adverts' checksum is computed:
 	// advert.ChecksumStandard (default; RFC 5798 §5.2.8, with the
 	// pseudo-header for v3) or advert.ChecksumNoPseudoHeader (keepalived's
@@ -387,6 +397,9 @@ func (c Config) Validate() error {
 		}
 	default:
 		return bad("AuthType", "unknown type %d", c.AuthType)
+	}
+	if err := c.validateHMAC(bad); err != nil {
+		return err
 	}
 	tracked := make(map[string]bool, len(c.Tracks))
 	for i, t := range c.Tracks {

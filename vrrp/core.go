@@ -93,6 +93,9 @@ type coreRouter struct {
 	rxSorted []netip.Addr
 	pass     auth.Password
 	ah       *auth.AH
+	hmac     *auth.HMAC // auth_hmac, once configured (see hmacOn)
+	hmacOn   bool
+	trailer  [auth.TrailerLen]byte // the advert being sent's
 	set      AddressSet
 	logLimit rateLimit
 	warned   [NumDropReasons]bool

@@ -37,6 +37,9 @@ func newCoreRouter(h *Router, now time.Time) (*coreRouter, error) {
 			r.ah = auth.NewAH(pass, len(c.Peers) > 0, uint32(now.Unix()))
 		}
 	}
+	if err := r.newHMAC(); err != nil {
+		return nil, err
+	}
 	r.peers = slices.Clone(c.Peers)
 	r.peerTTL = make([][2]uint8, len(r.peers))
 	for i := range r.peerTTL {

@@ -177,9 +177,11 @@ func (n *Node) Add(cfg Config) (*Router, error) {
 	// The caller may reuse its slices; Config hands out copies too.
 	cfg.VIPs, cfg.Peers, cfg.Tracks = slices.Clone(cfg.VIPs), slices.Clone(cfg.Peers), slices.Clone(cfg.Tracks)
 	cfg.PeerHopLimits = slices.Clone(cfg.PeerHopLimits)
+	cfg.HMAC = cloneHMAC(cfg.HMAC)
 	r := &Router{node: n, cfg: cfg, events: newEventQueue(n.cfg.EventBuffer), changed: make(chan struct{})}
 	r.key = routerKey{iface: cfg.Interface, ipv6: cfg.IPv6, vrid: cfg.VRID}
 	r.priority.Store(uint32(cfg.Priority))
+	r.hmac.Store(cfg.HMAC)
 	cr, err := newCoreRouter(r, n.clock.Now())
 	if err != nil {
 		return nil, err

@@ -87,6 +87,11 @@ func (c *core) handlePacket(now time.Time, t *port, p *advert.Packet) {
 		c.drop(r, DropAuthType, p, now, func() string { return "received an IPsec AH packet, expecting none" })
 		return
 	}
+	// auth_hmac likewise, in its rollout mode; the replay state it keeps
+	// moves only for an HMAC that verified.
+	if r.hmacOn && !c.verifyHMAC(r, p, now) {
+		return
+	}
 	// RFC 5798 §7.1: MUST verify that the VRID is configured and the
 	// local router is not the address owner (priority 255): an owner
 	// takes no advert, however forged. (After AH, whose verified sequence
@@ -107,7 +112,14 @@ func (c *core) handlePacket(now time.Time, t *port, p *advert.Packet) {
 		return
 	}
 	a := &r.rxAdv
-	if _, err := a.Decode(p.Msg, p.Src, p.Dst, r.rxMode); err != nil {
+	var err error
+	if r.hmacOn {
+		// The trailer, verified above, is covered by the IPv6 checksum.
+		_, _, err = a.DecodePayload(p.Msg, p.Src, p.Dst, r.rxMode)
+	} else {
+		_, err = a.Decode(p.Msg, p.Src, p.Dst, r.rxMode)
+	}
+	if err != nil {
 		c.drop(r, decodeDropReason(err), p, now, err.Error)
 		return
 	}
@@ -233,7 +245,8 @@ func (c *core) drop(r *coreRouter, reason DropReason, p *advert.Packet, now time
 
 func (c *core) dropLog(r *coreRouter, reason DropReason, p *advert.Packet, now time.Time, why func() string) {
 	switch reason {
-	case DropVersion, DropAuthType, DropAuth, DropInterval, DropAddressList, DropNotPeer, DropOwner:
+	case DropVersion, DropAuthType, DropAuth, DropInterval, DropAddressList, DropNotPeer, DropOwner,
+		DropHMACMissing, DropHMACKeyID, DropHMAC, DropHMACMalformed, DropHMACStale:
 		if !r.warned[reason] {
 			r.warned[reason] = true
 			c.logf(r, zapcore.WarnLevel, "("+r.cfg.Name+") "+why(), zap.Stringer("from", p.Src), zap.Stringer("drop", reason))

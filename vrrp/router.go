@@ -9,6 +9,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/vrrpkit/vrrpkit/auth"
 )
 
 // Router is one virtual router running in a Node. Its methods are safe to
@@ -32,6 +34,10 @@ type Router struct {
 	master   netip.Addr
 	changed  chan struct{} // closed at the next state change
 
+	// The auth_hmac in force (see SetHMAC); hmacMu orders SetHMAC calls.
+	hmac   atomic.Pointer[auth.HMACConfig]
+	hmacMu sync.Mutex
+
 	// Owned by the loop.
 	core    *coreRouter
 	sendLog rateLimit
@@ -46,12 +52,13 @@ type routerKey struct {
 // Name returns Config.Name (or its default).
 func (r *Router) Name() string { return r.cfg.Name }
 
-// Config returns the router's configuration with defaults filled in. Its
-// slices are copies.
+// Config returns the router's configuration with defaults filled in, and
+// the HMAC in force. Its slices are copies.
 func (r *Router) Config() Config {
 	c := r.cfg
 	c.VIPs, c.Peers, c.Tracks = slices.Clone(c.VIPs), slices.Clone(c.Peers), slices.Clone(c.Tracks)
 	c.PeerHopLimits = slices.Clone(c.PeerHopLimits)
+	c.HMAC = cloneHMAC(r.hmac.Load())
 	return c
 }
 

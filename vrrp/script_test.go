@@ -49,7 +49,8 @@ var rewrite = flag.Bool("rewrite", false, "rewrite the expected output of testda
 //	inject NAME key=value...      deliver a crafted advert to NAME, and let
 //	                              the 1 ms pass in which its Node reads it
 //	                              (with AH: sealed with the router's key and
-//	                              seq=N)
+//	                              seq=N; with auth_hmac: see script_hmac_test.go)
+//	hmac NAME[/ROUTER] off|OPTIONS   SetHMAC (see script_hmac_test.go)
 func TestScripts(t *testing.T) {
 	files, err := filepath.Glob("testdata/scripts/*.txt")
 	if err != nil || len(files) == 0 {
@@ -275,6 +276,8 @@ func (w *world) command(line string) ([]string, error) {
 		return out, nil
 	case "inject":
 		return nil, w.cmdInject(args)
+	case "hmac":
+		return nil, w.cmdHMAC(args)
 	}
 	return nil, fmt.Errorf("unknown command %q", cmd)
 }
@@ -328,9 +331,16 @@ func (w *world) cmdNode(args []string) error {
 	base := defaultRouter(1)
 	vrids := []int{1}
 	var syncGroup string
+	var hs hmacSpec
 	for _, a := range args[1:] {
 		key, val, _ := strings.Cut(a, "=")
 		var err error
+		if ok, err := hs.option(key, val); ok {
+			if err != nil {
+				return fmt.Errorf("node %s: %v", a, err)
+			}
+			continue
+		}
 		switch key {
 		case "prio":
 			base.Priority, err = strconv.Atoi(val)
@@ -391,6 +401,7 @@ func (w *world) cmdNode(args []string) error {
 			return fmt.Errorf("node %s: %v", a, err)
 		}
 	}
+	base.HMAC = hs.config()
 	for _, id := range vrids {
 		rs := base
 		d := defaultRouter(id)
@@ -428,10 +439,17 @@ func (w *world) cmdInject(args []string) error {
 	ttl := 255
 	badSum := false
 	var seq uint32 = 1
+	var signer injectSigner
 	for _, arg := range args[1:] {
 		key, val, _ := strings.Cut(arg, "=")
 		var err error
 		var n int
+		if ok, err := signer.option(w, key, val); ok {
+			if err != nil {
+				return fmt.Errorf("inject %s: %v", arg, err)
+			}
+			continue
+		}
 		switch key {
 		case "from":
 			from, err = netip.ParseAddr(val)
@@ -486,6 +504,9 @@ func (w *world) cmdInject(args []string) error {
 	}
 	if badSum {
 		msg[6] ^= 0xff
+	}
+	if msg, err = signer.seal(msg, from, w.clock.Now()); err != nil {
+		return err
 	}
 	p := &advert.Packet{Src: from, Dst: dst, HopLimit: uint8(ttl), Msg: msg}
 	if cfg.AuthType == advert.AuthAH {

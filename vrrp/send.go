@@ -9,7 +9,8 @@ import (
 
 // send is the send path: one advert with priority prio, encoded with the
 // router's checksum mode and source, to the group or to each unicast peer
-// (one AH sequence number for all of them, as keepalived does). The
+// (one AH sequence number, or one auth_hmac trailer, for all of them, as
+// keepalived does). The
 // driver puts it on the wire before anything else of this input. A
 // missing source address is a Fault of its own (refreshSource), so none
 // goes out without one.
@@ -54,6 +55,22 @@ func (c *core) send(r *coreRouter, prio uint8, now time.Time) {
 			r.h.stats.sendErrors.Add(1)
 			c.logf(r, zapcore.ErrorLevel, "("+r.cfg.Name+") cannot encode advert", zap.Error(err))
 			return
+		}
+		if r.signs() {
+			if len(c.out.sends) == first {
+				err = r.seal(b[off:], src, now)
+			}
+			if err == nil {
+				b, err = r.appendSigned(b, off, src, dst)
+			}
+			if err != nil {
+				// Config validation makes this impossible too.
+				c.out.sends = c.out.sends[:first]
+				c.out.arena = c.out.arena[:off]
+				r.h.stats.sendErrors.Add(1)
+				c.logf(r, zapcore.ErrorLevel, "("+r.cfg.Name+") cannot sign advert", zap.Error(err))
+				return
+			}
 		}
 		c.out.arena = b
 		c.out.sends = append(c.out.sends, sendRequest{r: r, port: p, off: off, n: len(b) - off,

@@ -49,6 +49,25 @@ const (
 	// master may say it is leaving).
 	DropNotMaster
 
+	// DropHMACMissing: auth_hmac in mode enforce, and the advert has no
+	// trailer.
+	DropHMACMissing
+	// DropHMACKeyID: the trailer names a key id that is not configured.
+	DropHMACKeyID
+	// DropHMAC: the trailer's HMAC does not verify (wrong key, modified
+	// packet).
+	DropHMAC
+	// DropHMACMalformed: the trailer's type or reserved bytes are not
+	// keepalived's.
+	DropHMACMalformed
+	// DropHMACStale: the trailer's time stamp is outside the freshness
+	// window of anti-replay time (clocks not synchronized, or an old
+	// capture).
+	DropHMACStale
+	// DropHMACReplay: the trailer's sequence is not above the last one
+	// accepted from that sender.
+	DropHMACReplay
+
 	numDropReasons
 )
 
@@ -87,6 +106,18 @@ func (d DropReason) String() string {
 		return "owner"
 	case DropNotMaster:
 		return "not-master"
+	case DropHMACMissing:
+		return "hmac-missing"
+	case DropHMACKeyID:
+		return "hmac-key-id"
+	case DropHMAC:
+		return "hmac"
+	case DropHMACMalformed:
+		return "hmac-malformed"
+	case DropHMACStale:
+		return "hmac-stale"
+	case DropHMACReplay:
+		return "hmac-replay"
 	}
 	return "DropReason(?)"
 }

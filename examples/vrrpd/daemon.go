@@ -689,8 +689,11 @@ func (d *daemon) reload(ctx context.Context, p *plan) {
 	envChanged := oldEnv.user != env.user || oldEnv.group != env.group || oldEnv.security != env.security
 
 	restart := make(map[string]bool)
+	hmacOnly := hmacOnlyChanges(old.conf, p.conf, diff.Changed)
 	for _, n := range diff.Changed {
-		restart[n] = true
+		if !hmacOnly[n] {
+			restart[n] = true
+		}
 	}
 	oldPlans := make(map[string]*routerPlan)
 	for _, rp := range old.routers {
@@ -701,13 +704,15 @@ func (d *daemon) reload(ctx context.Context, p *plan) {
 		// (vrrp_garp_interval) still changes what it runs.
 		if o := oldPlans[rp.inst.Name]; o != nil && o.schedule != rp.schedule {
 			restart[rp.inst.Name] = true
+			delete(hmacOnly, rp.inst.Name)
 		}
 	}
 	if envChanged {
 		d.log.Info("script_user or enable_script_security changed: restarting tracking scripts and re-checking notify scripts")
 	}
 	d.log.Info("Reload: " + itoa(len(diff.Added)) + " instances added, " + itoa(len(diff.Removed)) + " removed, " +
-		itoa(len(restart)) + " changed, " + itoa(len(diff.Unchanged)-countIn(diff.Unchanged, restart)) + " unchanged")
+		itoa(len(restart)) + " changed, " + itoa(len(diff.Unchanged)-countIn(diff.Unchanged, restart)) + " unchanged" +
+		hmacCount(len(hmacOnly)))
 
 	if started {
 		d.mu.Lock()
@@ -769,6 +774,9 @@ func (d *daemon) reload(ctx context.Context, p *plan) {
 		if in == nil {
 			d.addInstance(rp)
 			continue
+		}
+		if hmacOnly[rp.inst.Name] {
+			d.applyHMAC(in, rp)
 		}
 		// An unchanged instance keeps its plan (equal to rp); only its
 		// notify scripts may run as another user now.

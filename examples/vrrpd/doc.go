@@ -212,10 +212,18 @@
 //     or by the user vrrpd runs as, with no permission for group or others
 //     (keepalived refuses one readable by group or others). The keys never
 //     appear in logs, the status, or the -d dump (a comment stands for a
-//     key written in the configuration itself). Until the library signs
-//     and verifies, an instance with auth_hmac is refused, with the file
-//     and line of its auth_hmac: running it unauthenticated would be what
-//     the operator asked not to get.
+//     key written in the configuration itself; the status shows each
+//     key's id and length, keepalived.data the number of keys). The
+//     instance signs and verifies its adverts as keepalived 2.4.3 does
+//     (VRRPv2 and v3, IPv4 and IPv6, multicast and unicast). A SIGHUP
+//     that changes only an instance's auth_hmac — a key added, removed or
+//     reread from its file, active_key, mode, anti_replay, time_window, or
+//     auth_hmac added or removed — applies it to the running instance
+//     without a transition. Rotate a key with three reloads on every node:
+//     add it, make it active_key node by node, remove the old one; roll
+//     auth_hmac out to an unsigned group with mode receive-only
+//     everywhere, then permissive everywhere, then enforce. auth_hmac next
+//     to authentication is refused (keepalived drops the legacy one).
 //
 // Whatever vrrpd does not understand about authentication — an unknown
 // keyword or block inside authentication or auth_hmac, an instance
@@ -517,7 +525,7 @@
 //	  lower_prio_no_advert           =
 //	  higher_prio_send_advert        =
 //	  authentication                 =  PASS and AH (VRRPv2)
-//	  auth_hmac                      -  refused (an error at its line) until the library signs and verifies: the instance would run unauthenticated
+//	  auth_hmac                      =  keepalived 2.4.3's, both directions; a reload changing only it causes no transition
 //	  virtual_ipaddress              =  see its entries below
 //	  virtual_ipaddress_excluded     =
 //	  no_virtual_ipaddress           =  adverts list no address, as keepalived's
@@ -544,11 +552,11 @@
 //	  auth_pass                      =  cut to 8 bytes with a warning, as keepalived does
 //
 //	auth_hmac
-//	  key                            -  read in full, refused with auth_hmac
-//	  active_key                     -  as key
-//	  anti_replay                    -  as key
-//	  time_window                    -  as key
-//	  mode                           -  as key
+//	  key                            =  hex:, text or file: (kept to keepalived's file rules); never shown, only its id and length
+//	  active_key                     =
+//	  anti_replay                    =
+//	  time_window                    =
+//	  mode                           =
 //
 //	virtual_ipaddress entries
 //	  dev                            =

@@ -207,6 +207,7 @@ func (du *dumper) instanceData(b *bytes.Buffer, id instanceDump) {
 	kv(b, 3, "Advert interval", strconv.FormatInt(cfg.Interval.Milliseconds(), 10)+" milli-sec")
 	kv(b, 3, "Accept", enabled(!cfg.NoAccept))
 	kv(b, 3, "Preempt", enabled(!cfg.NoPreempt))
+	hmacData(b, cfg)
 	set := id.state == vrrp.Master
 	var vips, excluded []string
 	for _, v := range cfg.VIPs {
@@ -350,9 +351,8 @@ type jsonStats struct {
 }
 
 // keepalivedCounters maps the router's counters onto keepalived's (the
-// same mapping as vrrpprom's keepalived_* metrics). The auth_ext_*
-// counters are those of keepalived 2.4's HMAC extension, which vrrpd does
-// not run: 0.
+// same mapping as vrrpprom's keepalived_* metrics); the auth_ext_* ones
+// are keepalived 2.4's auth_hmac drops.
 func keepalivedCounters(s vrrp.Stats) jsonStats {
 	return jsonStats{
 		AdvertRcvd: s.AdvertsReceived, AdvertSent: s.AdvertsSent,
@@ -361,6 +361,9 @@ func keepalivedCounters(s vrrp.Stats) jsonStats {
 		IPTTLErr: s.Drops[vrrp.DropTTL], InvalidTypeRcvd: s.Drops[vrrp.DropType],
 		AddrListErr:      s.AddressListMismatch,
 		AuthtypeMismatch: s.Drops[vrrp.DropAuthType], AuthFailure: s.Drops[vrrp.DropAuth] + s.Drops[vrrp.DropReplay],
+		AuthExtMissing: s.Drops[vrrp.DropHMACMissing], AuthExtMalformed: s.Drops[vrrp.DropHMACMalformed],
+		AuthExtUnknownKey: s.Drops[vrrp.DropHMACKeyID], AuthExtInvalidHMAC: s.Drops[vrrp.DropHMAC],
+		AuthExtStale: s.Drops[vrrp.DropHMACStale], AuthExtReplay: s.Drops[vrrp.DropHMACReplay],
 		PriZeroRcvd: s.PriorityZeroReceived, PriZeroSent: s.PriorityZeroSent,
 	}
 }

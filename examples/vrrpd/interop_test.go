@@ -23,6 +23,9 @@ type mode struct {
 	auth     string // "", "PASS", "AH"
 	unicast  bool
 	ipv6     bool
+	// hmac signs with auth_hmac (keepalived 2.4), the peer being
+	// keepalived 2.4.3.
+	hmac bool
 }
 
 // interopModes are the issue's seven. VRRPv2 intervals are whole seconds;
@@ -63,6 +66,9 @@ func (m mode) instanceConf(self *netlab.Host, peers []*netlab.Host, prio int, ex
 		interopVRID, prio, strings.TrimRight(strings.TrimRight(fmt.Sprintf("%.2f", m.interval.Seconds()), "0"), "."))
 	if m.auth != "" {
 		fmt.Fprintf(&b, "  authentication {\n    auth_type %s\n    auth_pass s3cret\n  }\n", m.auth)
+	}
+	if m.hmac {
+		b.WriteString(hmacLabBlock(1, 1))
 	}
 	if m.unicast {
 		src := self.IPv4
@@ -288,7 +294,7 @@ func testInterop(t *testing.T, m mode) {
 	both := []*netlab.Host{h1, h2}
 
 	// 1. vrrpd (200) is master, keepalived (100) backup.
-	k := ld.keepalived(h2, kconf(100))
+	k := ld.peerKeepalived(m, h2, kconf(100))
 	v := ld.vrrpd(h1, vdir, vconf(200))
 	v.await(0, `\(VI_1\) Entering MASTER STATE`)
 	k.await(0, `\(VI_1\) Entering BACKUP STATE`)
@@ -372,7 +378,7 @@ func testInterop(t *testing.T, m mode) {
 
 	// 7. keepalived returns with the higher priority and preempts.
 	vmark = v.log.mark()
-	k = ld.keepalived(h2, kconf(100))
+	k = ld.peerKeepalived(m, h2, kconf(100))
 	k.await(0, `\(VI_1\) Entering MASTER STATE`)
 	v.await(vmark, `\(VI_1\) Entering BACKUP STATE`)
 	awaitHolders(t, vips, []string{"h2"}, both...)
@@ -388,4 +394,7 @@ func testInterop(t *testing.T, m mode) {
 	checkNoDrops(t, v)
 	v.terminate()
 	ld.checkNoComplaints()
+	if m.hmac {
+		checkSigned(t, capture, 1)
+	}
 }

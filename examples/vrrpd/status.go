@@ -59,6 +59,9 @@ type InstanceStatus struct {
 	SyncGroup    string          `json:"sync_group,omitempty"`
 	Trackers     []TrackerStatus `json:"trackers,omitempty"`
 	Counters     Counters        `json:"counters"`
+	// AuthHMAC is the auth_hmac in force (ids and lengths of the keys,
+	// never their bytes), if any.
+	AuthHMAC *HMACStatus `json:"auth_hmac,omitempty"`
 	// OtherVersion is the last router heard on this VRID speaking the
 	// other VRRP version (keepalived defaults to 2, vrrpd to 3): the two
 	// do not hear each other.
@@ -166,6 +169,7 @@ func (in *instance) status() InstanceStatus {
 	if m := in.r.Master(); m.IsValid() {
 		s.Master = m.String()
 	}
+	s.AuthHMAC = hmacStatus(cfg)
 	if o := in.r.Stats().OtherVersion; o.From.IsValid() {
 		s.OtherVersion = &OtherVersionStatus{Address: o.From.String(), Version: o.Version, LastSeen: o.LastSeen}
 	}

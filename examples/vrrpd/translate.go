@@ -104,13 +104,6 @@ func buildPlan(conf *kaconf.Config) (*plan, error) {
 			p.warnings = append(p.warnings, kaconf.Diagnostic{Pos: in.Pos, Keyword: keyword,
 				Msg: "(" + in.Name + ") " + fmt.Sprintf(format, args...)})
 		}
-		if in.HMAC != nil {
-			// The library cannot sign or verify yet; running the instance
-			// unauthenticated would be what the operator asked not to get.
-			errs = append(errs, kaconf.Diagnostic{Pos: in.HMAC.Pos, Keyword: "auth_hmac",
-				Msg: "(" + in.Name + ") not supported by vrrpd yet: it cannot sign or verify adverts, and does not run an instance unauthenticated that asks for it"}.String())
-			continue
-		}
 		rp := &routerPlan{inst: in, cfg: routerConfig(in, warn), notify: in.Notify, routes: in.Routes, rules: in.Rules}
 		rp.vmac = vmacSpec(in, &rp.cfg)
 		if global.NotifyFIFO != nil || global.VRRPNotifyFIFO != nil {
@@ -175,6 +168,12 @@ func routerConfig(in *kaconf.Instance, warn func(keyword, format string, args ..
 		LowerPriorityEvents: in.Notify.MasterRxLowerPri != nil,
 	}
 	c.AuthType, c.AuthPass = authentication(in)
+	if in.HMAC != nil {
+		// kaconf refused what keepalived would run unsigned; what is left
+		// is exactly what the library signs and verifies.
+		h := in.HMAC.Config(in.AdvertInterval)
+		c.HMAC = &h
+	}
 	if c.NoPreempt && c.PreemptDelay > 0 {
 		// keepalived accepts both and nopreempt wins.
 		warn("preempt_delay", "has no effect with nopreempt, ignored")

@@ -223,24 +223,6 @@ func TestParitySettingsTranslate(t *testing.T) {
 	}
 }
 
-// An instance asking for auth_hmac is refused at the auth_hmac line until
-// the library signs and verifies: it must not run unauthenticated. The
-// other instances are judged as before.
-func TestAuthHMACInstanceIsRefusedAtItsLine(t *testing.T) {
-	src := instanceBlock("  virtual_ipaddress {\n    10.0.0.100/24\n  }",
-		"  auth_hmac {\n    key 1 hex:000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f\n    active_key 1\n  }") +
-		strings.Replace(instanceBlock("  virtual_ipaddress {\n    10.0.0.101/24\n  }"), "VI_1 {\n  interface eth0\n  virtual_router_id 51", "VI_2 {\n  interface eth0\n  virtual_router_id 52", 1)
-	conf, err := kaconf.Parse("k.conf", []byte(src), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = buildPlan(conf)
-	want := "k.conf:7: auth_hmac: (VI_1) not supported by vrrpd yet: it cannot sign or verify adverts, and does not run an instance unauthenticated that asks for it"
-	if err == nil || err.Error() != want {
-		t.Errorf("buildPlan = %v\nwant %s", err, want)
-	}
-}
-
 func TestScheduleMapsGARPSettings(t *testing.T) {
 	p := mustPlan(t, "global_defs {\n  vrrp_garp_master_delay 10\n  vrrp_garp_master_repeat 3\n  vrrp_garp_master_refresh 60\n"+
 		"  vrrp_garp_interval 0.001\n  vrrp_gna_interval 0.002\n}\n"+

@@ -62,7 +62,7 @@
 //	vrrpkit_master                                        gauge      1 while this node is the router's master, else 0
 //	vrrpkit_priority                                      gauge      effective priority (base moved by tracked objects)
 //	vrrpkit_base_priority                                 gauge      configured priority
-//	vrrpkit_drops_total{iname,intf,vrid,reason}           counter    received packets dropped, one series per vrrp.DropReason (ttl, version, type, length, checksum, malformed, auth-type, auth, replay, interval, address-list, not-peer, not-running)
+//	vrrpkit_drops_total{iname,intf,vrid,reason}           counter    received packets dropped, one series per vrrp.DropReason (ttl, version, type, length, checksum, malformed, auth-type, auth, replay, interval, address-list, not-peer, not-running, owner, not-master, hmac-missing, hmac-key-id, hmac, hmac-malformed, hmac-stale, hmac-replay)
 //	vrrpkit_send_errors_total                             counter    adverts that failed to send
 //	vrrpkit_backend_errors_total                          counter    backend calls that failed
 //	vrrpkit_events_lost_total                             counter    events dropped because the program read them too slowly
