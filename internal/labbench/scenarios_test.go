@@ -1,0 +1,95 @@
+package labbench
+
+import (
+	"flag"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/vrrpkit/vrrpkit/internal/netlab"
+)
+
+// fastAdvertsFor is how long FastAdverts watches for false takeovers: short
+// for a smoke run; the figure in BENCHMARKS.md is of a 10-minute run
+// (-args -labbench.fast=10m).
+var fastAdvertsFor = flag.Duration("labbench.fast", 30*time.Second, "FastAdverts: how long to watch for false takeovers")
+
+// starvedFor is how long each Starved load runs.
+var starvedFor = flag.Duration("labbench.starved", 30*time.Second, "Starved: how long each load runs")
+
+// bothDaemons runs fn as a sub-benchmark for keepalived, then for vrrpd.
+func bothDaemons(b *testing.B, fn func(b *testing.B, d Daemon)) {
+	b.Run("keepalived", func(b *testing.B) {
+		netlab.NeedTool(b, "keepalived", "to measure it beside vrrpd")
+		fn(b, Keepalived{})
+	})
+	b.Run("vrrpd", func(b *testing.B) { fn(b, BuildVrrpd(b)) })
+}
+
+// BenchmarkScale1000: 4 interfaces × 250 VRIDs, v3, 100 ms; all 1,000
+// taken over after SIGKILL of the master.
+func BenchmarkScale1000(b *testing.B) {
+	s := Scenario{Routers: 1000, Interfaces: 4, Version: 3, Interval: 100 * time.Millisecond}
+	bothDaemons(b, func(b *testing.B, d Daemon) {
+		for range b.N {
+			Run(b, d, s).Report(b)
+		}
+	})
+}
+
+// BenchmarkScale4000: 16 interfaces × 250 VRIDs, v3, 100 ms.
+func BenchmarkScale4000(b *testing.B) {
+	s := Scenario{Routers: 4000, Interfaces: 16, Version: 3, Interval: 100 * time.Millisecond}
+	bothDaemons(b, func(b *testing.B, d Daemon) {
+		for range b.N {
+			Run(b, d, s).Report(b)
+		}
+	})
+}
+
+// BenchmarkFastAdverts: 50 routers at 20 ms, watched for false takeovers
+// for -labbench.fast, then taken over.
+func BenchmarkFastAdverts(b *testing.B) {
+	s := Scenario{Routers: 50, Version: 3, Interval: 20 * time.Millisecond}
+	bothDaemons(b, func(b *testing.B, d Daemon) {
+		for range b.N {
+			r := RunWith(b, d, s, Options{Observe: *fastAdvertsFor})
+			r.Report(b)
+			b.ReportMetric(float64(r.FalseTakeovers)/r.Observed.Hours(), "false-takeovers/h")
+		}
+	})
+}
+
+// BenchmarkStarved: 200 routers, v3, 100 ms, while N busy processes spin
+// on the machine's cores, and while the master is frozen for 250 ms every
+// 250 ms of running; each with keepalived's real-time settings and without.
+func BenchmarkStarved(b *testing.B) {
+	loads := []struct {
+		name string
+		load Load
+	}{
+		{"busy2", Busy{N: 2}},
+		{"busy4", Busy{N: 4}},
+		{"busy8", Busy{N: 8}},
+		{"pause250ms", Pause{For: 250 * time.Millisecond, Run: 250 * time.Millisecond}},
+	}
+	sched := []struct {
+		name string
+		defs []string
+	}{
+		{"normal", nil},
+		{"rt", []string{"vrrp_rt_priority 50", "vrrp_rlimit_rttime 10000", "vrrp_no_swap"}},
+	}
+	for _, sc := range sched {
+		for _, ld := range loads {
+			b.Run(fmt.Sprintf("%s/%s", sc.name, ld.name), func(b *testing.B) {
+				s := Scenario{Routers: 200, Version: 3, Interval: 100 * time.Millisecond, GlobalDefs: sc.defs}
+				bothDaemons(b, func(b *testing.B, d Daemon) {
+					for range b.N {
+						RunWith(b, d, s, Options{Observe: *starvedFor, Load: ld.load, NoTakeover: true}).Report(b)
+					}
+				})
+			})
+		}
+	}
+}
