@@ -69,6 +69,10 @@ type Options struct {
 	// Load, if set, runs during the Observe phase.
 	Load       Load
 	NoTakeover bool // stop after Observe: no kill, no lags
+	// Terminate ends the surviving daemon with SIGTERM, and waits for it,
+	// rather than leaving it to the lab's SIGKILL: a clean exit writes
+	// vrrpd's --cpuprofile.
+	Terminate bool
 }
 
 // Settings of a run.
@@ -187,7 +191,26 @@ func RunWith(tb testing.TB, d Daemon, s Scenario, o Options) Result {
 	w.poll()
 	r.FalseTakeovers, r.DualMasters = Flaps(w.seen, l, steady, kill, 3*s.Interval)
 	r.Lags, r.Missing = Takeover(w.seen, l, r.MasterDownInterval)
+	if o.Terminate {
+		terminate(tb, backup)
+	}
 	return r
+}
+
+// terminate stops cmd's group with SIGTERM and waits for it to exit.
+func terminate(tb testing.TB, cmd *exec.Cmd) {
+	tb.Helper()
+	if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM); err != nil {
+		tb.Error(err)
+		return
+	}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		tb.Error("the daemon did not exit within 30 s of SIGTERM")
+	}
 }
 
 // setupInterfaces gives both hosts the scenario's interfaces and returns

@@ -93,3 +93,22 @@ func BenchmarkStarved(b *testing.B) {
 		}
 	}
 }
+
+// cpuProfile, if set, is where BenchmarkScale1000Profile's surviving vrrpd
+// writes its CPU profile.
+var cpuProfile = flag.String("labbench.cpuprofile", "", "Scale1000Profile: the backup vrrpd's CPU profile")
+
+// BenchmarkScale1000Profile is Scale1000 for vrrpd built with -tags pprof:
+// the backup, which takes over, profiles its whole life (steady backup,
+// the takeover, the seconds after as master) into -labbench.cpuprofile.
+func BenchmarkScale1000Profile(b *testing.B) {
+	if *cpuProfile == "" {
+		b.Skip("set -labbench.cpuprofile")
+	}
+	s := Scenario{Routers: 1000, Interfaces: 4, Version: 3, Interval: 100 * time.Millisecond}
+	d := BuildVrrpdTags(b, "pprof")
+	d.Args = []string{"--cpuprofile", *cpuProfile}
+	for range b.N {
+		RunWith(b, d, s, Options{Terminate: true}).Report(b)
+	}
+}
