@@ -204,6 +204,7 @@ func serve(opts *options, logOut io.Writer) int {
 	if opts.dumpConfig {
 		dumpConfig(log, p.conf)
 	}
+	applySched(p.conf.Global, log)
 	pids, err := writePidFiles(opts.pidFile, opts.vrrpPidFile)
 	if err != nil {
 		log.Error(err.Error())

@@ -15,7 +15,7 @@ import (
 var fastAdvertsFor = flag.Duration("labbench.fast", 30*time.Second, "FastAdverts: how long to watch for false takeovers")
 
 // starvedFor is how long each Starved load runs.
-var starvedFor = flag.Duration("labbench.starved", 30*time.Second, "Starved: how long each load runs")
+var starvedFor = flag.Duration("labbench.starved", 20*time.Second, "Starved: how long each load runs")
 
 // bothDaemons runs fn as a sub-benchmark for keepalived, then for vrrpd.
 func bothDaemons(b *testing.B, fn func(b *testing.B, d Daemon)) {
@@ -62,7 +62,10 @@ func BenchmarkFastAdverts(b *testing.B) {
 
 // BenchmarkStarved: 200 routers, v3, 100 ms, while N busy processes spin
 // on the machine's cores, and while the master is frozen for 250 ms every
-// 250 ms of running; each with keepalived's real-time settings and without.
+// 250 ms of running; under normal scheduling and keepalived's real-time
+// settings (vrrp_rt_priority with vrrp_rlimit_rttime), and, at N = 8 and
+// paused, with vrrp_priority -20 or vrrp_no_swap alone, to show what each
+// buys.
 func BenchmarkStarved(b *testing.B) {
 	loads := []struct {
 		name string
@@ -76,12 +79,18 @@ func BenchmarkStarved(b *testing.B) {
 	sched := []struct {
 		name string
 		defs []string
+		all  bool // every load, or busy8 and the pause only
 	}{
-		{"normal", nil},
-		{"rt", []string{"vrrp_rt_priority 50", "vrrp_rlimit_rttime 10000", "vrrp_no_swap"}},
+		{"normal", nil, true},
+		{"rt", []string{"vrrp_rt_priority 50", "vrrp_rlimit_rttime 10000"}, true},
+		{"nice-20", []string{"vrrp_priority -20"}, false},
+		{"noswap", []string{"vrrp_no_swap"}, false},
 	}
 	for _, sc := range sched {
 		for _, ld := range loads {
+			if !sc.all && ld.name != "busy8" && ld.name != "pause250ms" {
+				continue
+			}
 			b.Run(fmt.Sprintf("%s/%s", sc.name, ld.name), func(b *testing.B) {
 				s := Scenario{Routers: 200, Version: 3, Interval: 100 * time.Millisecond, GlobalDefs: sc.defs}
 				bothDaemons(b, func(b *testing.B, d Daemon) {
@@ -98,16 +107,24 @@ func BenchmarkStarved(b *testing.B) {
 // writes its CPU profile.
 var cpuProfile = flag.String("labbench.cpuprofile", "", "Scale1000Profile: the backup vrrpd's CPU profile")
 
+// memProfile, if set, is where it writes its heap profile at exit.
+var memProfile = flag.String("labbench.memprofile", "", "Scale1000Profile: the backup vrrpd's heap profile")
+
 // BenchmarkScale1000Profile is Scale1000 for vrrpd built with -tags pprof:
 // the backup, which takes over, profiles its whole life (steady backup,
 // the takeover, the seconds after as master) into -labbench.cpuprofile.
 func BenchmarkScale1000Profile(b *testing.B) {
-	if *cpuProfile == "" {
-		b.Skip("set -labbench.cpuprofile")
+	if *cpuProfile == "" && *memProfile == "" {
+		b.Skip("set -labbench.cpuprofile or -labbench.memprofile")
 	}
 	s := Scenario{Routers: 1000, Interfaces: 4, Version: 3, Interval: 100 * time.Millisecond}
 	d := BuildVrrpdTags(b, "pprof")
-	d.Args = []string{"--cpuprofile", *cpuProfile}
+	if *cpuProfile != "" {
+		d.Args = append(d.Args, "--cpuprofile", *cpuProfile)
+	}
+	if *memProfile != "" {
+		d.Args = append(d.Args, "--memprofile", *memProfile)
+	}
 	for range b.N {
 		RunWith(b, d, s, Options{Terminate: true}).Report(b)
 	}
