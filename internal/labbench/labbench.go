@@ -69,9 +69,9 @@ type Options struct {
 	// Load, if set, runs during the Observe phase.
 	Load       Load
 	NoTakeover bool // stop after Observe: no kill, no lags
-	// Terminate ends the surviving daemon with SIGTERM, and waits for it,
-	// rather than leaving it to the lab's SIGKILL: a clean exit writes
-	// vrrpd's --cpuprofile.
+	// Terminate ends the surviving daemons (both with NoTakeover) with
+	// SIGTERM, and waits for them, rather than leaving them to the lab's
+	// SIGKILL: a clean exit writes vrrpd's --cpuprofile.
 	Terminate bool
 }
 
@@ -167,6 +167,10 @@ func RunWith(tb testing.TB, d Daemon, s Scenario, o Options) Result {
 	}
 
 	if o.NoTakeover {
+		if o.Terminate {
+			terminate(tb, master)
+			terminate(tb, backup)
+		}
 		w.poll()
 		r.Observed = w.latest.Sub(steady)
 		r.FalseTakeovers, r.DualMasters = Flaps(w.seen, l, steady, w.latest.Add(time.Nanosecond), 3*s.Interval)

@@ -3,6 +3,7 @@ package labbench
 import (
 	"flag"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -103,29 +104,36 @@ func BenchmarkStarved(b *testing.B) {
 	}
 }
 
-// cpuProfile, if set, is where BenchmarkScale1000Profile's surviving vrrpd
-// writes its CPU profile.
-var cpuProfile = flag.String("labbench.cpuprofile", "", "Scale1000Profile: the backup vrrpd's CPU profile")
+// cpuProfile and memProfile, if set, are where BenchmarkScale1000Profile's
+// vrrpds write their profiles; {host} in them is h1 or h2, {run} takeover
+// or steady.
+var (
+	cpuProfile = flag.String("labbench.cpuprofile", "", "Scale1000Profile: vrrpd's CPU profile ({host}: h1, h2)")
+	memProfile = flag.String("labbench.memprofile", "", "Scale1000Profile: vrrpd's heap profile at exit ({host}: h1, h2)")
+)
 
-// memProfile, if set, is where it writes its heap profile at exit.
-var memProfile = flag.String("labbench.memprofile", "", "Scale1000Profile: the backup vrrpd's heap profile")
-
-// BenchmarkScale1000Profile is Scale1000 for vrrpd built with -tags pprof:
-// the backup, which takes over, profiles its whole life (steady backup,
-// the takeover, the seconds after as master) into -labbench.cpuprofile.
+// BenchmarkScale1000Profile is Scale1000 for vrrpd built with -tags
+// pprof. "takeover": h2, the backup that takes over, profiles its whole
+// life (steady backup, the takeover, the seconds after as master);
+// "steady": both run to the end of the CPU window and exit cleanly, h1's
+// profile being the steady master's.
 func BenchmarkScale1000Profile(b *testing.B) {
 	if *cpuProfile == "" && *memProfile == "" {
 		b.Skip("set -labbench.cpuprofile or -labbench.memprofile")
 	}
 	s := Scenario{Routers: 1000, Interfaces: 4, Version: 3, Interval: 100 * time.Millisecond}
-	d := BuildVrrpdTags(b, "pprof")
-	if *cpuProfile != "" {
-		d.Args = append(d.Args, "--cpuprofile", *cpuProfile)
-	}
-	if *memProfile != "" {
-		d.Args = append(d.Args, "--memprofile", *memProfile)
-	}
-	for range b.N {
-		RunWith(b, d, s, Options{Terminate: true}).Report(b)
+	for _, name := range []string{"takeover", "steady"} {
+		b.Run(name, func(b *testing.B) {
+			d := BuildVrrpdTags(b, "pprof")
+			if *cpuProfile != "" {
+				d.Args = append(d.Args, "--cpuprofile", strings.ReplaceAll(*cpuProfile, "{run}", name))
+			}
+			if *memProfile != "" {
+				d.Args = append(d.Args, "--memprofile", strings.ReplaceAll(*memProfile, "{run}", name))
+			}
+			for range b.N {
+				RunWith(b, d, s, Options{Terminate: true, NoTakeover: name == "steady"}).Report(b)
+			}
+		})
 	}
 }

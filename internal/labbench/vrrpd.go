@@ -21,7 +21,8 @@ type Vrrpd struct {
 	// Bin is the built binary.
 	Bin string
 	// Args are appended to the command line (--cpuprofile ... of a
-	// -tags pprof build), Env to the environment (GOGC=...).
+	// -tags pprof build), with {host} replaced by the host's name; Env
+	// to the environment (GOGC=...).
 	Args, Env []string
 }
 
@@ -37,7 +38,9 @@ func (v Vrrpd) Command(ctx context.Context, h *netlab.Host, cfg, dir string) *ex
 		// keepalived has no status endpoint, and vrrpd's default one is
 		// in the host's /run.
 		"--status", "none")
-	cmd.Args = append(cmd.Args, v.Args...)
+	for _, a := range v.Args {
+		cmd.Args = append(cmd.Args, strings.ReplaceAll(a, "{host}", h.Name))
+	}
 	if len(v.Env) > 0 {
 		cmd.Env = append(os.Environ(), v.Env...)
 	}
