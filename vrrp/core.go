@@ -111,19 +111,22 @@ type output struct {
 	sends []sendRequest
 	arena []byte // the sends' messages
 	later []laterWork
+	// How long each has been mostly idle (see retainer).
+	keepPorts, keepViews, keepSends, keepArena, keepLater retainer
 }
 
 func (o *output) empty() bool {
 	return len(o.ports) == 0 && len(o.views) == 0 && len(o.sends) == 0 && len(o.later) == 0
 }
 
-// reset empties o, keeping its storage.
+// reset empties o, keeping its storage unless it has outgrown its use
+// (see retainer). Pointers, strings, errors and slices are cleared.
 func (o *output) reset() {
-	clear(o.ports)
-	clear(o.views)
-	clear(o.sends)
-	clear(o.later) // strings, errors, slices
-	o.ports, o.views, o.sends, o.arena, o.later = o.ports[:0], o.views[:0], o.sends[:0], o.arena[:0], o.later[:0]
+	o.ports = reuse(&o.keepPorts, o.ports, len(o.ports))
+	o.views = reuse(&o.keepViews, o.views, len(o.views))
+	o.sends = reuse(&o.keepSends, o.sends, len(o.sends))
+	o.arena = reuse(&o.keepArena, o.arena, len(o.arena))
+	o.later = reuse(&o.keepLater, o.later, len(o.later))
 }
 
 // sendRequest is one advert to one destination. The adverts to the peers

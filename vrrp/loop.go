@@ -189,8 +189,7 @@ func (n *Node) runHeld() {
 		}
 		n.carryOut(&n.held[i])
 	}
-	clear(n.held)
-	n.held = n.held[:0]
+	n.held = reuse(&n.keepHeld, n.held, len(n.held))
 	n.hold.released()
 }
 

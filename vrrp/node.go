@@ -97,21 +97,22 @@ type Node struct {
 	wake     chan struct{}
 
 	// Owned by the loop.
-	core    *core
-	ios     map[*port]*portIO
-	ioList  []*portIO
-	hold    holdPolicy
-	read    readPolicy
-	spin    wakePolicy
-	held    []laterWork
-	rx      rxBuffers
-	timer   Timer
-	armedAt time.Time
-	workCtx context.Context
-	cancel  context.CancelFunc
-	stopIO  chan struct{}
-	ioWG    sync.WaitGroup
-	workWG  sync.WaitGroup
+	core     *core
+	ios      map[*port]*portIO
+	ioList   []*portIO
+	hold     holdPolicy
+	read     readPolicy
+	spin     wakePolicy
+	held     []laterWork
+	keepHeld retainer // lets held's storage go after a burst
+	rx       rxBuffers
+	timer    Timer
+	armedAt  time.Time
+	workCtx  context.Context
+	cancel   context.CancelFunc
+	stopIO   chan struct{}
+	ioWG     sync.WaitGroup
+	workWG   sync.WaitGroup
 }
 
 type nodePhase uint8

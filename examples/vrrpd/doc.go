@@ -391,11 +391,11 @@
 //	  vrrp_rx_bufs_multiplier        -  warned, as vrrp_rx_bufs_policy
 //	  max_auto_priority              -  warned: no automatic real-time priority
 //	  min_auto_priority_delay        -  warned, as max_auto_priority
-//	  vrrp_priority                  -  warned: set the process's priority from outside (nice, systemd)
-//	  vrrp_no_swap                   -  warned, as vrrp_priority
-//	  vrrp_cpu_affinity              -  warned, as vrrp_priority
-//	  vrrp_rt_priority               -  warned, as vrrp_priority
-//	  vrrp_rlimit_rttime             -  warned, as vrrp_priority
+//	  vrrp_priority                  =  every thread's nice value (vrrp/vrrpsched)
+//	  vrrp_no_swap                   =  mlockall(MCL_CURRENT|MCL_FUTURE) (vrrp/vrrpsched)
+//	  vrrp_cpu_affinity              -  warned: set the CPU set from outside (taskset, systemd)
+//	  vrrp_rt_priority               =  every thread SCHED_RR at that priority (vrrp/vrrpsched)
+//	  vrrp_rlimit_rttime             ~  RLIMIT_RTTIME's soft limit (SIGXCPU, ignored); the hard limit (SIGKILL) is twice it, at least 200 ms more, so that a garbage collection does not kill vrrpd
 //	  vrrp_process_name              -  warned: one process, named vrrpd
 //	  process_names                  -  warned, as vrrp_process_name
 //	  process_name                   -  warned, as vrrp_process_name

@@ -2,29 +2,65 @@ package labbench
 
 import (
 	"fmt"
+	"net/netip"
 	"strings"
 	"time"
 
 	"github.com/vrrpkit/vrrpkit/vrrp"
 )
 
-// Scenario is the group both daemons run: Routers virtual routers on eth0,
-// VRIDs 1..Routers, one VIP each.
+// Scenario is the group both daemons run: Routers virtual routers, one VIP
+// each, spread evenly over Interfaces interfaces (VRIDs 1..Routers/Interfaces
+// on each).
 type Scenario struct {
 	Routers  int
 	Version  int           // 2 or 3
 	Interval time.Duration // advert_int
+	// Interfaces is how many interfaces carry the routers. 0 or 1: the
+	// hosts' eth0. More: that many interfaces besides eth0 (see
+	// Interface), each a segment and subnet of its own, since one
+	// interface holds at most 255 VRIDs.
+	Interfaces int
+	// GlobalDefs are extra global_defs lines (vrrp_rt_priority 50, ...).
+	GlobalDefs []string
+}
+
+// ifaces is how many interfaces the scenario uses (at least 1).
+func (s Scenario) ifaces() int { return max(1, s.Interfaces) }
+
+// PerInterface is how many routers (VRIDs) each interface carries.
+func (s Scenario) PerInterface() int { return s.Routers / s.ifaces() }
+
+// Interface names interface k (0-based) of a host: eth0 alone, or eth1
+// onwards, each on its own segment (see setupInterfaces).
+func (s Scenario) Interface(k int) string {
+	if s.ifaces() == 1 {
+		return "eth0"
+	}
+	return fmt.Sprintf("eth%d", 1+k)
+}
+
+// vlanAddr is host i's address on interface k of several: 10.(k+1).0.i, a subnet
+// apart from eth0's 10.0.0.0/24 and from the VIPs in 10.0.1.0 to 10.0.17.0.
+func vlanAddr(k int, host byte) netip.Addr {
+	return netip.AddrFrom4([4]byte{10, byte(k + 1), 0, host})
 }
 
 // Config renders the keepalived.conf of one host. Every instance is BACKUP
 // with the given priority, so the higher priority takes over by preemption.
 func (s Scenario) Config(routerID string, priority int) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "global_defs {\n  router_id %s\n  vrrp_version %d\n}\n", routerID, s.Version)
+	fmt.Fprintf(&b, "global_defs {\n  router_id %s\n  vrrp_version %d\n", routerID, s.Version)
+	for _, l := range s.GlobalDefs {
+		fmt.Fprintf(&b, "  %s\n", l)
+	}
+	b.WriteString("}\n")
+	per := s.PerInterface()
 	for i := 1; i <= s.Routers; i++ {
+		k, vrid := (i-1)/per, 1+(i-1)%per
 		fmt.Fprintf(&b, `vrrp_instance VI_%d {
   state BACKUP
-  interface eth0
+  interface %s
   virtual_router_id %d
   priority %d
   advert_int %s
@@ -32,7 +68,7 @@ func (s Scenario) Config(routerID string, priority int) string {
     %s/32
   }
 }
-`, i, i, priority, seconds(s.Interval), vipFor(i))
+`, i, s.Interface(k), vrid, priority, seconds(s.Interval), vipFor(i))
 	}
 	return b.String()
 }
@@ -45,9 +81,10 @@ func (s Scenario) MasterDownInterval(p int) time.Duration {
 	return vrrp.MasterDownInterval(s.Version, p, s.Interval)
 }
 
-// vipFor gives VRID i its own address outside the hosts' 10.0.0.0/24.
+// vipFor gives router i (1-based) its own address outside the hosts'
+// subnets: 10.0.1.0 onwards, 250 to a /24.
 func vipFor(i int) string { return fmt.Sprintf("10.0.%d.%d", 1+i/250, 1+i%250) }
 
 func seconds(d time.Duration) string {
-	return strings.TrimRight(strings.TrimRight(fmt.Sprintf("%.2f", d.Seconds()), "0"), ".")
+	return strings.TrimRight(strings.TrimRight(fmt.Sprintf("%.3f", d.Seconds()), "0"), ".")
 }

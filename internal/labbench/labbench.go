@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -37,22 +38,46 @@ func (Keepalived) Command(ctx context.Context, h *netlab.Host, cfg, dir string) 
 
 // Result is what one run measured.
 type Result struct {
-	Lags               []time.Duration // per VRID, beyond Master_Down_Interval
-	Missing            []int           // VRIDs never taken over
+	Lags               []time.Duration // per router, beyond Master_Down_Interval
+	Missing            []int           // routers (1-based) never taken over
 	MasterCPU          float64         // % of one core, steady state
 	BackupCPU          float64
 	MasterRSS          int64 // bytes
 	BackupRSS          int64
 	MasterDownInterval time.Duration
+	// Converge is the time from starting the daemons to h1 being master
+	// of every router.
+	Converge time.Duration
+	// Observed is how long the false takeovers were looked for: from
+	// convergence to the kill.
+	Observed time.Duration
+	// FalseTakeovers counts the backup's takeovers while the master was
+	// alive, DualMasters those of them during which the master kept
+	// advertising too (see Flaps).
+	FalseTakeovers, DualMasters int
 	// CaptureDropped counts frames the capture lost (its socket buffer
-	// overflowed). A lost advert of the old master makes its VRID's lag
+	// overflowed). A lost advert of the old master makes its router's lag
 	// look an interval longer.
 	CaptureDropped uint64
 }
 
+// Options vary a run beyond its Scenario.
+type Options struct {
+	// Observe is how long to watch the steady state for false takeovers
+	// after the CPU window, under Load if set. 0: no such phase.
+	Observe time.Duration
+	// Load, if set, runs during the Observe phase.
+	Load       Load
+	NoTakeover bool // stop after Observe: no kill, no lags
+	// Terminate ends the surviving daemons (both with NoTakeover) with
+	// SIGTERM, and waits for them, rather than leaving them to the lab's
+	// SIGKILL: a clean exit writes vrrpd's --cpuprofile.
+	Terminate bool
+}
+
 // Settings of a run.
 const (
-	convergeTimeout = 90 * time.Second
+	convergeTimeout = 120 * time.Second
 	takeoverTimeout = 30 * time.Second
 	cpuWindow       = 10 * time.Second
 )
@@ -62,10 +87,17 @@ const (
 // kills h1's daemon (SIGKILL to its process group) and measures how long
 // h2 takes over each VRID.
 func Run(tb testing.TB, d Daemon, s Scenario) Result {
+	return RunWith(tb, d, s, Options{})
+}
+
+// RunWith is Run with a steady phase watched for false takeovers between
+// the CPU window and the kill (see Options).
+func RunWith(tb testing.TB, d Daemon, s Scenario, o Options) Result {
 	tb.Helper()
 	lab := netlab.New(tb, 2)
-	capture := lab.Capture()
 	h1, h2 := lab.Host(1), lab.Host(2)
+	l := setupInterfaces(tb, lab, s, h1, h2)
+	capture := lab.Capture()
 	ctx, cancel := context.WithCancel(context.Background())
 	tb.Cleanup(cancel)
 
@@ -93,17 +125,20 @@ func Run(tb testing.TB, d Daemon, s Scenario) Result {
 		})
 		return cmd
 	}
+	t0 := time.Now()
 	backup := start(h2, 100)
 	master := start(h1, 200)
 
 	// Converged: h1's latest advert for every VRID is recent and h2 has
 	// been silent for a few intervals.
-	w := newWatch(capture.Since, s.Routers, h1.IPv4, h2.IPv4)
+	w := newWatch(capture.Since, l)
 	if err := waitUntil(convergeTimeout, func() bool { return w.converged(10 * s.Interval) }); err != nil {
-		tb.Fatalf("%s: h1 never became master of all %d VRIDs: %v", d.Name(), s.Routers, err)
+		tb.Fatalf("%s: h1 never became master of all %d routers: %v", d.Name(), s.Routers, err)
 	}
-
 	var r Result
+	r.Converge = time.Since(t0)
+	steady := w.latest
+
 	r.MasterDownInterval = s.MasterDownInterval(100)
 	shares, err := cpuShare([]int{master.Process.Pid, backup.Process.Pid}, cpuWindow)
 	if err != nil {
@@ -116,13 +151,39 @@ func Run(tb testing.TB, d Daemon, s Scenario) Result {
 	if r.BackupRSS, err = rss(backup.Process.Pid); err != nil {
 		tb.Fatal(err)
 	}
+	if o.Observe > 0 {
+		var stop func()
+		if o.Load != nil {
+			stop = o.Load.Start(tb, master.Process.Pid, backup.Process.Pid)
+		}
+		deadline := time.Now().Add(o.Observe)
+		for time.Now().Before(deadline) {
+			time.Sleep(min(time.Second, time.Until(deadline))) // the phase itself
+			w.poll()
+		}
+		if stop != nil {
+			stop()
+		}
+	}
 
+	if o.NoTakeover {
+		if o.Terminate {
+			terminate(tb, master)
+			terminate(tb, backup)
+		}
+		w.poll()
+		r.Observed = w.latest.Sub(steady)
+		r.FalseTakeovers, r.DualMasters = Flaps(w.seen, l, steady, w.latest.Add(time.Nanosecond), 3*s.Interval)
+		return r
+	}
 	if err := syscall.Kill(-master.Process.Pid, syscall.SIGKILL); err != nil {
 		tb.Fatal(err)
 	}
-	w.killed(time.Now())
+	kill := time.Now()
+	w.killed(kill)
+	r.Observed = kill.Sub(steady)
 	if err := waitUntil(takeoverTimeout, w.tookOver); err != nil {
-		tb.Errorf("%s: h2 did not take over every VRID: %v", d.Name(), err)
+		tb.Errorf("%s: h2 did not take over every router: %v", d.Name(), err)
 	}
 	capture.Stop()
 	if r.CaptureDropped, err = capture.Dropped(); err != nil {
@@ -132,22 +193,94 @@ func Run(tb testing.TB, d Daemon, s Scenario) Result {
 		tb.Logf("%s: the capture dropped %d frames: a lag may be measured from an advert before the old master's last", d.Name(), r.CaptureDropped)
 	}
 	w.poll()
-	r.Lags, r.Missing = Takeover(w.seen, s.Routers, h1.IPv4, h2.IPv4, r.MasterDownInterval)
+	r.FalseTakeovers, r.DualMasters = Flaps(w.seen, l, steady, kill, 3*s.Interval)
+	r.Lags, r.Missing = Takeover(w.seen, l, r.MasterDownInterval)
+	if o.Terminate {
+		terminate(tb, backup)
+	}
 	return r
+}
+
+// terminate stops cmd's group with SIGTERM and waits for it to exit.
+func terminate(tb testing.TB, cmd *exec.Cmd) {
+	tb.Helper()
+	if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM); err != nil {
+		tb.Error(err)
+		return
+	}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		tb.Error("the daemon did not exit within 30 s of SIGTERM")
+	}
+}
+
+// setupInterfaces gives both hosts the scenario's interfaces and returns
+// their layout. Beyond eth0, interface k of a host is one more veth on the
+// lab's bridge, and a bridge-family nftables rule in the switch keeps each
+// interface's ports a segment of their own (frames are forwarded only
+// between ports of one segment), as VLANs would, while the one capture on
+// the bridge still sees every segment. (VLAN devices need the 8021q module
+// and VLAN-filtering bridges a kernel option, which the machine may lack.)
+func setupInterfaces(tb testing.TB, lab *netlab.Lab, s Scenario, h1, h2 *netlab.Host) Layout {
+	tb.Helper()
+	l := Layout{PerInterface: s.PerInterface()}
+	if s.ifaces() == 1 {
+		l.Old, l.New = []netip.Addr{h1.IPv4}, []netip.Addr{h2.IPv4}
+		return l
+	}
+	var sw, nft strings.Builder
+	hosts := map[*netlab.Host]*strings.Builder{h1: {}, h2: {}}
+	nft.WriteString("table bridge segments {\n  chain forward {\n    type filter hook forward priority 0; policy accept;\n")
+	for k := range s.ifaces() {
+		// Ports s<k>h<host>; "s1h*" does not match s10h1.
+		fmt.Fprintf(&nft, "    iifname \"s%dh*\" oifname != \"s%dh*\" drop\n", k, k)
+		fmt.Fprintf(&nft, "    oifname \"s%dh*\" iifname != \"s%dh*\" drop\n", k, k)
+		for _, h := range []*netlab.Host{h1, h2} {
+			port := fmt.Sprintf("s%dh%d", k, h.Index)
+			fmt.Fprintf(&sw, "link add %s type veth peer name %s netns %s\n", port, s.Interface(k), h.Namespace)
+			fmt.Fprintf(&sw, "link set %s master br0\nlink set %s up\n", port, port)
+			fmt.Fprintf(hosts[h], "addr add %s/24 dev %s\nlink set %s up\n", vlanAddr(k, byte(h.Index)), s.Interface(k), s.Interface(k))
+		}
+		l.Old = append(l.Old, vlanAddr(k, byte(h1.Index)))
+		l.New = append(l.New, vlanAddr(k, byte(h2.Index)))
+	}
+	nft.WriteString("  }\n}\n")
+	run := func(cmds string, name string, args ...string) {
+		cmd := exec.Command(name, args...)
+		cmd.Stdin = strings.NewReader(cmds)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			tb.Fatalf("%s %v: %v\n%s", name, args, err, out)
+		}
+	}
+	// The rules first: no frame crosses segments while they are built.
+	run(nft.String(), "ip", "netns", "exec", lab.SwitchNamespace(), "nft", "-f", "-")
+	run(sw.String(), "ip", "-n", lab.SwitchNamespace(), "-batch", "-")
+	run(hosts[h1].String(), "ip", "-n", h1.Namespace, "-batch", "-")
+	run(hosts[h2].String(), "ip", "-n", h2.Namespace, "-batch", "-")
+	return l
 }
 
 // Report puts a result into a benchmark's output.
 func (r Result) Report(b *testing.B) {
 	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-	b.ReportMetric(ms(Percentile(r.Lags, 50)), "lag-p50-ms")
-	b.ReportMetric(ms(Percentile(r.Lags, 90)), "lag-p90-ms")
-	b.ReportMetric(ms(Percentile(r.Lags, 99)), "lag-p99-ms")
-	b.ReportMetric(ms(Percentile(r.Lags, 100)), "lag-max-ms")
+	if len(r.Lags) > 0 || len(r.Missing) > 0 {
+		b.ReportMetric(ms(Percentile(r.Lags, 50)), "lag-p50-ms")
+		b.ReportMetric(ms(Percentile(r.Lags, 90)), "lag-p90-ms")
+		b.ReportMetric(ms(Percentile(r.Lags, 99)), "lag-p99-ms")
+		b.ReportMetric(ms(Percentile(r.Lags, 100)), "lag-max-ms")
+		b.ReportMetric(float64(len(r.Missing)), "vrids-not-taken-over")
+	}
 	b.ReportMetric(r.MasterCPU, "master-cpu-%")
 	b.ReportMetric(r.BackupCPU, "backup-cpu-%")
 	b.ReportMetric(float64(r.MasterRSS)/(1<<20), "master-rss-MB")
 	b.ReportMetric(float64(r.BackupRSS)/(1<<20), "backup-rss-MB")
-	b.ReportMetric(float64(len(r.Missing)), "vrids-not-taken-over")
+	b.ReportMetric(r.Converge.Seconds(), "converge-s")
+	b.ReportMetric(r.Observed.Seconds(), "observed-s")
+	b.ReportMetric(float64(r.FalseTakeovers), "false-takeovers")
+	b.ReportMetric(float64(r.DualMasters), "dual-masters")
 	b.ReportMetric(float64(r.CaptureDropped), "capture-dropped")
 }
 
@@ -167,20 +300,21 @@ func Adverts(frames []netlab.Frame) []Seen {
 // the daemons are being measured.
 type watch struct {
 	since          func(i int) ([]netlab.Frame, int) // Capture.Since
+	l              Layout
 	n              int
-	master, backup netip.Addr
 	next           int
 	seen           []Seen
 	latest         time.Time   // newest frame
-	masterLast     []time.Time // per VRID: h1's newest advert with priority > 0
+	masterLast     []time.Time // per router: h1's newest advert with priority > 0
 	backupLast     time.Time   // h2's newest advert
 	after          time.Time   // the kill; zero before
-	takenOver      []bool      // per VRID: h2 advertised (priority > 0) after the kill
+	takenOver      []bool      // per router: h2 advertised (priority > 0) after the kill
 	takenOverCount int
 }
 
-func newWatch(since func(int) ([]netlab.Frame, int), n int, master, backup netip.Addr) *watch {
-	return &watch{since: since, n: n, master: master, backup: backup,
+func newWatch(since func(int) ([]netlab.Frame, int), l Layout) *watch {
+	n := l.Routers()
+	return &watch{since: since, l: l, n: n,
 		masterLast: make([]time.Time, n+1), takenOver: make([]bool, n+1)}
 }
 
@@ -197,17 +331,17 @@ func (w *watch) poll() {
 			continue
 		}
 		w.seen = append(w.seen, s)
-		v := int(s.VRID)
+		h, v := w.l.router(s)
 		switch {
-		case s.Src == w.backup:
+		case h == 2:
 			if s.Time.After(w.backupLast) {
 				w.backupLast = s.Time
 			}
-			if !w.after.IsZero() && s.Priority > 0 && v <= w.n && s.Time.After(w.after) && !w.takenOver[v] {
+			if !w.after.IsZero() && s.Priority > 0 && s.Time.After(w.after) && !w.takenOver[v] {
 				w.takenOver[v] = true
 				w.takenOverCount++
 			}
-		case s.Src == w.master && s.Priority > 0 && v <= w.n:
+		case h == 1 && s.Priority > 0:
 			if s.Time.After(w.masterLast[v]) {
 				w.masterLast[v] = s.Time
 			}

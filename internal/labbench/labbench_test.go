@@ -2,6 +2,7 @@ package labbench
 
 import (
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -42,7 +43,7 @@ func TestTakeoverMeasuresLagBeyondMasterDown(t *testing.T) {
 		{t0.Add(405 * time.Millisecond), nw, 2, 100},  // 400 ms after: lag 40 ms
 		{t0.Add(400 * time.Millisecond), nw, 3, 0},    // priority 0 never counts
 	}
-	lags, missing := Takeover(seen, 3, old, nw, mdi)
+	lags, missing := Takeover(seen, one(3, old, nw), mdi)
 	want := []time.Duration{10 * time.Millisecond, 40 * time.Millisecond}
 	if len(lags) != 2 || lags[0] != want[0] || lags[1] != want[1] {
 		t.Errorf("lags = %v, want %v", lags, want)
@@ -115,7 +116,7 @@ func TestWatchFollowsConvergenceAndTakeover(t *testing.T) {
 	t0 := time.Unix(1000, 0)
 	h1, h2 := netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("10.0.0.2")
 	src := &frameSource{}
-	w := newWatch(src.since, 2, h1, h2)
+	w := newWatch(src.since, one(2, h1, h2))
 	quiet := time.Second
 	if w.converged(quiet) {
 		t.Fatal("converged with nothing captured")
@@ -146,9 +147,78 @@ func TestWatchFollowsConvergenceAndTakeover(t *testing.T) {
 	if !w.tookOver() {
 		t.Error("not taken over after both VRIDs were advertised by h2")
 	}
-	lags, missing := Takeover(w.seen, 2, h1, h2, 360*time.Millisecond)
+	lags, missing := Takeover(w.seen, one(2, h1, h2), 360*time.Millisecond)
 	want := []time.Duration{(2100 - 1500 - 360) * time.Millisecond, (2110 - 1600 - 360) * time.Millisecond}
 	if len(missing) != 0 || len(lags) != 2 || lags[0] != want[0] || lags[1] != want[1] {
 		t.Errorf("Takeover(seen) = %v, %v; want %v, none missing", lags, missing, want)
+	}
+}
+
+// one is the layout of n routers on one interface.
+func one(n int, old, nw netip.Addr) Layout {
+	return Layout{PerInterface: n, Old: []netip.Addr{old}, New: []netip.Addr{nw}}
+}
+
+func TestLayoutTellsRoutersApartByInterfaceAddress(t *testing.T) {
+	s := Scenario{Routers: 1000, Interfaces: 4}
+	l := Layout{PerInterface: s.PerInterface()}
+	for k := range 4 {
+		l.Old = append(l.Old, vlanAddr(k, 1))
+		l.New = append(l.New, vlanAddr(k, 2))
+	}
+	for _, c := range []struct {
+		src        netip.Addr
+		vrid       uint8
+		host, want int
+	}{
+		{vlanAddr(0, 1), 1, 1, 1},
+		{vlanAddr(0, 2), 250, 2, 250},
+		{vlanAddr(3, 1), 250, 1, 1000},
+		{vlanAddr(2, 2), 7, 2, 507},
+		{vlanAddr(2, 2), 251, 0, 0}, // beyond the interface's VRIDs
+		{netip.MustParseAddr("10.0.0.1"), 1, 0, 0},
+	} {
+		if h, r := l.router(Seen{Src: c.src, VRID: c.vrid, Priority: 1}); h != c.host || r != c.want {
+			t.Errorf("router(%v, %d) = %d, %d; want %d, %d", c.src, c.vrid, h, r, c.host, c.want)
+		}
+	}
+	if cfg := s.Config("h1", 200); !strings.Contains(cfg, "interface eth4\n  virtual_router_id 250\n") ||
+		strings.Count(cfg, "vrrp_instance") != 1000 {
+		t.Error("Config does not put router 1000 on VRID 250 of the fourth VLAN")
+	}
+}
+
+func TestFlapsCountsRunsAndDualMasters(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	old, nw := netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("10.0.0.2")
+	ms := func(n int) time.Time { return t0.Add(time.Duration(n) * time.Millisecond) }
+	seen := []Seen{
+		{ms(0), old, 1, 200},
+		{ms(400), nw, 1, 100},   // run 1 for router 1: the master yields the
+		{ms(450), old, 1, 200},  // advert after, so no dual master
+		{ms(1000), nw, 1, 100},  // run 2: a gap of 550 ms > 300 ms
+		{ms(1100), old, 1, 200}, // inside run 2: dual master
+		{ms(1200), nw, 1, 100},
+		{ms(1300), nw, 2, 0},   // priority 0: not a takeover
+		{ms(5000), nw, 2, 100}, // after the window
+		{ms(1400), nw, 9, 100}, // beyond the layout
+	}
+	falses, duals := Flaps(seen, one(2, old, nw), t0, ms(2000), 300*time.Millisecond)
+	if falses != 2 || duals != 1 {
+		t.Errorf("Flaps = %d false takeovers, %d dual masters; want 2, 1", falses, duals)
+	}
+}
+
+func TestParseAdvertSkipsAVLANTag(t *testing.T) {
+	frame := make([]byte, 18+20+8)
+	frame[12], frame[13] = 0x81, 0x00
+	frame[16], frame[17] = 0x08, 0x00
+	ip := frame[18:]
+	ip[0], ip[9] = 0x45, 112
+	copy(ip[12:16], []byte{10, 2, 0, 1})
+	ip[20], ip[21], ip[22] = 0x31, 250, 200
+	s, ok := parseAdvert(time.Unix(1, 0), frame)
+	if !ok || s.Src != netip.MustParseAddr("10.2.0.1") || s.VRID != 250 || s.Priority != 200 {
+		t.Errorf("parseAdvert = %+v, %v", s, ok)
 	}
 }

@@ -23,9 +23,13 @@ func parseAdvert(t time.Time, frame []byte) (Seen, bool) {
 	}
 	var src netip.Addr
 	var vrrp []byte
-	switch binary.BigEndian.Uint16(frame[12:14]) {
+	eth, l2 := binary.BigEndian.Uint16(frame[12:14]), 14
+	if eth == 0x8100 && len(frame) >= 18 { // an 802.1Q tag the capture kept
+		eth, l2 = binary.BigEndian.Uint16(frame[16:18]), 18
+	}
+	switch eth {
 	case 0x0800:
-		ip := frame[14:]
+		ip := frame[l2:]
 		if len(ip) < 20 || ip[0]>>4 != 4 || ip[9] != 112 {
 			return Seen{}, false
 		}
@@ -36,7 +40,7 @@ func parseAdvert(t time.Time, frame []byte) (Seen, bool) {
 		src = netip.AddrFrom4([4]byte(ip[12:16]))
 		vrrp = ip[ihl:]
 	case 0x86dd:
-		ip := frame[14:]
+		ip := frame[l2:]
 		if len(ip) < 44 || ip[6] != 112 {
 			return Seen{}, false
 		}
@@ -48,36 +52,108 @@ func parseAdvert(t time.Time, frame []byte) (Seen, bool) {
 	return Seen{Time: t, Src: src, VRID: vrrp[1], Priority: vrrp[2]}, true
 }
 
-// Takeover works out, for every VRID in 1..n, how long after the old
+// Layout tells which router of a scenario an advert is for: each host has
+// one address per interface, and adverts carry it as their source.
+type Layout struct {
+	PerInterface int
+	// Old and New are the two hosts' addresses, one per interface (the
+	// old master: h1; the new: h2).
+	Old, New []netip.Addr
+}
+
+// Routers is how many routers the layout holds.
+func (l Layout) Routers() int { return l.PerInterface * len(l.Old) }
+
+// router returns which host sent s (1: Old, 2: New, 0: neither) and for
+// which router (1..Routers, 0 when outside the layout).
+func (l Layout) router(s Seen) (host, r int) {
+	v := int(s.VRID)
+	if v < 1 || v > l.PerInterface {
+		return 0, 0
+	}
+	for k := range l.Old {
+		switch s.Src {
+		case l.Old[k]:
+			return 1, k*l.PerInterface + v
+		case l.New[k]:
+			return 2, k*l.PerInterface + v
+		}
+	}
+	return 0, 0
+}
+
+// Takeover works out, for every router of l, how long after the old
 // master's last advert the new master sent its first, minus the
 // Master_Down_Interval the RFC makes the backup wait: the lag an
-// implementation adds on top of the protocol. VRIDs the new master never
-// advertised are returned in missing.
-func Takeover(seen []Seen, n int, oldMaster, newMaster netip.Addr, mdi time.Duration) (lags []time.Duration, missing []int) {
+// implementation adds on top of the protocol. Routers (1-based) the new
+// master never advertised are returned in missing.
+func Takeover(seen []Seen, l Layout, mdi time.Duration) (lags []time.Duration, missing []int) {
+	n := l.Routers()
 	last := make([]time.Time, n+1)
 	for _, s := range seen {
-		if s.Src == oldMaster && int(s.VRID) <= n && s.Time.After(last[s.VRID]) {
-			last[s.VRID] = s.Time
+		if h, r := l.router(s); h == 1 && s.Time.After(last[r]) {
+			last[r] = s.Time
 		}
 	}
 	first := make([]time.Time, n+1)
 	for _, s := range seen {
-		v := int(s.VRID)
-		if s.Src != newMaster || v > n || s.Priority == 0 || last[v].IsZero() || !s.Time.After(last[v]) {
+		h, r := l.router(s)
+		if h != 2 || s.Priority == 0 || last[r].IsZero() || !s.Time.After(last[r]) {
 			continue
 		}
-		if first[v].IsZero() || s.Time.Before(first[v]) {
-			first[v] = s.Time
+		if first[r].IsZero() || s.Time.Before(first[r]) {
+			first[r] = s.Time
 		}
 	}
-	for v := 1; v <= n; v++ {
-		if first[v].IsZero() || last[v].IsZero() {
-			missing = append(missing, v)
+	for r := 1; r <= n; r++ {
+		if first[r].IsZero() || last[r].IsZero() {
+			missing = append(missing, r)
 			continue
 		}
-		lags = append(lags, first[v].Sub(last[v])-mdi)
+		lags = append(lags, first[r].Sub(last[r])-mdi)
 	}
 	return lags, missing
+}
+
+// Flaps counts, among adverts seen in [from, to) while the old master was
+// alive, the new (lower-priority) host's false takeovers: runs of its
+// adverts with priority > 0 for one router, a run ending where the host
+// was silent for that router for more than gap. A run is also a dual
+// master when the old master advertised the router (priority > 0) between
+// the run's first and last advert: both kept advertising, rather than the
+// backup yielding to the first higher-priority advert it heard.
+func Flaps(seen []Seen, l Layout, from, to time.Time, gap time.Duration) (falses, duals int) {
+	n := l.Routers()
+	times := [3][][]time.Time{nil, make([][]time.Time, n+1), make([][]time.Time, n+1)}
+	for _, s := range seen {
+		h, r := l.router(s)
+		if h == 0 || s.Priority == 0 || s.Time.Before(from) || !s.Time.Before(to) {
+			continue
+		}
+		times[h][r] = append(times[h][r], s.Time)
+	}
+	for r := 1; r <= n; r++ {
+		old, nw := times[1][r], times[2][r]
+		slices.SortFunc(old, time.Time.Compare)
+		slices.SortFunc(nw, time.Time.Compare)
+		for i := 0; i < len(nw); {
+			j := i + 1
+			for j < len(nw) && nw[j].Sub(nw[j-1]) <= gap {
+				j++
+			}
+			falses++
+			first, last := nw[i], nw[j-1]
+			k, _ := slices.BinarySearchFunc(old, first, time.Time.Compare)
+			for k < len(old) && !old[k].After(first) {
+				k++
+			}
+			if k < len(old) && old[k].Before(last) {
+				duals++
+			}
+			i = j
+		}
+	}
+	return falses, duals
 }
 
 // Percentile returns the p-th percentile (0..100, nearest rank) of ds.

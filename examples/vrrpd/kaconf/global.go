@@ -29,9 +29,9 @@ var globalUnsupported = words(`net_namespace net_namespace_ipvs namespace_with_i
 	nftables_counters nftables_ifindex nftables_ipvs nftables_ipvs_priority
 	nftables_ipvs_start_fwmark vrrp_iptables vrrp_ipsets disable_local_igmp
 	vrrp_skip_check_adv_addr vrrp_strict max_auto_priority
-	min_auto_priority_delay vrrp_priority checker_priority bfd_priority vrrp_no_swap
+	min_auto_priority_delay checker_priority bfd_priority
 	checker_no_swap bfd_no_swap vrrp_cpu_affinity checker_cpu_affinity bfd_cpu_affinity
-	vrrp_rt_priority checker_rt_priority bfd_rt_priority vrrp_rlimit_rttime
+	checker_rt_priority bfd_rt_priority
 	checker_rlimit_rttime bfd_rlimit_rttime snmp_socket enable_snmp_vrrp
 	enable_snmp_checker enable_snmp_rfc enable_snmp_rfcv2 enable_snmp_rfcv3 enable_traps
 	enable_dbus dbus_service_name lvs_notify_fifo lvs_notify_fifo_script
@@ -53,6 +53,22 @@ func (p *parser) globalDefs(block []*node) {
 	for _, n := range block {
 		kw := n.keyword()
 		switch kw {
+		case "vrrp_rt_priority":
+			if v, ok := p.intKeyword(n, 1, 99); ok {
+				g.RTPriority = v
+			}
+		case "vrrp_rlimit_rttime":
+			if v, ok := p.intKeyword(n, 2, math.MaxInt32); ok {
+				g.RLimitRTTime = time.Duration(v) * time.Microsecond
+			}
+		case "vrrp_priority":
+			if v, ok := p.intKeyword(n, -20, 19); ok {
+				g.ProcessPriority = v
+			}
+		case "vrrp_no_swap":
+			if p.flag(n) {
+				g.NoSwap = true
+			}
 		case "router_id":
 			if p.args(n, 1, 1) {
 				g.RouterID = n.words[1]

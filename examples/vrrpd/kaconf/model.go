@@ -168,6 +168,19 @@ type Global struct {
 	// DefaultInterface is where static addresses without dev go
 	// (default_interface). Default "eth0".
 	DefaultInterface string
+
+	// RTPriority runs the daemon SCHED_RR at that priority, 1..99
+	// (vrrp_rt_priority). Default 0: normal scheduling.
+	RTPriority int
+	// RLimitRTTime bounds the CPU time real-time threads may use between
+	// blocking system calls (vrrp_rlimit_rttime, microseconds, at least
+	// 2). Default 0: keepalived's 10 ms. Only with RTPriority.
+	RLimitRTTime time.Duration
+	// ProcessPriority is the daemon's nice value, -20..19
+	// (vrrp_priority). Default 0.
+	ProcessPriority int
+	// NoSwap locks the daemon's memory (vrrp_no_swap). Default false.
+	NoSwap bool
 }
 
 // FIFO is a notify FIFO: `notify_fifo PATH [USER [GROUP]]` and its
