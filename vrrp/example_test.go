@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"runtime"
+	"slices"
 	"time"
 
 	"github.com/vrrpkit/vrrpkit/vrrp"
@@ -52,6 +53,11 @@ func Example() {
 		}
 	}
 	fmt.Println("master:", r.Master())
+	// The backend adds the addresses on the router's worker, after the
+	// first adverts have gone out; a stop before then would drop them.
+	for !slices.Contains(vips.Calls(), "acquire") {
+		runtime.Gosched()
+	}
 
 	cancel()
 	fmt.Println("Run:", <-done)
