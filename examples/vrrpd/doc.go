@@ -392,7 +392,7 @@
 //	  max_auto_priority              -  warned: no automatic real-time priority
 //	  min_auto_priority_delay        -  warned, as max_auto_priority
 //	  vrrp_priority                  =  every thread's nice value (vrrp/vrrpsched)
-//	  vrrp_no_swap                   =  mlockall(MCL_CURRENT|MCL_FUTURE) (vrrp/vrrpsched)
+//	  vrrp_no_swap                   ~  mlockall(MCL_CURRENT|MCL_FUTURE|MCL_ONFAULT): locked as touched, not faulted in at once (vrrp/vrrpsched)
 //	  vrrp_cpu_affinity              -  warned: set the CPU set from outside (taskset, systemd)
 //	  vrrp_rt_priority               =  every thread SCHED_RR at that priority (vrrp/vrrpsched)
 //	  vrrp_rlimit_rttime             ~  RLIMIT_RTTIME's soft limit (SIGXCPU, ignored); the hard limit (SIGKILL) is twice it, at least 200 ms more, so that a garbage collection does not kill vrrpd

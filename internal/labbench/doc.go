@@ -1,11 +1,17 @@
 // Package labbench measures whole VRRP daemons side by side in a
 // network-namespace lab: keepalived and vrrpkit's examples/vrrpd run the same
 // keepalived.conf on two lab hosts, and the benchmarks report what DESIGN.md
-// sets targets for — per-VRID takeover lag beyond Master_Down_Interval after
-// the master is killed, steady CPU of master and backup, and RSS.
+// sets targets for — per-router takeover lag beyond Master_Down_Interval after
+// the master is killed, steady CPU of master and backup, RSS, and false
+// takeovers while the master runs.
 //
 // Everything is read off the wire (a capture on the lab's bridge) and off
-// /proc, the same way for both daemons. Run it as root:
+// /proc, the same way for both daemons. The scenarios (scenarios_test.go):
+// Takeover (200 routers), Scale1000 and Scale4000 (4 and 16 interfaces of
+// 250 VRIDs), FastAdverts (50 routers at 20 ms, -labbench.fast long),
+// Starved (200 routers under busy processes or pauses of the master,
+// normal and real-time scheduling) and Scale1000Profile (vrrpd's CPU
+// profiles). Run them as root:
 //
 //	go test -run='^$' -bench=. -benchtime=1x ./internal/labbench/
 package labbench

@@ -167,13 +167,13 @@ func RunWith(tb testing.TB, d Daemon, s Scenario, o Options) Result {
 	}
 
 	if o.NoTakeover {
-		if o.Terminate {
-			terminate(tb, master)
-			terminate(tb, backup)
-		}
 		w.poll()
 		r.Observed = w.latest.Sub(steady)
 		r.FalseTakeovers, r.DualMasters = Flaps(w.seen, l, steady, w.latest.Add(time.Nanosecond), 3*s.Interval)
+		if o.Terminate { // after the count: the master's exit hands over
+			terminate(tb, master)
+			terminate(tb, backup)
+		}
 		return r
 	}
 	if err := syscall.Kill(-master.Process.Pid, syscall.SIGKILL); err != nil {

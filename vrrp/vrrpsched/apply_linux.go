@@ -20,7 +20,11 @@ func Apply(o Options) error {
 		return err
 	}
 	if o.NoSwap {
-		if err := unix.Mlockall(unix.MCL_CURRENT | unix.MCL_FUTURE); err != nil {
+		// MCL_ONFAULT: lock pages as they are touched. Without it the
+		// kernel faults in every mapping at once, and the Go runtime's
+		// reservations made a 10-router vrrpd 91 MB resident (1.2 GB
+		// locked) instead of 12 MB.
+		if err := unix.Mlockall(unix.MCL_CURRENT | unix.MCL_FUTURE | unix.MCL_ONFAULT); err != nil {
 			return fmt.Errorf("vrrpsched: mlockall: %w", err)
 		}
 	}

@@ -23,9 +23,9 @@ type Options struct {
 	// Nice, -20..19, is every thread's nice value (vrrp_priority;
 	// negative is more CPU). 0 leaves it as it is.
 	Nice int
-	// NoSwap locks all current and future memory (mlockall
-	// MCL_CURRENT|MCL_FUTURE, vrrp_no_swap), so that a page fault on
-	// swapped-out memory never delays an advert.
+	// NoSwap locks all current and future memory as it is touched
+	// (mlockall MCL_CURRENT|MCL_FUTURE|MCL_ONFAULT, vrrp_no_swap), so
+	// that a page fault on swapped-out memory never delays an advert.
 	NoSwap bool
 }
 
