@@ -3,6 +3,7 @@ package labbench
 import (
 	"flag"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -25,7 +26,14 @@ func bothDaemons(b *testing.B, fn func(b *testing.B, d Daemon)) {
 		fn(b, Keepalived{})
 	})
 	b.Run("vrrpd", func(b *testing.B) { fn(b, BuildVrrpd(b)) })
+	for _, bin := range strings.Fields(*otherVrrpds) {
+		b.Run("vrrpd="+filepath.Base(bin), func(b *testing.B) { fn(b, Vrrpd{Bin: bin}) })
+	}
 }
+
+// otherVrrpds: vrrpd binaries built elsewhere (an older commit, say), each
+// measured after this tree's in the same run.
+var otherVrrpds = flag.String("labbench.vrrpds", "", "space-separated vrrpd binaries to measure beside this tree's")
 
 // BenchmarkScale1000: 4 interfaces × 250 VRIDs, v3, 100 ms; all 1,000
 // taken over after SIGKILL of the master.
