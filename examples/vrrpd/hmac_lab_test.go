@@ -8,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -349,4 +350,50 @@ func TestHMACRotationAndRolloutWithKeepalived243(t *testing.T) {
 			g.ld.checkNoComplaints()
 		}},
 	})
+}
+
+// TestHMACDumpsMatchKeepalived243: keepalived.data's auth_hmac lines of
+// vrrpd are keepalived 2.4.3's for the same configuration, word for word
+// and in order; keepalived.json's data object of 2.4.3 has no auth_hmac
+// field that vrrpd leaves out.
+func TestHMACDumpsMatchKeepalived243(t *testing.T) {
+	t.Parallel()
+	bin := kalab.Binary(t)
+	lab := netlab.New(t, 2)
+	ld := newLabDaemon(t, lab)
+	h1, h2 := lab.Host(1), lab.Host(2)
+	// Two keys and every setting away from its default.
+	conf := strings.Replace(attackConf(h1, 100, 100), hmacLabBlock(1, 1),
+		strings.Replace(hmacLabBlock(2, 1, 2), "  }\n", "    time_window 7\n    mode permissive\n  }\n", 1), 1)
+	conf = strings.Replace(conf, "    time_window 7\n", "    anti_replay monotonic\n", 1) // VI_B: monotonic
+	vtmp, ktmp := t.TempDir(), t.TempDir()
+	v := ld.vrrpdEnv(h1, t.TempDir(), conf, []string{"TMPDIR=" + vtmp})
+	k := ld.keepalivedEnv(h2, bin, conf, []string{"TMPDIR=" + ktmp})
+	v.awaitStatus("started", func(st *Status) bool { return inState("VI_A", "MASTER")(st) || inState("VI_A", "BACKUP")(st) })
+	k.await(0, `\(VI_B\) Entering (BACKUP|MASTER) STATE`)
+	ours, theirs := signalDumps(t, v, vtmp), signalDumps(t, k, ktmp)
+	hmacLines := regexp.MustCompile(`^ *(VRRP Instance = |Authentication extension|Keys = |Anti replay|Mode = )`)
+	pick := func(b []byte) []string {
+		var out []string
+		for _, l := range strings.Split(string(b), "\n") {
+			if hmacLines.MatchString(l) {
+				out = append(out, l)
+			}
+		}
+		return out
+	}
+	o, th := pick(ours[dataFile]), pick(theirs[dataFile])
+	if strings.Join(o, "\n") != strings.Join(th, "\n") {
+		t.Errorf("keepalived.data auth_hmac lines:\nours:\n%s\nkeepalived 2.4.3's:\n%s", strings.Join(o, "\n"), strings.Join(th, "\n"))
+	}
+	oj, tj := jsonShape(t, ours[jsonFile]), jsonShape(t, theirs[jsonFile])
+	for name, shape := range tj {
+		for _, key := range shape.dataKeys {
+			if strings.Contains(key, "auth") || strings.Contains(key, "hmac") || strings.Contains(key, "key") {
+				if !slices.Contains(oj[name].dataKeys, key) {
+					t.Errorf("keepalived.json %s: 2.4.3 writes %q, vrrpd does not", name, key)
+				}
+			}
+		}
+	}
 }
