@@ -37,6 +37,7 @@
 // demultiplexed by VRID (ports.go, membership.go), the receive checks of
 // RFC 5798 §7.1 and RFC 3768 §7.1 — TTL / hop limit 255 in multicast mode,
 // version, type, VRID, length, checksum, PASS or keepalived's IPsec AH,
+// keepalived 2.4's auth_hmac trailer (hmac.go; Config.HMAC),
 // the VRRPv2 interval, the address list, keepalived's unicast source check
 // (receive.go) — the encoding of adverts (send.go), faults (faults.go),
 // tracked objects (tracking.go), sync groups (sync.go) and one timer heap

@@ -40,7 +40,7 @@ func defaultScenarios() int {
 }
 
 // TestSimulation runs seeded random scenarios — 2 to 5 routers, VRRPv2
-// and v3, IPv4 and IPv6, multicast and unicast, PASS and AH, with crashes,
+// and v3, IPv4 and IPv6, multicast and unicast, PASS, AH and auth_hmac, with crashes,
 // restarts, clean stops, partitions, loss up to 30 % per packet,
 // duplication and reordering, link flaps, socket errors, priority changes,
 // tracked faults, resigns, nopreempt and preempt delays — over real Nodes on
@@ -219,6 +219,12 @@ func (s *scenario) setup() {
 	if s.version == 2 {
 		authType = []advert.AuthType{advert.AuthNone, advert.AuthNone, advert.AuthPass, advert.AuthAH}[r.IntN(4)]
 	}
+	// keepalived 2.4's auth_hmac, v2 and v3, where no VRRPv2
+	// authentication is: every advert signed and verified.
+	var hmac *auth.HMACConfig
+	if authType == advert.AuthNone && s.chance(0.3) {
+		hmac = &auth.HMACConfig{Keys: []auth.Key{scriptKey("sim", 1)}, ActiveKey: 1}
+	}
 	owner := -1
 	if s.chance(0.15) {
 		owner = r.IntN(n)
@@ -242,7 +248,7 @@ func (s *scenario) setup() {
 	if s.chance(0.08) {
 		s.crowd = 8 + r.IntN(17)
 	}
-	s.note("%d routers, v%d, interval %v (mixed=%v), ipv6=%v unicast=%v auth=%d sync=%v crowd=%d", n, s.version, s.interval, mixed, s.ipv6, unicast, authType, s.sync, s.crowd)
+	s.note("%d routers, v%d, interval %v (mixed=%v), ipv6=%v unicast=%v auth=%d hmac=%v sync=%v crowd=%d", n, s.version, s.interval, mixed, s.ipv6, unicast, authType, hmac != nil, s.sync, s.crowd)
 	for i := range n {
 		rs := defaultRouter(s.vrid)
 		rs.Version = s.version
@@ -260,6 +266,7 @@ func (s *scenario) setup() {
 		if authType != advert.AuthNone {
 			rs.AuthPass = auth.MustPassword("k3y")
 		}
+		rs.HMAC = hmac
 		rs.Priority = 1 + r.IntN(254)
 		if s.chance(0.3) {
 			rs.Priority = 100 // collisions: tie-breaks

@@ -53,7 +53,8 @@ func hmacWindow(cfg vrrp.Config) time.Duration {
 }
 
 // hmacData writes the auth_hmac lines of keepalived 2.4.3's
-// keepalived.data for an instance (its wording; keys as a count).
+// keepalived.data for an instance (its wording and order, checked in the
+// lab by TestHMACDumpsMatchKeepalived243; keys as a count).
 func hmacData(b *bytes.Buffer, cfg vrrp.Config) {
 	h := cfg.HMAC
 	if h == nil {
@@ -61,12 +62,12 @@ func hmacData(b *bytes.Buffer, cfg vrrp.Config) {
 	}
 	b.WriteString("   Authentication extension = HMAC-SHA256-128\n")
 	b.WriteString("     Keys = " + strconv.Itoa(len(h.Keys)) + ", active key id = " + strconv.Itoa(h.ActiveKey) + "\n")
+	b.WriteString("     Mode = " + h.Rollout.String() + "\n")
 	if h.AntiReplay == auth.AntiReplayMonotonic {
 		b.WriteString("     Anti replay = monotonic\n")
 	} else {
 		b.WriteString("     Anti replay = time, window = " + strconv.Itoa(int(hmacWindow(cfg)/time.Second)) + " sec\n")
 	}
-	b.WriteString("     Mode = " + h.Rollout.String() + "\n")
 }
 
 // hmacOnlyChanges returns the instances of changed whose only change from

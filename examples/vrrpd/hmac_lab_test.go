@@ -1,12 +1,16 @@
 package main
 
 import (
+	"context"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"net/netip"
 	"os"
+	"regexp"
+	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -151,4 +155,245 @@ func mustHex(t *testing.T, s string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// hmacBlock is an auth_hmac block with mode (keepalived's default when
+// empty), or nothing for keys none.
+func hmacBlock(active int, mode string, ids ...int) string {
+	if len(ids) == 0 {
+		return ""
+	}
+	b := hmacLabBlock(active, ids...)
+	if mode != "" {
+		b = strings.Replace(b, "  }\n", "    mode "+mode+"\n  }\n", 1)
+	}
+	return b
+}
+
+// trailerKey is the key id of an advert's trailer, 0 without one.
+func trailerKey(f netlab.Frame) (src netip.Addr, prio uint8, key int, ok bool) {
+	src, _, payload, ok := vrrpPayload(f.Data)
+	if !ok || len(payload) < 4 {
+		return src, 0, 0, false
+	}
+	_, trailer, err := advert.SplitTrailer(payload, src.Is6())
+	if err != nil {
+		return src, 0, 0, false
+	}
+	if trailer != nil {
+		key = int(trailer[1])
+	}
+	return src, payload[2], key, true
+}
+
+// awaitKeyAdvert waits for an advert from src after t whose trailer names
+// key (0: unsigned): the sender runs its new configuration.
+func awaitKeyAdvert(t *testing.T, c *netlab.Capture, src netip.Addr, after time.Time, key int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	if _, err := c.WaitFor(ctx, func(f netlab.Frame) bool {
+		s, prio, k, ok := trailerKey(f)
+		return ok && s == src && prio > 0 && k == key && f.Time.After(after)
+	}); err != nil {
+		t.Fatalf("no advert from %v with key %d after %v: %v", src, key, after.Format(time.StampMicro), err)
+	}
+}
+
+// hmacGroup is a mixed group in one lab: vrrpd and keepalived 2.4.3
+// nodes, reconfigured by SIGHUP.
+type hmacGroup struct {
+	t       *testing.T
+	ld      *labDaemon
+	capture *netlab.Capture
+	m       mode
+	hosts   []*netlab.Host
+	procs   []*proc
+	keepa   []bool
+	prios   []int
+	marks   []int
+}
+
+func (g *hmacGroup) conf(i int, block string) string {
+	return g.m.instanceConf(g.hosts[i], nil, g.prios[i], block)
+}
+
+func (g *hmacGroup) start(i int, block string) {
+	if g.keepa[i] {
+		g.procs[i] = g.ld.keepalivedEnv(g.hosts[i], kalab.Binary(g.t), g.conf(i, block), nil)
+	} else {
+		g.procs[i] = g.ld.vrrpd(g.hosts[i], g.t.TempDir(), g.conf(i, block))
+	}
+}
+
+// reload gives node i the block by SIGHUP and waits until it has read
+// it.
+func (g *hmacGroup) reload(i int, block string) {
+	g.t.Helper()
+	p := g.procs[i]
+	name := "vrrpd.conf"
+	if g.keepa[i] {
+		name = "keepalived.conf"
+	}
+	writeConf(g.t, p.dir, name, g.conf(i, block))
+	mark := p.log.mark()
+	if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		g.t.Fatal(err)
+	}
+	if g.keepa[i] {
+		p.await(mark, `Reload complete`)
+	} else {
+		p.await(mark, `Reload finished`)
+	}
+}
+
+// noTransition: since the marks, no node changed state.
+func (g *hmacGroup) noTransition() {
+	g.t.Helper()
+	for i, p := range g.procs {
+		if l := p.log.grep(g.marks[i], regexp.MustCompile(`Entering|Stopped|priority 0`)); len(l) > 0 {
+			g.t.Errorf("%s changed state:\n%s", p.name, strings.Join(l, "\n"))
+		}
+	}
+}
+
+func newHMACGroup(t *testing.T, keepa []bool, prios []int) *hmacGroup {
+	lab := netlab.New(t, len(keepa))
+	g := &hmacGroup{t: t, ld: newLabDaemon(t, lab), capture: lab.Capture(), m: mode{version: 3, interval: 100 * time.Millisecond},
+		keepa: keepa, prios: prios, procs: make([]*proc, len(keepa)), marks: make([]int, len(keepa))}
+	savePcap(t, g.capture)
+	for i := range keepa {
+		g.hosts = append(g.hosts, lab.Host(i+1))
+	}
+	return g
+}
+
+// TestHMACRotationAndRolloutWithKeepalived243: in a group of vrrpd and
+// keepalived 2.4.3 nodes, reconfigured one SIGHUP at a time, a key
+// rotation (add key 2 everywhere, make it active node by node, remove key
+// 1) and an auth_hmac rollout (unsigned, receive-only everywhere,
+// permissive everywhere, enforce everywhere) cause no transition and no
+// drop; the master's adverts show each step on the wire.
+func TestHMACRotationAndRolloutWithKeepalived243(t *testing.T) {
+	t.Parallel()
+	kalab.Binary(t)
+	concurrently(t, []labCase{
+		{"rotation", func(t *testing.T) {
+			// vrrpd is master: keepalived verifies our rotation.
+			g := newHMACGroup(t, []bool{false, true, false}, []int{200, 150, 100})
+			for i := range g.procs {
+				g.start(i, hmacBlock(1, "", 1))
+			}
+			g.procs[0].awaitStatus("master", inState("VI_1", "MASTER"))
+			g.procs[1].await(0, `\(VI_1\) Entering BACKUP STATE`)
+			g.procs[2].awaitStatus("backup", inState("VI_1", "BACKUP"))
+			for i, p := range g.procs {
+				g.marks[i] = p.log.mark()
+			}
+			master := g.hosts[0].IPv4
+			for i := range g.procs {
+				g.reload(i, hmacBlock(1, "", 1, 2))
+			}
+			for _, i := range []int{0, 1, 2} {
+				g.reload(i, hmacBlock(2, "", 1, 2))
+				if i == 0 {
+					awaitKeyAdvert(t, g.capture, master, time.Now(), 2)
+				}
+			}
+			for i := range g.procs {
+				g.reload(i, hmacBlock(2, "", 2))
+			}
+			awaitKeyAdvert(t, g.capture, master, time.Now().Add(time.Second), 2)
+			g.noTransition()
+			awaitHolders(t, g.m.vips(), []string{"h1"}, g.hosts...)
+			checkNoDrops(t, g.procs[0])
+			checkNoDrops(t, g.procs[2])
+			if st := instanceStatus(g.procs[2].status(), "VI_1"); st.AuthHMAC == nil || st.AuthHMAC.ActiveKey != 2 || len(st.AuthHMAC.Keys) != 1 {
+				t.Errorf("status auth_hmac %+v, want key 2 alone", st.AuthHMAC)
+			}
+			g.ld.checkNoComplaints()
+		}},
+		{"rollout", func(t *testing.T) {
+			// keepalived is master: we verify its rollout.
+			g := newHMACGroup(t, []bool{true, false, false}, []int{200, 150, 100})
+			for i := range g.procs {
+				g.start(i, "")
+			}
+			g.procs[0].await(0, `\(VI_1\) Entering MASTER STATE`)
+			g.procs[1].awaitStatus("backup", inState("VI_1", "BACKUP"))
+			g.procs[2].awaitStatus("backup", inState("VI_1", "BACKUP"))
+			for i, p := range g.procs {
+				g.marks[i] = p.log.mark()
+			}
+			master := g.hosts[0].IPv4
+			awaitKeyAdvert(t, g.capture, master, time.Now(), 0)
+			for _, mode := range []string{"receive-only", "permissive", "enforce"} {
+				for _, i := range []int{1, 0, 2} {
+					g.reload(i, hmacBlock(1, mode, 1))
+					if i == 0 {
+						key := 1
+						if mode == "receive-only" {
+							key = 0
+						}
+						awaitKeyAdvert(t, g.capture, master, time.Now(), key)
+					}
+				}
+			}
+			awaitKeyAdvert(t, g.capture, master, time.Now().Add(time.Second), 1)
+			g.noTransition()
+			awaitHolders(t, g.m.vips(), []string{"h1"}, g.hosts...)
+			checkNoDrops(t, g.procs[1])
+			checkNoDrops(t, g.procs[2])
+			if st := instanceStatus(g.procs[1].status(), "VI_1"); st.AuthHMAC == nil || st.AuthHMAC.Mode != "enforce" {
+				t.Errorf("status auth_hmac %+v, want mode enforce", st.AuthHMAC)
+			}
+			g.ld.checkNoComplaints()
+		}},
+	})
+}
+
+// TestHMACDumpsMatchKeepalived243: keepalived.data's auth_hmac lines of
+// vrrpd are keepalived 2.4.3's for the same configuration, word for word
+// and in order; keepalived.json's data object of 2.4.3 has no auth_hmac
+// field that vrrpd leaves out.
+func TestHMACDumpsMatchKeepalived243(t *testing.T) {
+	t.Parallel()
+	bin := kalab.Binary(t)
+	lab := netlab.New(t, 2)
+	ld := newLabDaemon(t, lab)
+	h1, h2 := lab.Host(1), lab.Host(2)
+	// Two keys and every setting away from its default.
+	conf := strings.Replace(attackConf(h1, 100, 100), hmacLabBlock(1, 1),
+		strings.Replace(hmacLabBlock(2, 1, 2), "  }\n", "    time_window 7\n    mode permissive\n  }\n", 1), 1)
+	conf = strings.Replace(conf, "    time_window 7\n", "    anti_replay monotonic\n", 1) // VI_B: monotonic
+	vtmp, ktmp := t.TempDir(), t.TempDir()
+	v := ld.vrrpdEnv(h1, t.TempDir(), conf, []string{"TMPDIR=" + vtmp})
+	k := ld.keepalivedEnv(h2, bin, conf, []string{"TMPDIR=" + ktmp})
+	v.awaitStatus("started", func(st *Status) bool { return inState("VI_A", "MASTER")(st) || inState("VI_A", "BACKUP")(st) })
+	k.await(0, `\(VI_B\) Entering (BACKUP|MASTER) STATE`)
+	ours, theirs := signalDumps(t, v, vtmp), signalDumps(t, k, ktmp)
+	hmacLines := regexp.MustCompile(`^ *(VRRP Instance = |Authentication extension|Keys = |Anti replay|Mode = )`)
+	pick := func(b []byte) []string {
+		var out []string
+		for _, l := range strings.Split(string(b), "\n") {
+			if hmacLines.MatchString(l) {
+				out = append(out, l)
+			}
+		}
+		return out
+	}
+	o, th := pick(ours[dataFile]), pick(theirs[dataFile])
+	if strings.Join(o, "\n") != strings.Join(th, "\n") {
+		t.Errorf("keepalived.data auth_hmac lines:\nours:\n%s\nkeepalived 2.4.3's:\n%s", strings.Join(o, "\n"), strings.Join(th, "\n"))
+	}
+	oj, tj := jsonShape(t, ours[jsonFile]), jsonShape(t, theirs[jsonFile])
+	for name, shape := range tj {
+		for _, key := range shape.dataKeys {
+			if strings.Contains(key, "auth") || strings.Contains(key, "hmac") || strings.Contains(key, "key") {
+				if !slices.Contains(oj[name].dataKeys, key) {
+					t.Errorf("keepalived.json %s: 2.4.3 writes %q, vrrpd does not", name, key)
+				}
+			}
+		}
+	}
 }

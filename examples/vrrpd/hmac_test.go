@@ -49,7 +49,7 @@ func TestAuthHMACShowsNoKey(t *testing.T) {
 	var b bytes.Buffer
 	hmacData(&b, cfg)
 	want := "   Authentication extension = HMAC-SHA256-128\n     Keys = 2, active key id = 2\n" +
-		"     Anti replay = time, window = 9 sec\n     Mode = enforce\n"
+		"     Mode = enforce\n     Anti replay = time, window = 9 sec\n"
 	if b.String() != want {
 		t.Errorf("data:\n%s\nwant:\n%s", b.String(), want)
 	}
