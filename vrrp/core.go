@@ -156,6 +156,7 @@ const (
 	laterBackend            // hand op to r's backend worker
 	laterSentZero           // log "sent 0 priority" if the advert went out (sent)
 	laterTakeover           // tell the Observer: r took over, took after the last advert heard
+	laterDone               // close done: the work before it is carried out
 )
 
 // laterWork is what neither sends an advert nor steers the protocol: it
@@ -171,6 +172,7 @@ type laterWork struct {
 	op     backendOp
 	sent   bool
 	took   time.Duration
+	done   chan struct{}
 }
 
 // deadline returns when the core next needs tick, or the zero Time.

@@ -212,6 +212,8 @@ func (n *Node) carryOut(w *laterWork) {
 		if n.cfg.Observer != nil {
 			n.cfg.Observer.Takeover(w.r, w.took)
 		}
+	case laterDone:
+		close(w.done)
 	}
 }
 

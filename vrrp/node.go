@@ -224,7 +224,10 @@ func (n *Node) Remove(ctx context.Context, r *Router) error {
 	n.mu.Unlock()
 	n.do(func(c *core, now time.Time) {
 		c.remove(now, r.core)
-		close(done)
+		// Done once the removal's events and backend calls are handed
+		// on, which may wait behind adverts (holdPolicy): the stream
+		// closed below must hold them.
+		c.later(laterWork{kind: laterDone, done: done})
 	})
 	if !running {
 		return nil // closed by Run

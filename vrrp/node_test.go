@@ -723,3 +723,47 @@ func TestMasterThatCannotAcquireHandsOver(t *testing.T) {
 		run2.stop(t)
 	})
 }
+
+// TestRemoveDeliversTheLastEventsFirst: when Remove returns, the removed
+// router's event stream holds everything up to its stop (the master's
+// MASTER -> INIT) and is then closed; a consumer that drains it after
+// Remove, as vrrpd does for its notify scripts, misses nothing. Many
+// routers share the Node, so that the removal's events are held while
+// other routers' adverts are due.
+func TestRemoveDeliversTheLastEventsFirst(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		lan := newLAN(t)
+		n, _ := vrrp.NewNode(vrrp.NodeConfig{Network: addHost(lan, "a", "10.0.0.1")})
+		var rs []*vrrp.Router
+		for vrid := 1; vrid <= 60; vrid++ {
+			c := cfg("R"+strconv.Itoa(vrid), vrid, 200)
+			c.Interval = 100*time.Millisecond + time.Duration(vrid%7)*10*time.Millisecond
+			r, err := n.Add(c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rs = append(rs, r)
+		}
+		runN := run(n.Run)
+		for _, r := range rs {
+			waitState(t, r, vrrp.Master, 5*time.Second)
+		}
+		for _, r := range rs[:59] {
+			pass(3 * time.Millisecond)
+			if err := n.Remove(context.Background(), r); err != nil {
+				t.Fatal(err)
+			}
+			var last vrrp.Event
+			for ev := range r.Events() { // closed after Remove
+				if ev.Kind == vrrp.EventState {
+					last = ev
+				}
+			}
+			if last.From != vrrp.Master || last.To != vrrp.Initialize {
+				t.Errorf("%s: the last state event in its stream after Remove is %v -> %v, want MASTER -> INIT",
+					r.Name(), last.From, last.To)
+			}
+		}
+		runN.stop(t)
+	})
+}

@@ -437,6 +437,8 @@ func (d *daemon) onEvent(in *instance, e vrrp.Event) {
 	}
 	state := notifyState(e.To)
 	group := in.plan.cfg.SyncGroup
+	// d.mu before in.mu, in the order updateGroup takes them.
+	d.mu.Lock()
 	in.mu.Lock()
 	if in.deleted && e.To == vrrp.Initialize {
 		// keepalived: an instance a reload deleted notifies FAULT, or
@@ -450,7 +452,7 @@ func (d *daemon) onEvent(in *instance, e vrrp.Event) {
 	// keepalived skips a sync group member's own notifies when the group
 	// reached that state before this transition (not in the same sweep,
 	// which has the same time).
-	skip := in.notified && group != "" && d.groupReached(group, state, e.Time)
+	skip := in.notified && group != "" && d.groupReachedLocked(group, state, e.Time)
 	if !skip {
 		in.notified = true
 		if in.queue != nil {
@@ -458,6 +460,7 @@ func (d *daemon) onEvent(in *instance, e vrrp.Event) {
 		}
 	}
 	in.mu.Unlock()
+	d.mu.Unlock()
 	if skip {
 		d.log.Debug("(" + e.Router + ") " + state + ": sync group " + group + " is " + state + " already, no notify")
 	} else {
@@ -468,11 +471,9 @@ func (d *daemon) onEvent(in *instance, e vrrp.Event) {
 	}
 }
 
-// groupReached reports whether the sync group has been in state since
-// before t.
-func (d *daemon) groupReached(name, state string, t time.Time) bool {
-	d.mu.Lock()
-	defer d.mu.Unlock()
+// groupReachedLocked reports whether the sync group has been in state
+// since before t; d.mu is held.
+func (d *daemon) groupReachedLocked(name, state string, t time.Time) bool {
 	g := d.groups[name]
 	return g != nil && g.state == state && g.since.Before(t)
 }
