@@ -184,10 +184,15 @@ vrrp_instance VI_F6 {
 
 	// vrrpd returns and preempts again.
 	back := time.Now()
+	fmark := f.log.mark()
 	v = ld.vrrpd(h1, vdir, vconf)
 	v.await(0, `\(VI_F\) Entering MASTER STATE`)
+	v.await(0, `\(VI_F6\) Entering MASTER STATE`)
 	awaitVMACAdvert(t, capture, mac4, vrid4, h1.IPv4, back)
 	awaitFDB(t, lab, mac4, h1)
+	// FRR has stepped back in both families before vrrpd stops again.
+	f.await(fmark, `\[VRID 70\] \[IPv4\] Master -> Backup`)
+	f.await(fmark, `\[VRID 71\] \[IPv6\] Master -> Backup`)
 	checkNoDrops(t, v)
 	v.terminate()
 	// FRR's own account, for both families: master alone, backup to
