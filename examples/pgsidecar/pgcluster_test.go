@@ -579,15 +579,27 @@ func (c *cluster) others(n *pgNode) []*pgNode {
 }
 
 // checkAcked checks that every row the writer had acknowledged is on p.
+// A standby acknowledges a synchronous commit once it has flushed the WAL,
+// before it replays it: rows missing on p are looked for again until
+// replayLag has passed.
 func (c *cluster) checkAcked(p *pgNode) {
 	c.t.Helper()
+	const replayLag = 5 * time.Second
 	acked := c.writer.ackedNumbers()
-	rows := p.rows()
+	var rows map[int64]bool
 	var missing []int64
-	for _, n := range acked {
-		if !rows[n] {
-			missing = append(missing, n)
+	for deadline := time.Now().Add(replayLag); ; {
+		rows = p.rows()
+		missing = missing[:0]
+		for _, n := range acked {
+			if !rows[n] {
+				missing = append(missing, n)
+			}
 		}
+		if len(missing) == 0 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond) // polling the standby's replay, with a deadline
 	}
 	if len(missing) > 0 {
 		sort.Slice(missing, func(i, j int) bool { return missing[i] < missing[j] })
