@@ -1,7 +1,6 @@
 package vrrp
 
 import (
-	"errors"
 	"net/netip"
 	"strconv"
 	"time"
@@ -63,7 +62,7 @@ func (c *core) verifyHMAC(r *coreRouter, p *advert.Packet, now time.Time) bool {
 	if err == nil {
 		return true
 	}
-	reason := hmacDropReason(err)
+	reason := dropReasonFor(err, hmacDropReasons, DropHMAC)
 	c.drop(r, reason, p, now, func() string {
 		switch reason {
 		case DropHMACMissing:
@@ -87,20 +86,14 @@ func (c *core) verifyHMAC(r *coreRouter, p *advert.Packet, now time.Time) bool {
 	return false
 }
 
-func hmacDropReason(err error) DropReason {
-	switch {
-	case errors.Is(err, auth.ErrTrailerMissing):
-		return DropHMACMissing
-	case errors.Is(err, auth.ErrUnknownKeyID):
-		return DropHMACKeyID
-	case errors.Is(err, auth.ErrTrailerStale):
-		return DropHMACStale
-	case errors.Is(err, auth.ErrTrailerReplay):
-		return DropHMACReplay
-	case errors.Is(err, auth.ErrTrailerMalformed):
-		return DropHMACMalformed
-	}
-	return DropHMAC
+// hmacDropReasons names the drop of each auth_hmac verification error;
+// any other is DropHMAC.
+var hmacDropReasons = []errReason{
+	{auth.ErrTrailerMissing, DropHMACMissing},
+	{auth.ErrUnknownKeyID, DropHMACKeyID},
+	{auth.ErrTrailerStale, DropHMACStale},
+	{auth.ErrTrailerReplay, DropHMACReplay},
+	{auth.ErrTrailerMalformed, DropHMACMalformed},
 }
 
 // setHMAC applies a new auth_hmac configuration (validated; nil: off) to

@@ -120,7 +120,7 @@ func (c *core) handlePacket(now time.Time, t *port, p *advert.Packet) {
 		_, err = a.Decode(p.Msg, p.Src, p.Dst, r.rxMode)
 	}
 	if err != nil {
-		c.drop(r, decodeDropReason(err), p, now, err.Error)
+		c.drop(r, dropReasonFor(err, decodeDropReasons, DropMalformed), p, now, err.Error)
 		return
 	}
 	if int(a.Version) != r.cfg.Version {
@@ -217,20 +217,15 @@ func masterName(a netip.Addr) string {
 	return a.String()
 }
 
-func decodeDropReason(err error) DropReason {
-	switch {
-	case errors.Is(err, advert.ErrVersion):
-		return DropVersion
-	case errors.Is(err, advert.ErrType):
-		return DropType
-	case errors.Is(err, advert.ErrChecksum):
-		return DropChecksum
-	case errors.Is(err, advert.ErrTruncated), errors.Is(err, advert.ErrAddrCount):
-		return DropLength
-	case errors.Is(err, advert.ErrAuthType):
-		return DropAuthType
-	}
-	return DropMalformed
+// decodeDropReasons names the drop of each decoding error; any other is
+// DropMalformed.
+var decodeDropReasons = []errReason{
+	{advert.ErrVersion, DropVersion},
+	{advert.ErrType, DropType},
+	{advert.ErrChecksum, DropChecksum},
+	{advert.ErrTruncated, DropLength},
+	{advert.ErrAddrCount, DropLength},
+	{advert.ErrAuthType, DropAuthType},
 }
 
 // drop counts a packet the router does not take and logs it at Debug,

@@ -1,6 +1,7 @@
 package vrrp
 
 import (
+	"errors"
 	"net/netip"
 	"sync/atomic"
 	"time"
@@ -194,4 +195,21 @@ func (s *routerStats) snapshot() Stats {
 		out.OtherVersion = *o
 	}
 	return out
+}
+
+// errReason is the drop an error (matched by errors.Is) causes.
+type errReason struct {
+	err    error
+	reason DropReason
+}
+
+// dropReasonFor is the reason of the first entry of table that err is,
+// otherwise if none.
+func dropReasonFor(err error, table []errReason, otherwise DropReason) DropReason {
+	for _, e := range table {
+		if errors.Is(err, e.err) {
+			return e.reason
+		}
+	}
+	return otherwise
 }

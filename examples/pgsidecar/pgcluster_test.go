@@ -587,20 +587,16 @@ func (c *cluster) checkAcked(p *pgNode) {
 	const replayLag = 5 * time.Second
 	acked := c.writer.ackedNumbers()
 	var rows map[int64]bool
-	var missing []int64
-	for deadline := time.Now().Add(replayLag); ; {
+	missing, _ := waitFor(replayLag, func() ([]int64, bool, error) {
 		rows = p.rows()
-		missing = missing[:0]
+		var missing []int64
 		for _, n := range acked {
 			if !rows[n] {
 				missing = append(missing, n)
 			}
 		}
-		if len(missing) == 0 || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(50 * time.Millisecond) // polling the standby's replay, with a deadline
-	}
+		return missing, len(missing) == 0, nil
+	})
 	if len(missing) > 0 {
 		sort.Slice(missing, func(i, j int) bool { return missing[i] < missing[j] })
 		c.t.Errorf("%s: %d of %d acknowledged rows missing: %v", p.name, len(missing), len(acked), head(missing, 20))

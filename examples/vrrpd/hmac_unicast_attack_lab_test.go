@@ -1,20 +1,14 @@
 package main
 
 import (
-	"encoding/binary"
 	"fmt"
 	"net/netip"
 	"regexp"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
-	"github.com/vrrpkit/vrrpkit/advert"
 	"github.com/vrrpkit/vrrpkit/auth"
-	"github.com/vrrpkit/vrrpkit/internal/kalab"
 	"github.com/vrrpkit/vrrpkit/internal/netlab"
 )
 
@@ -24,44 +18,6 @@ import (
 func unicastAttackConf(self, peer *netlab.Host, prioA, prioB int) string {
 	uni := fmt.Sprintf("  unicast_src_ip %s\n  unicast_peer {\n    %s\n  }\n", self.IPv4, peer.IPv4)
 	return strings.ReplaceAll(attackConf(self, prioA, prioB), "  auth_hmac {", uni+"  auth_hmac {")
-}
-
-// sendTo sends payload from src to dst with the given TTL, as a packet
-// routed from another network would arrive.
-func (s *rawSender) sendTo(payload []byte, src, dst netip.Addr, ttl uint8) {
-	s.t.Helper()
-	b := make([]byte, 20+len(payload))
-	s.id++
-	b[0], b[1] = 0x45, 0xc0
-	binary.BigEndian.PutUint16(b[2:], uint16(len(b)))
-	binary.BigEndian.PutUint16(b[4:], s.id|1)
-	b[8], b[9] = ttl, advert.ProtocolNumber
-	sa, da := src.As4(), dst.As4()
-	copy(b[12:16], sa[:])
-	copy(b[16:20], da[:])
-	copy(b[20:], payload)
-	if err := unix.Sendto(s.fd, b, 0, &unix.SockaddrInet4{Addr: da}); err != nil && err != syscall.ENOBUFS {
-		s.t.Errorf("raw send: %v", err)
-	}
-}
-
-// forgeTo is forge for a unicast advert to dst (the VRRPv3 checksum's
-// pseudo-header names the destination).
-func forgeTo(t *testing.T, vrid int, prio uint8, src, dst netip.Addr, h *auth.HMAC, at time.Time) []byte {
-	t.Helper()
-	a := advert.Advert{Version: 3, Type: advert.TypeAdvertisement, VRID: uint8(vrid), Priority: prio,
-		Interval: 100 * time.Millisecond, Addrs: []netip.Addr{netip.AddrFrom4([4]byte{10, 0, 0, byte(vrid + 100)})}}
-	msg, err := a.Append(nil, src, dst, advert.ChecksumStandard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if h == nil {
-		return msg
-	}
-	if msg, err = h.AppendTrailer(msg, msg, src, auth.SeqAt(at)); err != nil {
-		t.Fatal(err)
-	}
-	return msg
 }
 
 // TestHMACUnicastOffLinkAttacksWithKeepalived243: the unicast group of
@@ -77,99 +33,37 @@ func forgeTo(t *testing.T, vrid int, prio uint8, src, dst netip.Addr, h *auth.HM
 // correctly signed, by the same route, makes both masters step down.
 func TestHMACUnicastOffLinkAttacksWithKeepalived243(t *testing.T) {
 	t.Parallel()
-	bin := kalab.Binary(t)
-	lab := netlab.New(t, 3)
-	capture := lab.Capture()
-	savePcap(t, capture)
-	ld := newLabDaemon(t, lab)
-	h1, h2, h3 := lab.Host(1), lab.Host(2), lab.Host(3)
-	vipA, vipB := []netip.Prefix{netip.MustParsePrefix("10.0.0.161/24")}, []netip.Prefix{netip.MustParsePrefix("10.0.0.162/24")}
-	vdir := t.TempDir()
+	a := startHMACAttackLab(t, unicastAttackConf)
+	h1, h2, atk := a.h1, a.h2, a.atk
 	stranger := netip.MustParseAddr("192.0.2.7")
-
-	k := ld.keepalivedEnv(h2, bin, unicastAttackConf(h2, h1, 100, 200), nil)
-	v := ld.vrrpd(h1, vdir, unicastAttackConf(h1, h2, 200, 100))
-	v.awaitStatus("VI_A master, VI_B backup", func(st *Status) bool {
-		return inState("VI_A", "MASTER")(st) && inState("VI_B", "BACKUP")(st)
-	})
-	awaitHolders(t, vipA, []string{"h1"}, h1, h2)
-	awaitHolders(t, vipB, []string{"h2"}, h1, h2)
-
-	// Each master leaves once (a priority 0 to capture) and comes back.
-	v.terminate()
-	awaitHolders(t, vipA, []string{"h2"}, h1, h2)
-	v = ld.vrrpd(h1, vdir, unicastAttackConf(h1, h2, 200, 100))
-	v.awaitStatus("VI_A master again", inState("VI_A", "MASTER"))
-	k.terminate()
-	v.awaitStatus("VI_B master", inState("VI_B", "MASTER"))
-	k = ld.keepalivedEnv(h2, bin, unicastAttackConf(h2, h1, 100, 200), nil)
-	k.await(0, `\(VI_B\) Entering MASTER STATE`)
-	v.awaitStatus("VI_B backup again", inState("VI_B", "BACKUP"))
-	awaitHolders(t, vipA, []string{"h1"}, h1, h2)
-	awaitHolders(t, vipB, []string{"h2"}, h1, h2)
-	zeroA, _ := captured(t, capture, h1.MAC, 61, 0)
-	zeroB, _ := captured(t, capture, h2.MAC, 62, 0)
-	advA, _ := captured(t, capture, h1.MAC, 61, 200)
-	advB, _ := captured(t, capture, h2.MAC, 62, 200)
-
-	key1, _ := auth.NewKey(1, mustHex(t, hmacLabKeys[1]))
-	wrong, _ := auth.NewKey(1, mustHex(t, hmacLabKeys[9]))
-	signer := func(k auth.Key) *auth.HMAC {
-		h, err := auth.NewHMAC(auth.HMACConfig{Keys: []auth.Key{k}, ActiveKey: k.ID()})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return h
-	}
-	good, bad := signer(key1), signer(wrong)
-	atk := newRawSender(t, h3)
-	marks := []int{v.log.mark(), k.log.mark()}
-	st := v.status()
+	st := a.v.status()
 	beforeA, beforeB := instanceStatus(st, "VI_A").Counters.Drops, instanceStatus(st, "VI_B").Counters.Drops
 
-	attack := func(what string, send func()) {
-		t.Helper()
-		for range 5 {
-			send()
-			time.Sleep(20 * time.Millisecond) // the attacker's pace, not a wait for the daemons
-		}
-		// Long enough for a backup that took a priority 0 to take over
-		// (Skew_Time, < 0.2 s): 5 adverts of each master later.
-		now := time.Now()
-		for range 5 {
-			awaitFirstAdvert(t, capture, h1.MAC, 61, now)
-			awaitFirstAdvert(t, capture, h2.MAC, 62, now)
-			now = now.Add(100 * time.Millisecond)
-		}
-		for i, p := range []*proc{v, k} {
-			if l := p.log.grep(marks[i], regexp.MustCompile(`Entering|priority 0`)); len(l) > 0 {
-				t.Errorf("%s: %s changed a state:\n%s", what, p.name, strings.Join(l, "\n"))
-			}
-		}
-		awaitHolders(t, vipA, []string{"h1"}, h1, h2)
-		awaitHolders(t, vipB, []string{"h2"}, h1, h2)
-	}
 	const offLink = 7
-	attack("replayed adverts, off-link", func() {
-		atk.sendTo(advA, h1.IPv4, h2.IPv4, offLink)
-		atk.sendTo(advB, h2.IPv4, h1.IPv4, offLink)
+	// forged is a priority 255 sealed by h (nil: unsigned), at now, for
+	// VRID 61 from the stranger to vrrpd or for VRID 62 from vrrpd's
+	// address to keepalived.
+	forged := func(vrid int, h *auth.HMAC) func() {
+		src, dst := stranger, h1.IPv4
+		if vrid == 62 {
+			src, dst = h1.IPv4, h2.IPv4
+		}
+		return func() { atk.sendTo(forgeTo(t, vrid, 255, src, dst, h, time.Now()), src, dst, offLink) }
+	}
+	a.attack("replayed adverts, off-link", func() {
+		atk.sendTo(a.advA, h1.IPv4, h2.IPv4, offLink)
+		atk.sendTo(a.advB, h2.IPv4, h1.IPv4, offLink)
 	})
-	attack("replayed priority 0, off-link", func() {
-		atk.sendTo(zeroA, h1.IPv4, h2.IPv4, offLink)
-		atk.sendTo(zeroB, h2.IPv4, h1.IPv4, offLink)
+	a.attack("replayed priority 0, off-link", func() {
+		atk.sendTo(a.zeroA, h1.IPv4, h2.IPv4, offLink)
+		atk.sendTo(a.zeroB, h2.IPv4, h1.IPv4, offLink)
 	})
-	attack("unsigned priority 255, off-link", func() {
-		atk.sendTo(forgeTo(t, 61, 255, stranger, h1.IPv4, nil, time.Now()), stranger, h1.IPv4, offLink)
-		atk.sendTo(forgeTo(t, 62, 255, h1.IPv4, h2.IPv4, nil, time.Now()), h1.IPv4, h2.IPv4, offLink)
-	})
-	attack("priority 255 with a wrong key, off-link", func() {
-		atk.sendTo(forgeTo(t, 61, 255, stranger, h1.IPv4, bad, time.Now()), stranger, h1.IPv4, offLink)
-		atk.sendTo(forgeTo(t, 62, 255, h1.IPv4, h2.IPv4, bad, time.Now()), h1.IPv4, h2.IPv4, offLink)
-	})
+	a.attack("unsigned priority 255, off-link", func() { forged(61, nil)(); forged(62, nil)() })
+	a.attack("priority 255 with a wrong key, off-link", func() { forged(61, a.bad)(); forged(62, a.bad)() })
 
 	// vrrpd is VI_B's backup (the replays of keepalived's adverts) and
 	// VI_A's master (the stranger's forgeries).
-	st = v.status()
+	st = a.v.status()
 	dropsA, dropsB := instanceStatus(st, "VI_A").Counters.Drops, instanceStatus(st, "VI_B").Counters.Drops
 	for _, c := range []struct {
 		name          string
@@ -186,18 +80,12 @@ func TestHMACUnicastOffLinkAttacksWithKeepalived243(t *testing.T) {
 		}
 	}
 	for _, re := range []string{`invalid authentication HMAC`, `missing authentication trailer`, `replayed authentication trailer`} {
-		if len(k.log.grep(marks[1], regexp.MustCompile(re))) == 0 {
+		if len(a.k.log.grep(a.marks[1], regexp.MustCompile(re))) == 0 {
 			t.Errorf("keepalived logged no %q", re)
 		}
 	}
 	t.Logf("vrrpd's drops: VI_A %v, VI_B %v", dropsA, dropsB)
 
 	// The control: correctly signed, fresh, by the same off-link route.
-	for range 3 {
-		atk.sendTo(forgeTo(t, 61, 255, stranger, h1.IPv4, good, time.Now()), stranger, h1.IPv4, offLink)
-		atk.sendTo(forgeTo(t, 62, 255, h1.IPv4, h2.IPv4, good, time.Now()), h1.IPv4, h2.IPv4, offLink)
-	}
-	v.await(marks[0], `\(VI_A\) Entering BACKUP STATE`)
-	k.await(marks[1], `\(VI_B\) Entering BACKUP STATE`)
-	v.terminate()
+	a.control(func(vrid int) func() { return forged(vrid, a.good) })
 }

@@ -2,18 +2,14 @@ package labtest
 
 import (
 	"context"
-	"encoding/binary"
 	"fmt"
 	"net"
 	"net/netip"
 	"slices"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/vrrpkit/vrrpkit/advert"
 	"github.com/vrrpkit/vrrpkit/auth"
@@ -376,26 +372,17 @@ func addrsOn(h *netlab.Host, vips []netip.Prefix) (int, error) {
 // TTL, plain VRRP or AH.
 type attacker struct {
 	t   *testing.T
-	fd  int
-	id  uint16
-	buf []byte
+	raw *netlab.RawIPv4
 }
 
 func newAttacker(t *testing.T, h *netlab.Host, m mode) *attacker {
 	t.Helper()
-	a := &attacker{t: t, fd: -1}
-	if err := h.Do(func() error {
-		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_RAW, unix.IPPROTO_RAW)
-		if err != nil {
-			return err
-		}
-		a.fd = fd
-		return unix.BindToDevice(fd, h.Ifname)
-	}); err != nil {
-		t.Fatalf("attacker socket: %v", err)
+	raw, err := h.RawIPv4()
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Cleanup(func() { unix.Close(a.fd) })
-	return a
+	t.Cleanup(func() { raw.Close() })
+	return &attacker{t: t, raw: raw}
 }
 
 // send sends adv from src to dst with ttl, sealed with ah at seq when ah
@@ -409,24 +396,14 @@ func (a *attacker) send(adv advert.Advert, src, dst netip.Addr, ttl uint8, ah *a
 	if ah != nil {
 		proto, ahLen = auth.ProtocolAH, auth.AHLen
 	}
-	total := 20 + ahLen + len(msg)
-	a.buf = append(a.buf[:0], make([]byte, total)...)
-	b := a.buf
-	a.id++
-	b[0], b[1] = 0x45, 0xc0
-	binary.BigEndian.PutUint16(b[2:], uint16(total))
-	binary.BigEndian.PutUint16(b[4:], a.id|1)
-	b[8], b[9] = ttl, proto
-	s, d := src.As4(), dst.As4()
-	copy(b[12:16], s[:])
-	copy(b[16:20], d[:])
+	b := a.raw.Packet(src, dst, ttl, proto, ahLen+len(msg))
 	copy(b[20+ahLen:], msg)
 	if ah != nil {
 		if err := ah.SealAH(b[20:20+ahLen], b[:20], b[20+ahLen:], seq); err != nil {
 			a.t.Fatal(err)
 		}
 	}
-	a.sendRaw(b, dst)
+	a.sendRaw(b)
 }
 
 // replay sends a captured frame's IP packet again, as it was.
@@ -434,13 +411,11 @@ func (a *attacker) replay(f netlab.Frame) {
 	if len(f.Data) < 14+20 {
 		a.t.Fatal("replay: no IPv4 packet in the frame")
 	}
-	ip := f.Data[14:]
-	a.sendRaw(ip, netip.AddrFrom4([4]byte(ip[16:20])))
+	a.sendRaw(f.Data[14:])
 }
 
-func (a *attacker) sendRaw(b []byte, dst netip.Addr) {
-	err := unix.Sendto(a.fd, b, 0, &unix.SockaddrInet4{Addr: dst.As4()})
-	if err != nil && err != syscall.ENOBUFS && err != syscall.EAGAIN {
+func (a *attacker) sendRaw(b []byte) {
+	if err := a.raw.SendPacket(b); err != nil {
 		a.t.Errorf("attacker send: %v", err)
 	}
 }
