@@ -68,8 +68,7 @@ type Conn struct {
 
 	// Send state, guarded by sendMu.
 	sendMu sync.Mutex
-	sm     sendMsg
-	sbuf   []byte
+	sb     sendBatch
 	ipID   uint16
 
 	received, sent, truncated, malformed, otherIf atomic.Uint64

@@ -22,6 +22,7 @@ func (*Conn) Receive(*Packet, []byte) error { return errNotLinux }
 func (*Conn) WaitReceive() error            { return errNotLinux }
 
 func (*Conn) ReceiveBatch([]Packet, [][]byte) (int, error) { return 0, errNotLinux }
+func (*Conn) SendBatch([]Packet) (int, error)              { return 0, errNotLinux }
 func (*Conn) LocalAddr() netip.Addr                        { return netip.Addr{} }
 func (*Conn) Link() (bool, <-chan struct{})                { return false, nil }
 func (*Conn) Ifindex() int                                 { return 0 }

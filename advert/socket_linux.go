@@ -197,15 +197,33 @@ func stampAge(stamp, now int64) time.Duration {
 	return age
 }
 
-// send writes the prepared datagram without blocking (EAGAIN when the
-// socket's send buffer is full).
-func (s *sendMsg) send(fd uintptr) unix.Errno {
-	_, _, errno := unix.RawSyscall(unix.SYS_SENDMSG, fd, uintptr(unsafe.Pointer(&s.msg)), unix.MSG_DONTWAIT)
-	return errno
-}
-
 // maxBatch is how many datagrams one recvmmsg(2) call takes at most.
 const maxBatch = 32
+
+// sendBatch is one sendmmsg(2) call's datagrams: slot i is hdrs[i]'s
+// buffers.
+type sendBatch struct {
+	hdrs  [maxBatch]mmsghdr
+	slots [maxBatch]sendSlot
+}
+
+// sendSlot is one datagram to send; buf holds an IPv4 packet.
+type sendSlot struct {
+	sendMsg
+	buf []byte
+}
+
+// sendmmsg writes the prepared datagrams [off, k) without blocking
+// (EAGAIN when the socket's send buffer is full) and says how many the
+// kernel took.
+func (b *sendBatch) sendmmsg(fd uintptr, off, k int) (int, unix.Errno) {
+	m, _, errno := unix.RawSyscall6(unix.SYS_SENDMMSG, fd, uintptr(unsafe.Pointer(&b.hdrs[off])), uintptr(k-off),
+		unix.MSG_DONTWAIT, 0, 0)
+	if errno != 0 {
+		return 0, errno
+	}
+	return int(m), 0
+}
 
 // oobLen holds the control messages of one datagram: IPV6_PKTINFO,
 // IPV6_HOPLIMIT and SCM_TIMESTAMPNS take 96 bytes.

@@ -65,8 +65,11 @@ type benchTransport struct {
 
 func newBenchTransport() *benchTransport { return &benchTransport{closed: make(chan struct{})} }
 
-func (t *benchTransport) Send(p *advert.Packet) error { t.sent++; return nil }
-func (t *benchTransport) WaitReceive() error          { <-t.closed; return net.ErrClosed }
+func (t *benchTransport) SendBatch(ps []advert.Packet) (int, error) {
+	t.sent += len(ps)
+	return len(ps), nil
+}
+func (t *benchTransport) WaitReceive() error { <-t.closed; return net.ErrClosed }
 func (t *benchTransport) ReceiveBatch([]advert.Packet, [][]byte) (int, error) {
 	return 0, nil
 }

@@ -122,8 +122,10 @@ type capTransport struct {
 	sent  []advert.Packet
 }
 
-func (t *capTransport) LocalAddr() netip.Addr { return t.local }
-func (t *capTransport) Send(p *advert.Packet) error {
+func (t *capTransport) LocalAddr() netip.Addr                     { return t.local }
+func (t *capTransport) SendBatch(ps []advert.Packet) (int, error) { return SendEach(ps, t.send) }
+
+func (t *capTransport) send(p *advert.Packet) error {
 	t.benchTransport.sent++
 	if t.keep {
 		q := *p

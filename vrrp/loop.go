@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"runtime"
+	"slices"
 	"time"
 
 	"go.uber.org/zap"
@@ -134,25 +135,53 @@ type sendFailure struct {
 	log laterWork
 }
 
-// sendAll puts the core's adverts on the wire, and returns the log lines
-// of those that failed (rate-limited per router).
+// txScratch is sendAll's storage, reused from step to step.
+type txScratch struct {
+	errs    []error   // per send: its failure
+	hasPort []bool    // per send: its transport is open
+	ports   []*portIO // the transports with adverts queued
+}
+
+// sendAll puts the core's adverts on the wire, each transport's in one
+// batch, and returns the log lines of those that failed (rate-limited
+// per router).
 func (n *Node) sendAll(o *output, now time.Time) []sendFailure {
+	if len(o.sends) == 0 {
+		return nil
+	}
+	n.tx.errs = slices.Grow(n.tx.errs[:0], len(o.sends))[:len(o.sends)]
+	n.tx.hasPort = slices.Grow(n.tx.hasPort[:0], len(o.sends))[:len(o.sends)]
+	for i := range o.sends {
+		s := &o.sends[i]
+		pio := n.ios[s.port]
+		n.tx.hasPort[i] = pio != nil
+		if pio == nil {
+			continue
+		}
+		if len(pio.txBatch) == 0 {
+			n.tx.ports = append(n.tx.ports, pio)
+		}
+		pio.queueSend(i, s, o.arena)
+	}
+	for _, pio := range n.tx.ports {
+		pio.sendQueued(n.tx.errs)
+	}
+	clear(n.tx.ports)
+	n.tx.ports = n.tx.ports[:0]
+
 	var failed []sendFailure
 	ok := false
 	for i := range o.sends {
 		s := &o.sends[i]
-		if pio := n.ios[s.port]; pio != nil {
-			pkt := pio.txPkt(s, o.arena)
-			if err := pio.tr.Send(pkt); err != nil {
-				s.r.h.stats.sendErrors.Add(1)
-				if allow, suppressed := s.r.h.sendLog.allow(now, time.Second); allow {
-					failed = append(failed, sendFailure{pos: s.pos, log: laterWork{kind: laterLog, level: zapcore.WarnLevel,
-						msg:    "(" + s.r.cfg.Name + ") Cant send advert to " + s.dst.String(),
-						fields: []zap.Field{zap.Error(err), zap.Int("suppressed", suppressed)}}})
-				}
-			} else {
-				ok = true
+		if err := n.tx.errs[i]; err != nil {
+			s.r.h.stats.sendErrors.Add(1)
+			if allow, suppressed := s.r.h.sendLog.allow(now, time.Second); allow {
+				failed = append(failed, sendFailure{pos: s.pos, log: laterWork{kind: laterLog, level: zapcore.WarnLevel,
+					msg:    "(" + s.r.cfg.Name + ") Cant send advert to " + s.dst.String(),
+					fields: []zap.Field{zap.Error(err), zap.Int("suppressed", suppressed)}}})
 			}
+		} else if n.tx.hasPort[i] {
+			ok = true
 		}
 		if !s.last {
 			continue
@@ -166,6 +195,7 @@ func (n *Node) sendAll(o *output, now time.Time) []sendFailure {
 		}
 		ok = false
 	}
+	clear(n.tx.errs)
 	return failed
 }
 

@@ -106,6 +106,7 @@ type Node struct {
 	held     []laterWork
 	keepHeld retainer // lets held's storage go after a burst
 	rx       rxBuffers
+	tx       txScratch
 	timer    Timer
 	armedAt  time.Time
 	workCtx  context.Context

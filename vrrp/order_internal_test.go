@@ -77,7 +77,9 @@ func (t *handTransport) Close() error {
 	return nil
 }
 
-func (t *handTransport) Send(p *advert.Packet) error {
+func (t *handTransport) SendBatch(ps []advert.Packet) (int, error) { return SendEach(ps, t.send) }
+
+func (t *handTransport) send(p *advert.Packet) error {
 	t.mu.Lock()
 	t.sent = append(t.sent, p.Msg[1])
 	hook := t.sendHook

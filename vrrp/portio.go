@@ -1,6 +1,7 @@
 package vrrp
 
 import (
+	"io"
 	"time"
 
 	"github.com/vrrpkit/vrrpkit/advert"
@@ -26,7 +27,10 @@ type portIO struct {
 	monitored bool
 	sourceAt  time.Time
 
-	pkt advert.Packet // sent, reused
+	// The adverts of the step being sent, and their indexes in the
+	// output's sends; reused.
+	txBatch []advert.Packet
+	txSends []int
 }
 
 // portFailure is a waiter's report that its transport failed.
@@ -275,11 +279,31 @@ func (n *Node) readPort(pio *portIO, budget int) (got int, full bool) {
 	return got, true
 }
 
-// txPkt is the packet for one of the core's sends.
-func (pio *portIO) txPkt(s *sendRequest, arena []byte) *advert.Packet {
-	pio.pkt = advert.Packet{Src: s.src, Dst: s.dst, HopLimit: 255, Msg: arena[s.off : s.off+s.n], Seq: s.seq}
+// queueSend adds the core's send i to the batch.
+func (pio *portIO) queueSend(i int, s *sendRequest, arena []byte) {
+	p := advert.Packet{Src: s.src, Dst: s.dst, HopLimit: 255, Msg: arena[s.off : s.off+s.n], Seq: s.seq}
 	if s.r.ah != nil {
-		pio.pkt.Sealer = s.r.ah
+		p.Sealer = s.r.ah
 	}
-	return &pio.pkt
+	pio.txBatch = append(pio.txBatch, p)
+	pio.txSends = append(pio.txSends, i)
+}
+
+// sendQueued sends the batch, recording each failure in errs (by send
+// index), and empties it.
+func (pio *portIO) sendQueued(errs []error) {
+	ps, idx := pio.txBatch, pio.txSends
+	for len(ps) > 0 {
+		k, err := pio.tr.SendBatch(ps)
+		if err == nil && k < len(ps) {
+			err = io.ErrShortWrite // a transport that broke its contract
+		}
+		if err == nil {
+			break
+		}
+		errs[idx[k]] = err
+		ps, idx = ps[k+1:], idx[k+1:]
+	}
+	clear(pio.txBatch) // no references kept to the output's arena
+	pio.txBatch, pio.txSends = pio.txBatch[:0], pio.txSends[:0]
 }

@@ -58,7 +58,7 @@ func TestSocketNetworkOpensInItsNamespace(t *testing.T) {
 			got <- p
 		}
 	}()
-	if err := t1.Send(&advert.Packet{Msg: msg}); err != nil {
+	if _, err := t1.SendBatch([]advert.Packet{{Msg: msg}}); err != nil {
 		t.Fatal(err)
 	}
 	select {

@@ -17,9 +17,13 @@ import (
 // waits (ReceiveBatch) without blocking. A wrapper (a packet log, a
 // filter) implements the same methods and keeps that path.
 type Transport interface {
-	// Send transmits one packet. p.Src zero means LocalAddr. Send must not
-	// block: it is called from the protocol loop.
-	Send(p *advert.Packet) error
+	// SendBatch transmits ps in order (a packet's Src zero means
+	// LocalAddr). It returns how many went out before the first that did
+	// not, and why ps[n] did not (nil when all went out); the Node then
+	// goes on with ps[n+1:]. It must not block: it is called from the
+	// protocol loop, with every advert one step of it sends on the
+	// transport. SendEach builds it from a one-packet send.
+	SendBatch(ps []advert.Packet) (n int, err error)
 	// WaitReceive blocks until packets may be waiting for ReceiveBatch and
 	// returns nil. It wakes once: packets that arrive after it returned
 	// wake nobody until it is called again, so that a reader working
@@ -62,4 +66,14 @@ type Endpoint struct {
 // sockets, advert.Conn); vrrptest.LAN's hosts hand out in-memory ones.
 type Network interface {
 	Open(ctx context.Context, ep Endpoint) (Transport, error)
+}
+
+// SendEach is SendBatch for a transport that sends one packet at a time.
+func SendEach(ps []advert.Packet, send func(p *advert.Packet) error) (int, error) {
+	for i := range ps {
+		if err := send(&ps[i]); err != nil {
+			return i, err
+		}
+	}
+	return len(ps), nil
 }

@@ -29,26 +29,29 @@ func (n packetLogNetwork) Open(ctx context.Context, ep vrrp.Endpoint) (vrrp.Tran
 }
 
 // packetLogTransport logs each packet. It wraps the whole Transport (the
-// node reads it in batches and watches its link through it), adding a
-// log line to Send and to each packet ReceiveBatch returns.
+// node sends and reads it in batches and watches its link through it),
+// adding a log line for each packet SendBatch sends or ReceiveBatch
+// returns.
 type packetLogTransport struct {
 	vrrp.Transport
 	log *zap.Logger
 	ep  vrrp.Endpoint
 }
 
-func (t *packetLogTransport) Send(p *advert.Packet) error {
-	err := t.Transport.Send(p)
+func (t *packetLogTransport) SendBatch(ps []advert.Packet) (int, error) {
+	n, err := t.Transport.SendBatch(ps)
+	for i := range n {
+		p := &ps[i]
+		src := p.Src
+		if !src.IsValid() {
+			src = t.LocalAddr()
+		}
+		t.log.Debug("(" + t.ep.Interface + ") sent " + describe(src, p, p.Sealer != nil))
+	}
 	if err != nil {
 		t.log.Debug("("+t.ep.Interface+") send failed", zap.Error(err))
-		return err
 	}
-	src := p.Src
-	if !src.IsValid() {
-		src = t.LocalAddr()
-	}
-	t.log.Debug("(" + t.ep.Interface + ") sent " + describe(src, p, p.Sealer != nil))
-	return nil
+	return n, err
 }
 
 func (t *packetLogTransport) ReceiveBatch(ps []advert.Packet, bufs [][]byte) (int, error) {

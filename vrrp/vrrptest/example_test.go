@@ -26,7 +26,7 @@ func ExampleLAN() {
 	adv := advert.Advert{Version: 3, VRID: 51, Priority: 100, Interval: time.Second,
 		Addrs: []netip.Addr{netip.MustParseAddr("10.0.0.100")}}
 	msg, _ := adv.Append(nil, ta.LocalAddr(), advert.GroupIPv4, advert.ChecksumStandard)
-	ta.Send(&advert.Packet{Dst: advert.GroupIPv4, HopLimit: 255, Msg: msg})
+	vrrptest.Send(ta, &advert.Packet{Dst: advert.GroupIPv4, HopLimit: 255, Msg: msg})
 	clock.Advance(time.Millisecond)
 
 	var p advert.Packet

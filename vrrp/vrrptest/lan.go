@@ -424,9 +424,12 @@ func (t *lanTransport) closeLocked() {
 	close(t.done)
 }
 
-// Send puts p on the LAN: to every other host listening on the group, or
+// SendBatch puts ps on the LAN in order, as send does each.
+func (t *lanTransport) SendBatch(ps []advert.Packet) (int, error) { return vrrp.SendEach(ps, t.send) }
+
+// send puts p on the LAN: to every other host listening on the group, or
 // to the host holding the unicast destination.
-func (t *lanTransport) Send(p *advert.Packet) error {
+func (t *lanTransport) send(p *advert.Packet) error {
 	l := t.h.lan
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -759,4 +762,10 @@ func Receive(tr vrrp.Transport, p *advert.Packet, buf []byte) error {
 			return err
 		}
 	}
+}
+
+// Send sends the one packet p on tr: the counterpart of Receive.
+func Send(tr vrrp.Transport, p *advert.Packet) error {
+	_, err := tr.SendBatch(unsafe.Slice(p, 1))
+	return err
 }

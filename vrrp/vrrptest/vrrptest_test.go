@@ -140,7 +140,7 @@ func newPair(t *testing.T, seed uint64, link vrrptest.LinkConfig) *pair {
 
 func (p *pair) send(t *testing.T, n int) {
 	for i := range n {
-		if err := p.ta.Send(&advert.Packet{Dst: advert.GroupIPv4, Msg: []byte{0x31, 1, byte(i), 0}}); err != nil {
+		if err := vrrptest.Send(p.ta, &advert.Packet{Dst: advert.GroupIPv4, Msg: []byte{0x31, 1, byte(i), 0}}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -236,7 +236,7 @@ func TestLANPartitionLinkCrashAndFailure(t *testing.T) {
 		t.Fatalf("Receive after FailReceive: %v", err)
 	}
 	p.a.Crash()
-	if err := p.ta.Send(&advert.Packet{Dst: advert.GroupIPv4, Msg: []byte{1}}); err == nil {
+	if err := vrrptest.Send(p.ta, &advert.Packet{Dst: advert.GroupIPv4, Msg: []byte{1}}); err == nil {
 		t.Fatal("Send on a crashed host succeeded")
 	}
 	if _, err := p.a.Open(context.Background(), vrrp.Endpoint{Interface: "eth0"}); err == nil {
