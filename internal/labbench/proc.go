@@ -95,12 +95,79 @@ func rss(pgid int) (bytesRSS int64, err error) {
 	return bytesRSS, nil
 }
 
-// cpuShare measures group pgid's CPU use over window, as a percentage of
-// one core.
-func cpuShare(pgids []int, window time.Duration) ([]float64, error) {
-	before := make([]time.Duration, len(pgids))
+// clockTicks is USER_HZ, the unit of utime and stime in /proc/PID/stat:
+// 100 on every architecture this lab runs on (the kernel scales its own
+// HZ to it for userspace).
+const clockTicks = 100
+
+// statTimes reads utime and stime, fields 14 and 15 of a /proc/PID/stat
+// line, in clock ticks. The command (field 2) is parenthesised and may
+// hold spaces and parentheses itself, so fields are counted from its last
+// closing parenthesis.
+func statTimes(stat []byte) (utime, stime uint64, err error) {
+	i := bytes.LastIndexByte(stat, ')')
+	if i < 0 {
+		return 0, 0, fmt.Errorf("stat %q: no command field", stat)
+	}
+	// Fields after the command start at field 3 (state): utime is the
+	// 12th of them, stime the 13th.
+	f := strings.Fields(string(stat[i+1:]))
+	if len(f) < 13 {
+		return 0, 0, fmt.Errorf("stat %q: %d fields after the command, want at least 13", stat, len(f))
+	}
+	if utime, err = strconv.ParseUint(f[11], 10, 64); err != nil {
+		return 0, 0, fmt.Errorf("stat utime: %w", err)
+	}
+	if stime, err = strconv.ParseUint(f[12], 10, 64); err != nil {
+		return 0, 0, fmt.Errorf("stat stime: %w", err)
+	}
+	return utime, stime, nil
+}
+
+// userSys is the user and system CPU time used so far by every process
+// in group pgid, threads included, from /proc/PID/stat (clock ticks: 10 ms
+// steps).
+func userSys(pgid int) (user, sys time.Duration, err error) {
+	pids, err := groupPids(pgid)
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, pid := range pids {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			continue // gone
+		}
+		u, s, err := statTimes(b)
+		if err != nil {
+			return 0, 0, err
+		}
+		user += time.Duration(u) * time.Second / clockTicks
+		sys += time.Duration(s) * time.Second / clockTicks
+	}
+	return user, sys, nil
+}
+
+// cpuUse is a process group's CPU use over a window, each figure a
+// percentage of one core. Total is from schedstat (nanoseconds); User and
+// Sys from stat's clock ticks, which the kernel scales so that their sum
+// follows the same runtime: User + Sys matches Total to within a tick or
+// so per process over the window.
+type cpuUse struct{ Total, User, Sys float64 }
+
+// cpuShare measures each group's CPU use over window.
+func cpuShare(pgids []int, window time.Duration) ([]cpuUse, error) {
+	type sample struct{ total, user, sys time.Duration }
+	read := func(pg int) (sample, error) {
+		t, err := cpuTime(pg)
+		if err != nil {
+			return sample{}, err
+		}
+		u, s, err := userSys(pg)
+		return sample{t, u, s}, err
+	}
+	before := make([]sample, len(pgids))
 	for i, pg := range pgids {
-		c, err := cpuTime(pg)
+		c, err := read(pg)
 		if err != nil {
 			return nil, err
 		}
@@ -109,13 +176,15 @@ func cpuShare(pgids []int, window time.Duration) ([]float64, error) {
 	start := time.Now()
 	time.Sleep(window) // the measurement window itself
 	elapsed := time.Since(start)
-	shares := make([]float64, len(pgids))
+	pct := func(d time.Duration) float64 { return 100 * float64(d) / float64(elapsed) }
+	shares := make([]cpuUse, len(pgids))
 	for i, pg := range pgids {
-		c, err := cpuTime(pg)
+		c, err := read(pg)
 		if err != nil {
 			return nil, err
 		}
-		shares[i] = 100 * float64(c-before[i]) / float64(elapsed)
+		b := before[i]
+		shares[i] = cpuUse{Total: pct(c.total - b.total), User: pct(c.user - b.user), Sys: pct(c.sys - b.sys)}
 	}
 	return shares, nil
 }
