@@ -49,6 +49,11 @@ func vlanAddr(k int, host byte) netip.Addr {
 // Config renders the keepalived.conf of one host. Every instance is BACKUP
 // with the given priority, so the higher priority takes over by preemption.
 func (s Scenario) Config(routerID string, priority int) string {
+	return s.config(routerID, func(int) int { return priority })
+}
+
+// config is Config with router i's (1-based) priority priority(i).
+func (s Scenario) config(routerID string, priority func(i int) int) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "global_defs {\n  router_id %s\n  vrrp_version %d\n", routerID, s.Version)
 	for _, l := range s.GlobalDefs {
@@ -68,7 +73,7 @@ func (s Scenario) Config(routerID string, priority int) string {
     %s/32
   }
 }
-`, i, s.Interface(k), vrid, priority, seconds(s.Interval), vipFor(i))
+`, i, s.Interface(k), vrid, priority(i), seconds(s.Interval), vipFor(i))
 	}
 	return b.String()
 }

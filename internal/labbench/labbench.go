@@ -102,50 +102,10 @@ func Run(tb testing.TB, d Daemon, s Scenario) Result {
 // the CPU window and the kill (see Options).
 func RunWith(tb testing.TB, d Daemon, s Scenario, o Options) Result {
 	tb.Helper()
-	lab := netlab.New(tb, 2)
-	h1, h2 := lab.Host(1), lab.Host(2)
-	l := setupInterfaces(tb, lab, s, h1, h2)
-	capture := lab.Capture()
-	ctx, cancel := context.WithCancel(context.Background())
-	tb.Cleanup(cancel)
-
-	start := func(h *netlab.Host, prio int) *exec.Cmd {
-		dir := tb.TempDir()
-		cfg := filepath.Join(dir, "keepalived.conf")
-		if err := os.WriteFile(cfg, []byte(s.Config(h.Name, prio)), 0o644); err != nil {
-			tb.Fatal(err)
-		}
-		log, err := os.Create(filepath.Join(dir, "log"))
-		if err != nil {
-			tb.Fatal(err)
-		}
-		cmd := d.Command(ctx, h, cfg, dir)
-		cmd.Stdout, cmd.Stderr = log, log
-		if err := cmd.Start(); err != nil {
-			tb.Fatalf("%s on %s: %v", d.Name(), h.Name, err)
-		}
-		tb.Cleanup(func() {
-			log.Close()
-			if tb.Failed() {
-				b, _ := os.ReadFile(log.Name())
-				tb.Logf("%s on %s logged:\n%s", d.Name(), h.Name, tail(b, 4000))
-			}
-		})
-		return cmd
-	}
-	t0 := time.Now()
-	backup := start(h2, 100)
-	master := start(h1, 200)
-
-	// Converged: h1's latest advert for every VRID is recent and h2 has
-	// been silent for a few intervals.
-	w := newWatch(capture.Since, l)
-	if err := waitUntil(convergeTimeout, func() bool { return w.converged(10 * s.Interval) }); err != nil {
-		tb.Fatalf("%s: h1 never became master of all %d routers: %v", d.Name(), s.Routers, err)
-	}
+	p := startPair(tb, d, s)
+	capture, l, w, master, backup, steady := p.capture, p.l, p.w, p.master, p.backup, p.steady
 	var r Result
-	r.Converge = time.Since(t0)
-	steady := w.latest
+	r.Converge = p.converge
 
 	r.MasterDownInterval = s.MasterDownInterval(100)
 	shares, err := cpuShare([]int{master.Process.Pid, backup.Process.Pid}, cpuWindow)
@@ -208,6 +168,70 @@ func RunWith(tb testing.TB, d Daemon, s Scenario, o Options) Result {
 		terminate(tb, backup)
 	}
 	return r
+}
+
+// pair is a run's two daemons on a fresh lab, converged: h1 master of
+// every router, h2 backup.
+type pair struct {
+	l       Layout
+	capture *netlab.Capture
+	w       *watch
+	// master and backup are the daemons on h1 (priority 200) and h2
+	// (100); masterCfg is h1's keepalived.conf, masterLog its output.
+	master, backup       *exec.Cmd
+	masterCfg, masterLog string
+	steady               time.Time     // the newest frame at convergence
+	converge             time.Duration // from starting the daemons to steady
+}
+
+// startPair puts the daemon on two lab hosts with s's configuration — h1
+// with priority 200, h2 with 100 — and waits until h1 is master of every
+// VRID.
+func startPair(tb testing.TB, d Daemon, s Scenario) *pair {
+	tb.Helper()
+	lab := netlab.New(tb, 2)
+	h1, h2 := lab.Host(1), lab.Host(2)
+	p := &pair{l: setupInterfaces(tb, lab, s, h1, h2), capture: lab.Capture()}
+	ctx, cancel := context.WithCancel(context.Background())
+	tb.Cleanup(cancel)
+
+	start := func(h *netlab.Host, prio int) (cmd *exec.Cmd, cfg, logName string) {
+		dir := tb.TempDir()
+		cfg = filepath.Join(dir, "keepalived.conf")
+		if err := os.WriteFile(cfg, []byte(s.Config(h.Name, prio)), 0o644); err != nil {
+			tb.Fatal(err)
+		}
+		log, err := os.Create(filepath.Join(dir, "log"))
+		if err != nil {
+			tb.Fatal(err)
+		}
+		cmd = d.Command(ctx, h, cfg, dir)
+		cmd.Stdout, cmd.Stderr = log, log
+		if err := cmd.Start(); err != nil {
+			tb.Fatalf("%s on %s: %v", d.Name(), h.Name, err)
+		}
+		tb.Cleanup(func() {
+			log.Close()
+			if tb.Failed() {
+				b, _ := os.ReadFile(log.Name())
+				tb.Logf("%s on %s logged:\n%s", d.Name(), h.Name, tail(b, 4000))
+			}
+		})
+		return cmd, cfg, log.Name()
+	}
+	t0 := time.Now()
+	p.backup, _, _ = start(h2, 100)
+	p.master, p.masterCfg, p.masterLog = start(h1, 200)
+
+	// Converged: h1's latest advert for every VRID is recent and h2 has
+	// been silent for a few intervals.
+	p.w = newWatch(p.capture.Since, p.l)
+	if err := waitUntil(convergeTimeout, func() bool { return p.w.converged(10 * s.Interval) }); err != nil {
+		tb.Fatalf("%s: h1 never became master of all %d routers: %v", d.Name(), s.Routers, err)
+	}
+	p.converge = time.Since(t0)
+	p.steady = p.w.latest
+	return p
 }
 
 // terminate stops cmd's group with SIGTERM and waits for it to exit.
