@@ -49,11 +49,12 @@ func vlanAddr(k int, host byte) netip.Addr {
 // Config renders the keepalived.conf of one host. Every instance is BACKUP
 // with the given priority, so the higher priority takes over by preemption.
 func (s Scenario) Config(routerID string, priority int) string {
-	return s.config(routerID, func(int) int { return priority })
+	return s.config(routerID, func(i int) (int, []string) { return priority, []string{vipFor(i)} })
 }
 
-// config is Config with router i's (1-based) priority priority(i).
-func (s Scenario) config(routerID string, priority func(i int) int) string {
+// config is Config with router i's (1-based) priority and VIPs given by
+// inst.
+func (s Scenario) config(routerID string, inst func(i int) (priority int, vips []string)) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "global_defs {\n  router_id %s\n  vrrp_version %d\n", routerID, s.Version)
 	for _, l := range s.GlobalDefs {
@@ -63,6 +64,7 @@ func (s Scenario) config(routerID string, priority func(i int) int) string {
 	per := s.PerInterface()
 	for i := 1; i <= s.Routers; i++ {
 		k, vrid := (i-1)/per, 1+(i-1)%per
+		prio, vips := inst(i)
 		fmt.Fprintf(&b, `vrrp_instance VI_%d {
   state BACKUP
   interface %s
@@ -70,10 +72,11 @@ func (s Scenario) config(routerID string, priority func(i int) int) string {
   priority %d
   advert_int %s
   virtual_ipaddress {
-    %s/32
-  }
-}
-`, i, s.Interface(k), vrid, priority(i), seconds(s.Interval), vipFor(i))
+`, i, s.Interface(k), vrid, prio, seconds(s.Interval))
+		for _, v := range vips {
+			fmt.Fprintf(&b, "    %s/32\n", v)
+		}
+		b.WriteString("  }\n}\n")
 	}
 	return b.String()
 }

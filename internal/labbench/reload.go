@@ -3,20 +3,54 @@ package labbench
 import (
 	"bytes"
 	"fmt"
+	"net/netip"
 	"os"
 	"slices"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/vrrpkit/vrrpkit/internal/netlab"
 )
 
-// The change a reload makes: router reloadRouter's priority on h1 goes from
-// 200 to reloadPriority, still above h2's 100, so h1 must stay its master.
-const (
-	reloadRouter   = 1
-	reloadPriority = 150
-)
+// reloadRouter is the router a reload changes.
+const reloadRouter = 1
+
+// ReloadChange is the one change a reload makes to router reloadRouter in
+// h1's configuration; h1 must stay its master.
+type ReloadChange struct {
+	Name string
+	// Priority, if not 0, is the router's new priority (h1's is 200,
+	// h2's 100).
+	Priority int
+	// AddVIP, if valid, is a second VIP for the router.
+	AddVIP netip.Addr
+}
+
+// instance is the change applied to router i's priority and VIPs.
+func (c ReloadChange) instance(i int) (int, []string) {
+	prio, vips := 200, []string{vipFor(i)}
+	if i != reloadRouter {
+		return prio, vips
+	}
+	if c.Priority != 0 {
+		prio = c.Priority
+	}
+	if c.AddVIP.IsValid() {
+		vips = append(vips, c.AddVIP.String())
+	}
+	return prio, vips
+}
+
+// shows reports whether an advert frame shows the change: it carries the
+// new priority, and the new VIP among its addresses.
+func (c ReloadChange) shows(s Seen, frame []byte) bool {
+	if c.Priority != 0 && int(s.Priority) != c.Priority {
+		return false
+	}
+	return !c.AddVIP.IsValid() || slices.Contains(advertAddrs(frame), c.AddVIP)
+}
 
 // Phases of a reload run: the gaps between h1's adverts are looked at from
 // reloadBefore before the SIGHUP to reloadAfter after it; the change may
@@ -37,7 +71,7 @@ type ReloadResult struct {
 // ReloadFigures is what a reload did on the wire.
 type ReloadFigures struct {
 	// Applied is from the SIGHUP to h1's first advert for the changed
-	// router with its new priority; negative when there was none.
+	// router that shows the change; negative when there was none.
 	Applied time.Duration
 	// Among the other routers, from the window's start to the end of the
 	// capture: Takeovers counts those h2 advertised with priority > 0,
@@ -63,11 +97,11 @@ type ReloadFigures struct {
 
 // RunReload puts the daemon on two lab hosts as Run does and, once h1 is
 // master of every router and has been for reloadBefore, rewrites h1's
-// keepalived.conf with router reloadRouter's priority changed to
-// reloadPriority and sends SIGHUP to h1's daemon (its main process:
-// keepalived's parent passes the reload on to its VRRP child). It watches
-// the wire until reloadAfter past the SIGHUP and the change has shown.
-func RunReload(tb testing.TB, d Daemon, s Scenario) ReloadResult {
+// keepalived.conf with change c and sends SIGHUP to h1's daemon (its main
+// process: keepalived's parent passes the reload on to its VRRP child).
+// It watches the wire until reloadAfter past the SIGHUP and the change
+// has shown.
+func RunReload(tb testing.TB, d Daemon, s Scenario, c ReloadChange) ReloadResult {
 	tb.Helper()
 	p := startPair(tb, d, s)
 	r := ReloadResult{Converge: p.converge}
@@ -80,12 +114,7 @@ func RunReload(tb testing.TB, d Daemon, s Scenario) ReloadResult {
 		tb.Fatalf("%s: the capture did not go on after convergence: %v", d.Name(), err)
 	}
 
-	cfg := s.config("h1", func(i int) int {
-		if i == reloadRouter {
-			return reloadPriority
-		}
-		return 200
-	})
+	cfg := s.config("h1", c.instance)
 	// A new file renamed over the old one: the daemon never reads half.
 	if err := os.WriteFile(p.masterCfg+".new", []byte(cfg), 0o644); err != nil {
 		tb.Fatal(err)
@@ -99,15 +128,13 @@ func RunReload(tb testing.TB, d Daemon, s Scenario) ReloadResult {
 		tb.Fatal(err)
 	}
 
-	looked := 0 // adverts of w.seen looked at for the change
+	looked, found := 0, false // frames looked at for the change; it showed
 	applied := func() bool {
-		for _, a := range w.seen[looked:] {
-			if h, v := p.l.router(a); h == 1 && v == reloadRouter && a.Priority == reloadPriority && !a.Time.Before(hup) {
-				return true
-			}
+		if !found {
+			frames, next := p.capture.Since(looked)
+			looked, found = next, firstShowing(frames, p.l, reloadRouter, hup, c) >= 0
 		}
-		looked = len(w.seen)
-		return false
+		return found
 	}
 	// The phase lasts reloadAfter (plus a margin for the capture to take
 	// in frames stamped before its end) and until the change shows.
@@ -115,7 +142,7 @@ func RunReload(tb testing.TB, d Daemon, s Scenario) ReloadResult {
 		w.poll()
 		return applied() && time.Since(hup) >= reloadAfter+200*time.Millisecond
 	}); err != nil {
-		tb.Errorf("%s: h1 never advertised router %d with priority %d after the SIGHUP: %v", d.Name(), reloadRouter, reloadPriority, err)
+		tb.Errorf("%s: h1 never advertised router %d with the change (%s) after the SIGHUP: %v", d.Name(), reloadRouter, c.Name, err)
 	}
 	p.capture.Stop()
 	var err error
@@ -123,39 +150,61 @@ func RunReload(tb testing.TB, d Daemon, s Scenario) ReloadResult {
 		tb.Logf("%s: %v", d.Name(), err)
 	}
 	w.poll()
-	r.ReloadFigures = Reload(w.seen, p.l, reloadRouter, reloadPriority, hup, hup.Add(-reloadBefore), hup.Add(reloadAfter), s.Interval)
+	r.ReloadFigures = Reload(w.seen, p.l, reloadRouter, hup, hup.Add(-reloadBefore), hup.Add(reloadAfter), s.Interval)
+	frames := p.capture.Frames()
+	r.Applied = firstShowing(frames, p.l, reloadRouter, hup, c)
 	logReload(tb, d, p.masterLog, logBefore)
 	tb.Logf("%s: router %d's adverts from 150 ms before the SIGHUP:\n%s", d.Name(), reloadRouter,
-		timeline(w.seen, p.l, reloadRouter, hup, hup.Add(-150*time.Millisecond), 20))
+		timeline(frames, p.l, reloadRouter, hup, hup.Add(-150*time.Millisecond), 20))
 	return r
 }
 
-// timeline lists up to n adverts seen for router v from from on, in
-// order: who sent each, with which priority, when from hup.
-func timeline(seen []Seen, l Layout, v int, hup, from time.Time, n int) string {
-	var mine []Seen
-	for _, s := range seen {
-		if h, r := l.router(s); h != 0 && r == v && !s.Time.Before(from) {
-			mine = append(mine, s)
+// firstShowing is how long after hup h1 first advertised router v with
+// change c; negative if it did not among frames.
+func firstShowing(frames []netlab.Frame, l Layout, v int, hup time.Time, c ReloadChange) time.Duration {
+	first := time.Duration(-1)
+	for _, f := range frames {
+		s, ok := parseAdvert(f.Time, f.Data)
+		if !ok || s.Time.Before(hup) {
+			continue
+		}
+		if h, r := l.router(s); h == 1 && r == v && c.shows(s, f.Data) {
+			if d := s.Time.Sub(hup); first < 0 || d < first {
+				first = d
+			}
 		}
 	}
-	slices.SortFunc(mine, func(a, b Seen) int { return a.Time.Compare(b.Time) })
+	return first
+}
+
+// timeline lists up to n adverts for router v among frames from from on,
+// in order: when from hup, who sent each, its priority and addresses.
+func timeline(frames []netlab.Frame, l Layout, v int, hup, from time.Time, n int) string {
+	var mine []netlab.Frame
+	for _, f := range frames {
+		s, ok := parseAdvert(f.Time, f.Data)
+		if h, r := l.router(s); ok && h != 0 && r == v && !s.Time.Before(from) {
+			mine = append(mine, f)
+		}
+	}
+	slices.SortFunc(mine, func(a, b netlab.Frame) int { return a.Time.Compare(b.Time) })
 	var b strings.Builder
-	for _, s := range mine[:min(n, len(mine))] {
+	for _, f := range mine[:min(n, len(mine))] {
+		s, _ := parseAdvert(f.Time, f.Data)
 		h, _ := l.router(s)
-		fmt.Fprintf(&b, "  %+9.1f ms  h%d  priority %d\n", float64(s.Time.Sub(hup))/float64(time.Millisecond), h, s.Priority)
+		fmt.Fprintf(&b, "  %+9.1f ms  h%d  priority %d  %v\n", float64(s.Time.Sub(hup))/float64(time.Millisecond), h, s.Priority, advertAddrs(f.Data))
 	}
 	return b.String()
 }
 
 // Reload works out what a reload of h1 at hup did to the routers of l,
 // reading adverts seen in the window [from, to] for the gaps and from
-// from on for the transitions (see ReloadFigures). changed is the router
-// the reload changed, to its new priority prio; interval is the routers'
-// advert interval.
-func Reload(seen []Seen, l Layout, changed int, prio uint8, hup, from, to time.Time, interval time.Duration) ReloadFigures {
+// from on for the transitions (see ReloadFigures; Applied is left to
+// firstShowing). changed is the router the reload changed; interval is
+// the routers' advert interval.
+func Reload(seen []Seen, l Layout, changed int, hup, from, to time.Time, interval time.Duration) ReloadFigures {
 	n := l.Routers()
-	f := ReloadFigures{Applied: -1}
+	var f ReloadFigures
 	times := make([][]time.Time, n+1)
 	takeover, resigned := make([]bool, n+1), make([]bool, n+1)
 	for _, s := range seen {
@@ -170,11 +219,6 @@ func Reload(seen []Seen, l Layout, changed int, prio uint8, hup, from, to time.T
 			resigned[v] = true
 		case h == 1 && !s.Time.After(to):
 			times[v] = append(times[v], s.Time)
-		}
-		if h == 1 && v == changed && s.Priority == prio && !s.Time.Before(hup) {
-			if d := s.Time.Sub(hup); f.Applied < 0 || d < f.Applied {
-				f.Applied = d
-			}
 		}
 	}
 	for v := 1; v <= n; v++ {

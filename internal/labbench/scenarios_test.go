@@ -3,6 +3,7 @@ package labbench
 import (
 	"flag"
 	"fmt"
+	"net/netip"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -150,14 +151,21 @@ func BenchmarkScale1000Profile(b *testing.B) {
 }
 
 // BenchmarkReload1000: the Scale1000 scenario; once h1 is master of all
-// 1,000 routers, its keepalived.conf gets router 1's priority 200 → 150
-// (still above h2's 100) and its daemon a SIGHUP. The 999 others must see
-// no transition and no lost advert.
+// 1,000 routers, its keepalived.conf gets one change to router 1 and its
+// daemon a SIGHUP: "priority", 200 → 150 (still above h2's 100); "vip", a
+// second VIP. The 999 others must see no transition and no lost advert.
 func BenchmarkReload1000(b *testing.B) {
 	s := Scenario{Routers: 1000, Interfaces: 4, Version: 3, Interval: 100 * time.Millisecond}
-	bothDaemons(b, func(b *testing.B, d Daemon) {
-		for range b.N {
-			RunReload(b, d, s).Report(b)
-		}
-	})
+	for _, c := range []ReloadChange{
+		{Name: "priority", Priority: 150},
+		{Name: "vip", AddVIP: netip.MustParseAddr("10.0.200.1")}, // outside every vipFor
+	} {
+		b.Run(c.Name, func(b *testing.B) {
+			bothDaemons(b, func(b *testing.B, d Daemon) {
+				for range b.N {
+					RunReload(b, d, s, c).Report(b)
+				}
+			})
+		})
+	}
 }

@@ -18,11 +18,19 @@ type Seen struct {
 // parseAdvert picks the fields the measurements need out of an Ethernet
 // frame carrying VRRP over IPv4 (protocol 112) or IPv6 (next header 112).
 func parseAdvert(t time.Time, frame []byte) (Seen, bool) {
-	if len(frame) < 14 {
+	src, vrrp, ok := vrrpPayload(frame)
+	if !ok {
 		return Seen{}, false
 	}
-	var src netip.Addr
-	var vrrp []byte
+	return Seen{Time: t, Src: src, VRID: vrrp[1], Priority: vrrp[2]}, true
+}
+
+// vrrpPayload finds the source address and the VRRP packet (at least 4
+// bytes) in an Ethernet frame.
+func vrrpPayload(frame []byte) (src netip.Addr, vrrp []byte, ok bool) {
+	if len(frame) < 14 {
+		return src, nil, false
+	}
 	eth, l2 := binary.BigEndian.Uint16(frame[12:14]), 14
 	if eth == 0x8100 && len(frame) >= 18 { // an 802.1Q tag the capture kept
 		eth, l2 = binary.BigEndian.Uint16(frame[16:18]), 18
@@ -31,25 +39,42 @@ func parseAdvert(t time.Time, frame []byte) (Seen, bool) {
 	case 0x0800:
 		ip := frame[l2:]
 		if len(ip) < 20 || ip[0]>>4 != 4 || ip[9] != 112 {
-			return Seen{}, false
+			return src, nil, false
 		}
 		ihl := int(ip[0]&0x0f) * 4
 		if len(ip) < ihl+4 {
-			return Seen{}, false
+			return src, nil, false
 		}
-		src = netip.AddrFrom4([4]byte(ip[12:16]))
-		vrrp = ip[ihl:]
+		return netip.AddrFrom4([4]byte(ip[12:16])), ip[ihl:], true
 	case 0x86dd:
 		ip := frame[l2:]
 		if len(ip) < 44 || ip[6] != 112 {
-			return Seen{}, false
+			return src, nil, false
 		}
-		src = netip.AddrFrom16([16]byte(ip[8:24]))
-		vrrp = ip[40:]
-	default:
-		return Seen{}, false
+		return netip.AddrFrom16([16]byte(ip[8:24])), ip[40:], true
 	}
-	return Seen{Time: t, Src: src, VRID: vrrp[1], Priority: vrrp[2]}, true
+	return src, nil, false
+}
+
+// advertAddrs lists the virtual addresses an advert frame carries: Count
+// IPvX Addr (byte 3) addresses of the source's family after the 8-byte
+// header, the same in v2 and v3 (RFC 3768 §5.1, RFC 5798 §5.1). A list
+// cut short ends where the frame does.
+func advertAddrs(frame []byte) []netip.Addr {
+	src, vrrp, ok := vrrpPayload(frame)
+	if !ok || len(vrrp) < 8 {
+		return nil
+	}
+	size := 4
+	if src.Is6() {
+		size = 16
+	}
+	var addrs []netip.Addr
+	for i, b := 0, vrrp[8:]; i < int(vrrp[3]) && len(b) >= size; i, b = i+1, b[size:] {
+		a, _ := netip.AddrFromSlice(b[:size])
+		addrs = append(addrs, a)
+	}
+	return addrs
 }
 
 // Layout tells which router of a scenario an advert is for: each host has
