@@ -65,6 +65,10 @@ type Result struct {
 	// advert through the lab's veths and bridge to the other host's
 	// socket, done in the sender's context: the virtual network's work,
 	// which both daemons pay alike; the user part is the daemon's own.
+	// With tick-based CPU accounting the kernel splits the exact runtime
+	// by where each tick found the process, so a daemon whose bursts keep
+	// one phase against the tick gets a split that varies from run to
+	// run while the total does not.
 	MasterUserCPU, MasterSysCPU float64
 	BackupUserCPU, BackupSysCPU float64
 }
