@@ -261,7 +261,11 @@ func (r ReloadResult) Report(b *testing.B) {
 		}
 		return 0
 	}
-	b.ReportMetric(ms(r.Applied), "apply-ms")
+	applied := ms(r.Applied)
+	if r.Applied < 0 {
+		applied = -1 // never applied
+	}
+	b.ReportMetric(applied, "apply-ms")
 	b.ReportMetric(float64(r.Takeovers), "others-takeovers")
 	b.ReportMetric(float64(r.Resigned), "others-prio0")
 	b.ReportMetric(ms(r.MaxGap), "others-max-gap-ms")
@@ -274,9 +278,8 @@ func (r ReloadResult) Report(b *testing.B) {
 	b.Logf("largest gap among the others: router %d, from %v after the SIGHUP", r.MaxGapRouter, r.MaxGapAt)
 }
 
-// logReload logs what h1's daemon wrote from the SIGHUP on, its first
-// lines and how many there were: keepalived logs a line or more per
-// instance.
+// logReload logs what h1's daemon wrote from the SIGHUP on: its first
+// lines, and how many there were (a daemon may log a line per instance).
 func logReload(tb testing.TB, d Daemon, log string, from int64) {
 	b, err := os.ReadFile(log)
 	if err != nil || int64(len(b)) < from {
