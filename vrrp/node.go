@@ -183,6 +183,7 @@ func (n *Node) Add(cfg Config) (*Router, error) {
 	r := &Router{node: n, cfg: cfg, events: newEventQueue(n.cfg.EventBuffer), changed: make(chan struct{})}
 	r.key = routerKey{iface: cfg.Interface, ipv6: cfg.IPv6, vrid: cfg.VRID}
 	r.priority.Store(uint32(cfg.Priority))
+	r.base.Store(uint32(cfg.Priority))
 	r.hmac.Store(cfg.HMAC)
 	cr, err := newCoreRouter(r, n.clock.Now())
 	if err != nil {

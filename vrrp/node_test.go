@@ -248,6 +248,9 @@ func TestEventsDropOldestNeverBlock(t *testing.T) {
 		if r.Priority() != 50 {
 			t.Fatalf("priority %d", r.Priority())
 		}
+		if got := r.Config().Priority; got != 50 {
+			t.Errorf("Config().Priority = %d after SetPriority(50)", got)
+		}
 		var last vrrp.Event
 		n := 0
 	drain:

@@ -30,6 +30,8 @@ type Router struct {
 	// What readers see, published by the loop.
 	state    atomic.Uint32 // State
 	priority atomic.Uint32 // effective priority
+	base     atomic.Uint32 // base priority, as last set (Config, SetPriority)
+	baseMu   sync.Mutex
 	viewMu   sync.Mutex
 	master   netip.Addr
 	changed  chan struct{} // closed at the next state change
@@ -52,13 +54,14 @@ type routerKey struct {
 // Name returns Config.Name (or its default).
 func (r *Router) Name() string { return r.cfg.Name }
 
-// Config returns the router's configuration with defaults filled in, and
-// the HMAC in force. Its slices are copies.
+// Config returns the router's configuration with defaults filled in, the
+// base priority last set and the HMAC in force. Its slices are copies.
 func (r *Router) Config() Config {
 	c := r.cfg
 	c.VIPs, c.Peers, c.Tracks = slices.Clone(c.VIPs), slices.Clone(c.Peers), slices.Clone(c.Tracks)
 	c.PeerHopLimits = slices.Clone(c.PeerHopLimits)
 	c.HMAC = cloneHMAC(r.hmac.Load())
+	c.Priority = int(r.base.Load())
 	return c
 }
 
@@ -151,6 +154,11 @@ func (r *Router) SetPriority(p int) error {
 	if p < 1 || p > OwnerPriority {
 		return &ConfigError{Router: r.cfg.Name, Field: "Priority", Err: errors.New("must be 1..255, got " + strconv.Itoa(p))}
 	}
+	// Under baseMu, so that base and the core see concurrent calls in
+	// one order.
+	r.baseMu.Lock()
+	defer r.baseMu.Unlock()
+	r.base.Store(uint32(p))
 	r.node.do(func(c *core, now time.Time) { c.setBase(r.core, p, now) })
 	return nil
 }

@@ -674,7 +674,8 @@ func (in *instance) tracked(s vrrp.TrackStatus) {
 }
 
 // reload replaces the running configuration with p: instances that
-// changed (or whose tracked objects or sync group changed) restart,
+// changed (or whose tracked objects or sync group changed) restart, but
+// for changes the running router takes (inPlaceChanges),
 // removed ones stop, new ones start, and the others keep running without
 // a transition.
 func (d *daemon) reload(ctx context.Context, p *plan) {
@@ -690,9 +691,9 @@ func (d *daemon) reload(ctx context.Context, p *plan) {
 	envChanged := oldEnv.user != env.user || oldEnv.group != env.group || oldEnv.security != env.security
 
 	restart := make(map[string]bool)
-	hmacOnly := hmacOnlyChanges(old.conf, p.conf, diff.Changed)
+	inPlaces := inPlaceChanges(old.conf, p.conf, diff.Changed)
 	for _, n := range diff.Changed {
-		if !hmacOnly[n] {
+		if _, ok := inPlaces[n]; !ok {
 			restart[n] = true
 		}
 	}
@@ -705,7 +706,7 @@ func (d *daemon) reload(ctx context.Context, p *plan) {
 		// (vrrp_garp_interval) still changes what it runs.
 		if o := oldPlans[rp.inst.Name]; o != nil && o.schedule != rp.schedule {
 			restart[rp.inst.Name] = true
-			delete(hmacOnly, rp.inst.Name)
+			delete(inPlaces, rp.inst.Name)
 		}
 	}
 	if envChanged {
@@ -713,7 +714,7 @@ func (d *daemon) reload(ctx context.Context, p *plan) {
 	}
 	d.log.Info("Reload: " + itoa(len(diff.Added)) + " instances added, " + itoa(len(diff.Removed)) + " removed, " +
 		itoa(len(restart)) + " changed, " + itoa(len(diff.Unchanged)-countIn(diff.Unchanged, restart)) + " unchanged" +
-		hmacCount(len(hmacOnly)))
+		inPlaceCount(len(inPlaces)))
 
 	if started {
 		d.mu.Lock()
@@ -776,8 +777,8 @@ func (d *daemon) reload(ctx context.Context, p *plan) {
 			d.addInstance(rp)
 			continue
 		}
-		if hmacOnly[rp.inst.Name] {
-			d.applyHMAC(in, rp)
+		if ip, ok := inPlaces[rp.inst.Name]; ok {
+			d.applyInPlace(in, rp, ip)
 		}
 		// An unchanged instance keeps its plan (equal to rp); only its
 		// notify scripts may run as another user now.

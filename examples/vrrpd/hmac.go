@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/vrrpkit/vrrpkit/auth"
-	"github.com/vrrpkit/vrrpkit/examples/vrrpd/kaconf"
 	"github.com/vrrpkit/vrrpkit/vrrp"
 )
 
@@ -68,46 +67,6 @@ func hmacData(b *bytes.Buffer, cfg vrrp.Config) {
 	} else {
 		b.WriteString("     Anti replay = time, window = " + strconv.Itoa(int(hmacWindow(cfg)/time.Second)) + " sec\n")
 	}
-}
-
-// hmacOnlyChanges returns the instances of changed whose only change from
-// old to next is their auth_hmac block (keys added, removed or reread,
-// active_key, mode, anti_replay, time_window): a reload applies those to
-// the running router without a transition (vrrp.Router.SetHMAC) instead
-// of restarting it. An instance is judged by diffing old against next
-// with that instance's old auth_hmac put back.
-func hmacOnlyChanges(old, next *kaconf.Config, changed []string) map[string]bool {
-	out := make(map[string]bool)
-	for _, name := range changed {
-		o, n := old.Instance(name), next.Instance(name)
-		if o == nil || n == nil || o.HMAC.Equal(n.HMAC) {
-			continue
-		}
-		patched := *next
-		patched.Instances = make([]*kaconf.Instance, len(next.Instances))
-		for i, in := range next.Instances {
-			if in.Name == name {
-				c := *in
-				c.HMAC = o.HMAC
-				in = &c
-			}
-			patched.Instances[i] = in
-		}
-		d := old.Diff(&patched)
-		for _, u := range d.Unchanged {
-			if u == name {
-				out[name] = true
-			}
-		}
-	}
-	return out
-}
-
-func hmacCount(n int) string {
-	if n == 0 {
-		return ""
-	}
-	return ", " + strconv.Itoa(n) + " with only auth_hmac changed (applied without a transition)"
 }
 
 // applyHMAC gives a running instance the auth_hmac of its new plan, with

@@ -70,9 +70,10 @@ func TestAuthHMACShowsNoKey(t *testing.T) {
 }
 
 // A reload that changes only an instance's auth_hmac (a key added or
-// removed, active_key, mode, on or off) is applied without a restart;
-// any other change with it restarts the instance.
-func TestHMACOnlyChanges(t *testing.T) {
+// removed, active_key, mode, on or off) or its priority (not to or from
+// the owner's 255) is applied without a restart; any other change with
+// them restarts the instance.
+func TestInPlaceChanges(t *testing.T) {
 	conf := func(src string) *kaconf.Config {
 		c, err := kaconf.Parse("k.conf", []byte(src), nil)
 		if err != nil {
@@ -83,28 +84,39 @@ func TestHMACOnlyChanges(t *testing.T) {
 	key1, key2 := "    key 1 hex:"+hmacSecret1+"\n", "    key 2 hex:"+hmacSecret2+"\n"
 	base := conf(hmacInstance(key1 + "    active_key 1"))
 	unsigned := conf(instanceBlock("  virtual_ipaddress {\n    10.0.0.100/24\n  }", "  advert_int 2"))
+	hmacOnly, prioOnly, both := &inPlace{hmac: true}, &inPlace{priority: true}, &inPlace{hmac: true, priority: true}
 	for _, c := range []struct {
 		name string
 		from *kaconf.Config
 		to   string
-		want bool
+		want *inPlace // nil: restart (or unchanged)
 	}{
-		{"key added", base, hmacInstance(key1 + key2 + "    active_key 1"), true},
-		{"active key moved", conf(hmacInstance(key1 + key2 + "    active_key 1")), hmacInstance(key1 + key2 + "    active_key 2"), true},
-		{"key removed", conf(hmacInstance(key1 + key2 + "    active_key 2")), hmacInstance(key2 + "    active_key 2"), true},
-		{"mode", base, hmacInstance(key1 + "    active_key 1\n    mode receive-only"), true},
-		{"turned on", unsigned, hmacInstance(key1 + "    active_key 1\n    mode receive-only"), true},
-		{"turned off", base, instanceBlock("  virtual_ipaddress {\n    10.0.0.100/24\n  }", "  advert_int 2"), true},
-		{"and the priority", base, hmacInstance(key1+key2+"    active_key 1", "  priority 50"), false},
-		{"unchanged", base, hmacInstance(key1 + "    active_key 1"), false},
+		{"key added", base, hmacInstance(key1 + key2 + "    active_key 1"), hmacOnly},
+		{"active key moved", conf(hmacInstance(key1 + key2 + "    active_key 1")), hmacInstance(key1 + key2 + "    active_key 2"), hmacOnly},
+		{"key removed", conf(hmacInstance(key1 + key2 + "    active_key 2")), hmacInstance(key2 + "    active_key 2"), hmacOnly},
+		{"mode", base, hmacInstance(key1 + "    active_key 1\n    mode receive-only"), hmacOnly},
+		{"turned on", unsigned, hmacInstance(key1 + "    active_key 1\n    mode receive-only"), hmacOnly},
+		{"turned off", base, instanceBlock("  virtual_ipaddress {\n    10.0.0.100/24\n  }", "  advert_int 2"), hmacOnly},
+		{"priority", base, hmacInstance(key1+"    active_key 1", "  priority 50"), prioOnly},
+		{"priority and a key", base, hmacInstance(key1+key2+"    active_key 1", "  priority 50"), both},
+		{"priority to the owner's", base, hmacInstance(key1+"    active_key 1", "  priority 255"), nil},
+		{"priority from the owner's", conf(hmacInstance(key1+"    active_key 1", "  priority 255")), hmacInstance(key1+"    active_key 1", "  priority 200"), nil},
+		{"priority and advert_int", base, instanceBlock("  virtual_ipaddress {\n    10.0.0.100/24\n  }", "  advert_int 3",
+			"  auth_hmac {\n"+key1+"    active_key 1\n  }", "  priority 50"), nil},
+		{"a key and a VIP", base, instanceBlock("  virtual_ipaddress {\n    10.0.0.100/24\n    10.0.0.101/24\n  }", "  advert_int 2",
+			"  auth_hmac {\n"+key1+key2+"    active_key 1\n  }"), nil},
+		{"unchanged", base, hmacInstance(key1 + "    active_key 1"), nil},
 	} {
 		next := conf(c.to)
 		d := c.from.Diff(next)
-		got := hmacOnlyChanges(c.from, next, d.Changed)["VI_1"]
-		if got != c.want {
-			t.Errorf("%s: HMAC-only %v, want %v (changed %v)", c.name, got, c.want, d.Changed)
+		got, ok := inPlaceChanges(c.from, next, d.Changed)["VI_1"]
+		switch {
+		case ok != (c.want != nil):
+			t.Errorf("%s: in place %v (%+v), want %v (changed %v)", c.name, ok, got, c.want != nil, d.Changed)
+		case ok && got != *c.want:
+			t.Errorf("%s: in place %+v, want %+v", c.name, got, *c.want)
 		}
-		if got && !slices.Contains(d.Changed, "VI_1") {
+		if ok && !slices.Contains(d.Changed, "VI_1") {
 			t.Errorf("%s: not changed at all", c.name)
 		}
 	}
