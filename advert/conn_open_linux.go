@@ -193,6 +193,9 @@ func listenRaw(network, addr, ifname string, ifindex int) (*net.IPConn, syscall.
 			// adverts from their arrival, not from when it got to them.
 			serr = unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1)
 		}
+		if serr == nil {
+			serr = setReceiveBuffer(int(fd))
+		}
 	}); err != nil {
 		serr = err
 	}
@@ -218,6 +221,26 @@ func listenRaw(network, addr, ifname string, ifindex int) (*net.IPConn, syscall.
 		}
 	}
 	return c, rc, nil
+}
+
+// receiveBuffer is the receive buffer the raw sockets ask for. A master
+// of many routers sends its adverts in one burst (one sendmmsg per
+// interface and step), so a backup's socket must hold a whole burst
+// until the reader gets to it: 255 VRIDs from a few senders, each packet
+// taking 1–2 KB of buffer (the kernel's truesize). The default (212 KB
+// on most systems) holds about 200; with 16 interfaces of 250 routers
+// the tails of the bursts were dropped, every interval, and those
+// routers' backups took over.
+const receiveBuffer = 2 << 20
+
+// setReceiveBuffer sets the socket's receive buffer to receiveBuffer:
+// past net.core.rmem_max with CAP_NET_ADMIN (SO_RCVBUFFORCE), else as far
+// as rmem_max allows.
+func setReceiveBuffer(fd int) error {
+	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, receiveBuffer); err == nil {
+		return nil
+	}
+	return unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF, receiveBuffer)
 }
 
 // attachIfindexFilter makes the kernel drop every packet whose device is

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/vrrpkit/vrrpkit/internal/netlab"
 )
 
@@ -83,5 +85,22 @@ func TestSendBatch(t *testing.T) {
 				t.Fatalf("received up to VRID %d of %d", want-1, total)
 			}
 		})
+	}
+}
+
+// The sockets hold a whole burst of adverts: their receive buffer is
+// receiveBuffer (the kernel reports twice what was set, its bookkeeping
+// included), past the system default of about 200 packets.
+func TestConnReceiveBufferHoldsABurst(t *testing.T) {
+	lab := netlab.New(t, 1)
+	c := listenOn(t, lab.Host(1), Config{AH: true})
+	for _, fd := range []int{c.s.vrrpFD, c.s.ahFD} {
+		got, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUF)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got < receiveBuffer {
+			t.Errorf("socket %d: SO_RCVBUF %d, want at least %d", fd, got, receiveBuffer)
+		}
 	}
 }
