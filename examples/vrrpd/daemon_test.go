@@ -137,7 +137,10 @@ func TestReloadRestartsOnlyChangedInstances(t *testing.T) {
 			}
 		}
 
-		m.d.reload(context.Background(), mustPlan(t, memConf(map[string]int{"VI_1": 200, "VI_2": 150, "VI_4": 200})))
+		// VI_2's address and priority change: a restart (a priority
+		// change alone is applied in place, see the next test).
+		next := strings.Replace(memConf(map[string]int{"VI_1": 200, "VI_2": 150, "VI_4": 200}), "10.0.0.101/24", "10.0.0.111/24", 1)
+		m.d.reload(context.Background(), mustPlan(t, next))
 		passFake(time.Second)
 
 		if m.router("VI_1") != r1 {
@@ -166,6 +169,32 @@ func TestReloadRestartsOnlyChangedInstances(t *testing.T) {
 		st := m.d.status("k.conf")
 		if len(st.Instances) != 3 || st.Instances[0].Name != "VI_1" || st.Instances[2].Name != "VI_4" {
 			t.Errorf("status lists %+v", st.Instances)
+		}
+		m.stop(t)
+	})
+}
+
+// TestReloadAppliesAPriorityInPlace: a reload that changes only VI_1's
+// priority keeps its router, which takes the new priority with no
+// transition and no address change.
+func TestReloadAppliesAPriorityInPlace(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := startMemDaemon(t, memConf(map[string]int{"VI_1": 200}))
+		passFake(time.Second)
+		r1 := m.router("VI_1")
+		m.d.reload(context.Background(), mustPlan(t, memConf(map[string]int{"VI_1": 150})))
+		passFake(time.Second)
+		if m.router("VI_1") != r1 {
+			t.Fatal("VI_1 got a new router for a priority change")
+		}
+		if s := r1.Stats(); r1.State() != vrrp.Master || r1.Priority() != 150 || s.BecameMaster != 1 || s.PriorityZeroSent != 0 {
+			t.Errorf("VI_1: %v at %d, %+v; want master all along, at 150", r1.State(), r1.Priority(), s)
+		}
+		if got := m.fb.of("VI_1"); strings.Join(got, ",") != "release,acquire" {
+			t.Errorf("VI_1's addresses: %q, want only the start's release and acquire", got)
+		}
+		if st := m.d.status("k.conf"); len(st.Instances) != 1 || st.Instances[0].BasePriority != 150 {
+			t.Errorf("status: %+v", st.Instances)
 		}
 		m.stop(t)
 	})
