@@ -295,12 +295,15 @@ func (pio *portIO) sendQueued(errs []error) {
 	ps, idx := pio.txBatch, pio.txSends
 	for len(ps) > 0 {
 		k, err := pio.tr.SendBatch(ps)
-		if err == nil && k < len(ps) {
-			err = io.ErrShortWrite // a transport that broke its contract
-		}
-		if err == nil {
+		if err == nil && k >= len(ps) {
 			break
 		}
+		// A transport that breaks its contract (fewer sent without an
+		// error, a count out of range) costs a packet, not a panic.
+		if err == nil {
+			err = io.ErrShortWrite
+		}
+		k = min(max(k, 0), len(ps)-1)
 		errs[idx[k]] = err
 		ps, idx = ps[k+1:], idx[k+1:]
 	}

@@ -99,3 +99,54 @@ func TestNodeSendsAStepsAdvertsInOneBatch(t *testing.T) {
 		t.Errorf("send failures logged: %v, want one for VI_G", failed)
 	}
 }
+
+// liarTransport breaks SendBatch's contract: an error with every packet
+// counted as sent, or fewer sent and no error.
+type liarTransport struct {
+	*benchTransport
+	short bool
+}
+
+func (t *liarTransport) SendBatch(ps []advert.Packet) (int, error) {
+	if t.short {
+		return len(ps) - 1, nil
+	}
+	return len(ps) + 3, errors.New("lying")
+}
+
+type liarNetwork struct{ t *liarTransport }
+
+func (n liarNetwork) Open(context.Context, Endpoint) (Transport, error) { return n.t, nil }
+
+// A transport that miscounts costs adverts (counted as send errors), never
+// a panic in the loop.
+func TestNodeSurvivesATransportThatMiscounts(t *testing.T) {
+	for _, short := range []bool{false, true} {
+		clock := &benchClock{now: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)}
+		tr := &liarTransport{benchTransport: newBenchTransport(), short: short}
+		n, err := NewNode(NodeConfig{Clock: clock, Network: liarNetwork{tr}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var rs []*Router
+		for vrid := 1; vrid <= 3; vrid++ {
+			r, err := n.Add(Config{VRID: vrid, Interface: "eth0", Interval: 100 * time.Millisecond,
+				VIPs: []VIP{{Prefix: netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 1, byte(vrid), 1}), 32)}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rs = append(rs, r)
+		}
+		n.step()
+		clock.now = clock.now.Add(time.Second)
+		n.fire()
+		var errs uint64
+		for _, r := range rs {
+			errs += r.Stats().SendErrors
+		}
+		if errs != 1 {
+			t.Errorf("short=%v: %d send errors counted, want 1", short, errs)
+		}
+		tr.Close()
+	}
+}
