@@ -31,6 +31,7 @@ func (c *Conn) SendBatch(ps []Packet) (int, error) {
 		return 0, err
 	}
 	sent := 0
+	defer func() { c.sent.Add(uint64(sent)) }()
 	for sent < len(ps) {
 		k := min(len(ps)-sent, maxBatch)
 		var prepErr error
@@ -43,18 +44,16 @@ func (c *Conn) SendBatch(ps []Packet) (int, error) {
 		for off := 0; off < k; {
 			m, err := c.sb.send(s, off, k)
 			if err != nil {
-				c.sent.Add(uint64(sent + off))
-				return sent + off, c.opError("write", ps[sent+off].dstAddr(c.group), err)
+				sent += off
+				return sent, c.opError("write", ps[sent].dstAddr(c.group), err)
 			}
 			off += m
 		}
 		sent += k
 		if prepErr != nil {
-			c.sent.Add(uint64(sent))
 			return sent, prepErr
 		}
 	}
-	c.sent.Add(uint64(sent))
 	return sent, nil
 }
 

@@ -127,7 +127,7 @@ func TestVMACWithFRR(t *testing.T) {
 `, vrid4, vrid4, vrid4, vrid4, vip4.Addr(), vrid6, vrid6, vrid6, vrid6, vip6.Addr()))
 	start := time.Now()
 	awaitVMACAdvert(t, capture, mac4, vrid4, h2.IPv4, start)
-	frr6 := awaitVMACAdvertFrom(t, capture, mac6, vrid6, start)
+	frr6 := awaitFirstAdvert(t, capture, mac6, vrid6, start)
 	t.Logf("FRR is master; its IPv6 adverts come from %s", frr6.src)
 
 	vconf := fmt.Sprintf(`global_defs {
@@ -178,7 +178,7 @@ vrrp_instance VI_F6 {
 	stopped := time.Now()
 	v.terminate()
 	awaitVMACAdvert(t, capture, mac4, vrid4, h2.IPv4, stopped)
-	awaitVMACAdvertFrom(t, capture, mac6, vrid6, stopped)
+	awaitFirstAdvert(t, capture, mac6, vrid6, stopped)
 	awaitFDB(t, lab, mac4, h2)
 	awaitFDB(t, lab, mac6, h2)
 
@@ -211,21 +211,4 @@ vrrp_instance VI_F6 {
 		}
 	}
 	ld.checkNoComplaints()
-}
-
-// awaitVMACAdvertFrom waits for an advert of vrid from the virtual MAC
-// whatever its source address.
-func awaitVMACAdvertFrom(t *testing.T, c *netlab.Capture, mac net.HardwareAddr, vrid uint8, after time.Time) wireFrame {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
-	defer cancel()
-	f, err := c.WaitFor(ctx, func(f netlab.Frame) bool {
-		w, ok := parseWire(f)
-		return ok && w.vrrp && w.vrid == vrid && w.priority > 0 && string(w.srcMAC) == string(mac) && w.time.After(after)
-	})
-	if err != nil {
-		t.Fatalf("no advert for VRID %d from %s after %s: %v", vrid, mac, after.Format(time.StampMicro), err)
-	}
-	w, _ := parseWire(f)
-	return w
 }

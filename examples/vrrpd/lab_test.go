@@ -518,37 +518,38 @@ func lastAdvert(ws []wireFrame, mac net.HardwareAddr, vrid uint8, before time.Ti
 	return last, found
 }
 
-// awaitFirstAdvert waits for the first advert with priority > 0 from mac
-// for vrid after t.
-func awaitFirstAdvert(t *testing.T, c *netlab.Capture, mac net.HardwareAddr, vrid uint8, after time.Time) wireFrame {
+// awaitAdvert waits for a captured VRRP advert that match accepts and
+// returns it; what names it in the failure.
+func awaitAdvert(t *testing.T, c *netlab.Capture, what string, match func(w wireFrame) bool) wireFrame {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 	defer cancel()
 	f, err := c.WaitFor(ctx, func(f netlab.Frame) bool {
 		w, ok := parseWire(f)
-		return ok && w.vrrp && w.vrid == vrid && w.priority > 0 && bytes.Equal(w.srcMAC, mac) && w.time.After(after)
+		return ok && w.vrrp && match(w)
 	})
 	if err != nil {
-		t.Fatalf("no advert for VRID %d from %s after %s: %v", vrid, mac, after.Format(time.StampMicro), err)
+		t.Fatalf("no %s: %v", what, err)
 	}
 	w, _ := parseWire(f)
 	return w
 }
 
+// awaitFirstAdvert waits for the first advert with priority > 0 from mac
+// for vrid after t.
+func awaitFirstAdvert(t *testing.T, c *netlab.Capture, mac net.HardwareAddr, vrid uint8, after time.Time) wireFrame {
+	t.Helper()
+	return awaitAdvert(t, c, fmt.Sprintf("advert for VRID %d from %s after %s", vrid, mac, after.Format(time.StampMicro)), func(w wireFrame) bool {
+		return w.vrid == vrid && w.priority > 0 && bytes.Equal(w.srcMAC, mac) && w.time.After(after)
+	})
+}
+
 // awaitZeroAdvert waits for a priority-0 advert from mac for vrid after t.
 func awaitZeroAdvert(t *testing.T, c *netlab.Capture, mac net.HardwareAddr, vrid uint8, after time.Time) wireFrame {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
-	defer cancel()
-	f, err := c.WaitFor(ctx, func(f netlab.Frame) bool {
-		w, ok := parseWire(f)
-		return ok && w.vrrp && w.vrid == vrid && w.priority == 0 && bytes.Equal(w.srcMAC, mac) && w.time.After(after)
+	return awaitAdvert(t, c, fmt.Sprintf("priority-0 advert for VRID %d from %s after %s", vrid, mac, after.Format(time.StampMicro)), func(w wireFrame) bool {
+		return w.vrid == vrid && w.priority == 0 && bytes.Equal(w.srcMAC, mac) && w.time.After(after)
 	})
-	if err != nil {
-		t.Fatalf("no priority-0 advert for VRID %d from %s after %s: %v", vrid, mac, after.Format(time.StampMicro), err)
-	}
-	w, _ := parseWire(f)
-	return w
 }
 
 // awaitAnnounced waits until mac announced every one of addrs (gratuitous

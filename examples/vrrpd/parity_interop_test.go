@@ -295,17 +295,9 @@ func awaitFDB(t *testing.T, lab *netlab.Lab, mac net.HardwareAddr, want *netlab.
 // source address src, after t0.
 func awaitVMACAdvert(t *testing.T, c *netlab.Capture, mac net.HardwareAddr, vrid uint8, src netip.Addr, after time.Time) wireFrame {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
-	defer cancel()
-	f, err := c.WaitFor(ctx, func(f netlab.Frame) bool {
-		w, ok := parseWire(f)
-		return ok && w.vrrp && w.vrid == vrid && w.priority > 0 && w.src == src && bytes.Equal(w.srcMAC, mac) && w.time.After(after)
+	return awaitAdvert(t, c, fmt.Sprintf("advert for VRID %d from %s with source MAC %s after %s", vrid, src, mac, after.Format(time.StampMicro)), func(w wireFrame) bool {
+		return w.vrid == vrid && w.priority > 0 && w.src == src && bytes.Equal(w.srcMAC, mac) && w.time.After(after)
 	})
-	if err != nil {
-		t.Fatalf("no advert for VRID %d from %s with source MAC %s after %s: %v", vrid, src, mac, after.Format(time.StampMicro), err)
-	}
-	w, _ := parseWire(f)
-	return w
 }
 
 // TestVMACWithKeepalived runs use_vmac instances (IPv4 and IPv6) in one

@@ -2,7 +2,7 @@ package main
 
 import (
 	"bytes"
-	"context"
+	"fmt"
 	"regexp"
 	"syscall"
 	"testing"
@@ -15,17 +15,9 @@ import (
 // prio sent after after.
 func awaitPriorityAdvert(t *testing.T, c *netlab.Capture, mac []byte, vrid, prio uint8, after time.Time) wireFrame {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
-	defer cancel()
-	f, err := c.WaitFor(ctx, func(f netlab.Frame) bool {
-		w, ok := parseWire(f)
-		return ok && w.vrrp && w.vrid == vrid && w.priority == prio && bytes.Equal(w.srcMAC, mac) && w.time.After(after)
+	return awaitAdvert(t, c, fmt.Sprintf("advert for VRID %d at priority %d after %s", vrid, prio, after.Format(time.StampMicro)), func(w wireFrame) bool {
+		return w.vrid == vrid && w.priority == prio && bytes.Equal(w.srcMAC, mac) && w.time.After(after)
 	})
-	if err != nil {
-		t.Fatalf("no advert for VRID %d at priority %d after %s: %v", vrid, prio, after.Format(time.StampMicro), err)
-	}
-	w, _ := parseWire(f)
-	return w
 }
 
 // TestReloadChangesPriorityInPlace: a SIGHUP that changes only a master's
