@@ -91,7 +91,7 @@ func (n *Node) deliver(p *advert.Packet) {
 		n.core.receive(now, pt, p)
 	}
 	n.flush(now)
-	n.runHeld()
+	n.runHeld(now)
 }
 
 // fire handles the timers due, as the loop does when its timer fires.
@@ -99,23 +99,31 @@ func (n *Node) fire() {
 	now := n.clock.Now()
 	n.core.tick(now)
 	n.flush(now)
-	n.runHeld()
+	n.runHeld(now)
 }
 
-func benchNode(tb testing.TB, prio int) (*Node, *Router, *benchClock, *benchTransport) {
+// newBenchNode is a Node of cfg on the bench clock and one bench
+// transport, which the test's end closes.
+func newBenchNode(tb testing.TB, cfg NodeConfig) (*Node, *benchClock, *benchTransport) {
 	clock := &benchClock{now: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)}
 	tr := newBenchTransport()
-	n, err := NewNode(NodeConfig{Clock: clock, Network: benchNetwork{tr}})
+	tb.Cleanup(func() { tr.Close() })
+	cfg.Clock, cfg.Network = clock, benchNetwork{tr}
+	n, err := NewNode(cfg)
 	if err != nil {
 		tb.Fatal(err)
 	}
+	return n, clock, tr
+}
+
+func benchNode(tb testing.TB, prio int) (*Node, *Router, *benchClock, *benchTransport) {
+	n, clock, tr := newBenchNode(tb, NodeConfig{})
 	r, err := n.Add(Config{Name: "VI_1", VRID: 1, Interface: "eth0", Priority: prio,
 		VIPs: []VIP{{Prefix: netip.MustParsePrefix("10.0.0.100/24")}, {Prefix: netip.MustParsePrefix("10.0.0.101/24")}}})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	n.step()
-	tb.Cleanup(func() { tr.Close() })
 	return n, r, clock, tr
 }
 
@@ -165,15 +173,9 @@ func BenchmarkCoreTick(b *testing.B) {
 // Dropped packets cost no allocation while their log lines are not
 // written (Debug off): a flood of bad packets makes no garbage.
 func TestDropsAllocateNothingWithoutDebug(t *testing.T) {
-	clock := &benchClock{now: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)}
-	tr := newBenchTransport()
-	defer tr.Close()
 	log := zap.New(zapcore.NewCore(zapcore.NewConsoleEncoder(zap.NewDevelopmentEncoderConfig()),
 		zapcore.AddSync(io.Discard), zapcore.InfoLevel))
-	n, err := NewNode(NodeConfig{Clock: clock, Network: benchNetwork{tr}, Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
+	n, _, _ := newBenchNode(t, NodeConfig{Logger: log})
 	vips := []VIP{{Prefix: netip.MustParsePrefix("10.0.0.100/24")}}
 	v3r, err := n.Add(Config{Name: "VI_1", VRID: 1, Interface: "eth0", VIPs: vips})
 	if err != nil {

@@ -228,6 +228,12 @@ type Config struct {
 	// every interval while two masters run, and would crowd the other
 	// events out of a slow consumer's queue.
 	LowerPriorityEvents bool
+
+	// DiscardEvents says the program never reads Events: the router keeps
+	// no event buffer (NodeConfig.EventBuffer events, about 2 KB at the
+	// default) and Events returns a closed channel. For programs that run
+	// many routers and watch them through State, Stats and their backends.
+	DiscardEvents bool
 }
 
 // PeerHopLimit is the range of TTL / hop limit accepted from one unicast

@@ -119,14 +119,14 @@ func (o *output) empty() bool {
 	return len(o.ports) == 0 && len(o.views) == 0 && len(o.sends) == 0 && len(o.later) == 0
 }
 
-// reset empties o, keeping its storage unless it has outgrown its use
-// (see retainer). Pointers, strings, errors and slices are cleared.
-func (o *output) reset() {
-	o.ports = reuse(&o.keepPorts, o.ports, len(o.ports))
-	o.views = reuse(&o.keepViews, o.views, len(o.views))
-	o.sends = reuse(&o.keepSends, o.sends, len(o.sends))
-	o.arena = reuse(&o.keepArena, o.arena, len(o.arena))
-	o.later = reuse(&o.keepLater, o.later, len(o.later))
+// reset empties o at now, keeping its storage unless it has outgrown its
+// use (see retainer). Pointers, strings, errors and slices are cleared.
+func (o *output) reset(now time.Time) {
+	o.ports = reuse(&o.keepPorts, o.ports, len(o.ports), now)
+	o.views = reuse(&o.keepViews, o.views, len(o.views), now)
+	o.sends = reuse(&o.keepSends, o.sends, len(o.sends), now)
+	o.arena = reuse(&o.keepArena, o.arena, len(o.arena), now)
+	o.later = reuse(&o.keepLater, o.later, len(o.later), now)
 }
 
 // sendRequest is one advert to one destination. The adverts to the peers
@@ -293,12 +293,12 @@ func (c *core) apply(r *coreRouter, acts []Action, now time.Time) {
 			r.set.Reason = a.Reason // for the backend calls that follow
 			c.publish(r)
 			c.logState(r, a)
-			c.later(laterWork{kind: laterEvent, r: r.h, ev: Event{Kind: EventState, Time: now, Router: r.cfg.Name,
-				From: a.From, To: a.To, Reason: a.Reason, Detail: a.Detail, Priority: int(r.m.Priority())}})
+			c.event(r, Event{Kind: EventState, Time: now, Router: r.cfg.Name,
+				From: a.From, To: a.To, Reason: a.Reason, Detail: a.Detail, Priority: int(r.m.Priority())})
 		case ActMaster:
 			c.publish(r)
-			c.later(laterWork{kind: laterEvent, r: r.h, ev: Event{Kind: EventMaster, Time: now, Router: r.cfg.Name,
-				Master: a.Addr, Priority: int(r.m.Priority())}})
+			c.event(r, Event{Kind: EventMaster, Time: now, Router: r.cfg.Name,
+				Master: a.Addr, Priority: int(r.m.Priority())})
 		case ActSend:
 			c.send(r, a.Priority, now)
 		case ActWantMaster:
@@ -323,6 +323,14 @@ func (c *core) publish(r *coreRouter) {
 }
 
 func (c *core) later(w laterWork) { c.out.later = append(c.out.later, w) }
+
+// event queues ev for r's event stream, unless the program discards r's
+// events: a takeover of many routers then queues no work for them.
+func (c *core) event(r *coreRouter, ev Event) {
+	if !r.cfg.DiscardEvents {
+		c.later(laterWork{kind: laterEvent, r: r.h, ev: ev})
+	}
+}
 
 // logf records a log line (r may be nil).
 func (c *core) logf(r *coreRouter, level zapcore.Level, msg string, fields ...zap.Field) {

@@ -118,8 +118,8 @@ func (e Event) String() string {
 // of into events.
 func (c *core) noteEvent(r *coreRouter, a *Action, now time.Time) {
 	if a.Note == NoteLowerPriority && r.cfg.LowerPriorityEvents {
-		c.later(laterWork{kind: laterEvent, r: r.h, ev: Event{Kind: EventLowerPriority, Time: now, Router: r.cfg.Name,
-			Master: a.Addr, Priority: int(r.m.Priority())}})
+		c.event(r, Event{Kind: EventLowerPriority, Time: now, Router: r.cfg.Name,
+			Master: a.Addr, Priority: int(r.m.Priority())})
 	}
 }
 
@@ -138,15 +138,16 @@ func (c *core) otherVersion(r *coreRouter, src netip.Addr, version int, now time
 	}
 	r.h.stats.otherVersion.Store(&OtherVersionPeer{From: src, Version: version, LastSeen: now.Truncate(time.Second)})
 	if news {
-		c.later(laterWork{kind: laterEvent, r: r.h, ev: Event{Kind: EventOtherVersion, Time: now, Router: r.cfg.Name,
-			Master: src, Detail: "VRRPv" + strconv.Itoa(version), Priority: int(r.m.Priority())}})
+		c.event(r, Event{Kind: EventOtherVersion, Time: now, Router: r.cfg.Name,
+			Master: src, Detail: "VRRPv" + strconv.Itoa(version), Priority: int(r.m.Priority())})
 	}
 }
 
 // eventQueue is a bounded channel that drops its oldest event instead of
 // blocking the sender. Senders are the loop and the backend workers. Once
 // closed (the router's Node stopped, or the router was removed), pushes
-// are dropped and a consumer's range ends.
+// are dropped and a consumer's range ends. A queue of no capacity
+// (Config.DiscardEvents) has no channel: it drops every event uncounted.
 type eventQueue struct {
 	mu     sync.Mutex
 	ch     chan Event
@@ -155,9 +156,33 @@ type eventQueue struct {
 	closed bool
 }
 
-func newEventQueue(n int) *eventQueue { return &eventQueue{ch: make(chan Event, n)} }
+func newEventQueue(n int) *eventQueue {
+	if n == 0 {
+		return &eventQueue{}
+	}
+	return &eventQueue{ch: make(chan Event, n)}
+}
+
+// noEvents is the stream of a router whose events are discarded: closed,
+// so that a consumer's range ends at once instead of blocking.
+var noEvents = func() chan Event {
+	ch := make(chan Event)
+	close(ch)
+	return ch
+}()
+
+// stream is what Router.Events returns.
+func (q *eventQueue) stream() <-chan Event {
+	if q.ch == nil {
+		return noEvents
+	}
+	return q.ch
+}
 
 func (q *eventQueue) push(e Event) {
+	if q.ch == nil {
+		return
+	}
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.closed {
@@ -188,7 +213,9 @@ func (q *eventQueue) close() {
 	defer q.mu.Unlock()
 	if !q.closed {
 		q.closed = true
-		close(q.ch)
+		if q.ch != nil {
+			close(q.ch)
+		}
 	}
 }
 

@@ -14,13 +14,7 @@ import (
 // does not stay master: it goes to Fault and releases its addresses, so
 // that the backups' takeover leaves one master, not two.
 func TestMasterThatCannotSignGoesToFault(t *testing.T) {
-	clock := &benchClock{now: time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)}
-	tr := newBenchTransport()
-	defer tr.Close()
-	n, err := NewNode(NodeConfig{Clock: clock, Network: benchNetwork{tr}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	n, clock, tr := newBenchNode(t, NodeConfig{})
 	r, err := n.Add(Config{Name: "VI_1", VRID: 1, Interface: "eth0", Version: 2, Priority: 200,
 		AuthType: advert.AuthAH, AuthPass: auth.MustPassword("key12345"), VIPs: []VIP{{Prefix: netip.MustParsePrefix("10.0.0.100/24")}}})
 	if err != nil {

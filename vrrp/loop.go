@@ -92,7 +92,7 @@ func (n *Node) step() {
 	c.tick(now)
 	n.flush(now)
 	n.pollSources(now)
-	n.runHeld()
+	n.runHeld(now)
 }
 
 // flush carries out the core's output: transports to open or close (the
@@ -102,6 +102,8 @@ func (n *Node) flush(now time.Time) {
 	c := n.core
 	o := &c.out
 	if o.empty() {
+		// Storage a burst left behind goes once it has been idle a while.
+		o.reset(now)
 		return
 	}
 	for i := 0; i < len(o.ports); i++ {
@@ -125,7 +127,7 @@ func (n *Node) flush(now time.Time) {
 		}
 		n.held = append(n.held, o.later[prev:]...)
 	}
-	o.reset()
+	o.reset(now)
 }
 
 // sendFailure is the log line of an advert that did not go out, and its
@@ -201,9 +203,10 @@ func (n *Node) sendAll(o *output, now time.Time) []sendFailure {
 
 // runHeld carries out the held work unless the hold policy says wait. A
 // router timer that runs out meanwhile is handled between two pieces of
-// it, its adverts first.
-func (n *Node) runHeld() {
+// it, its adverts first. now is the step's.
+func (n *Node) runHeld(now time.Time) {
 	if len(n.held) == 0 {
+		n.held = reuse(&n.keepHeld, n.held, 0, now)
 		return
 	}
 	if n.hold.hold(n.clock.Now(), n.core.timers.next()) {
@@ -219,7 +222,7 @@ func (n *Node) runHeld() {
 		}
 		n.carryOut(&n.held[i])
 	}
-	n.held = reuse(&n.keepHeld, n.held, len(n.held))
+	n.held = reuse(&n.keepHeld, n.held, len(n.held), n.clock.Now())
 	n.hold.released()
 }
 
@@ -322,7 +325,7 @@ func (n *Node) shutdown() error {
 	n.core.shutdown(now)
 	n.flush(now)
 	n.hold.since = time.Time{}
-	n.runHeld()
+	n.runHeld(now)
 	err := n.waitWorkers()
 	for _, pio := range n.ioList {
 		n.stopPortIO(pio)

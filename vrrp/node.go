@@ -180,7 +180,11 @@ func (n *Node) Add(cfg Config) (*Router, error) {
 	cfg.VIPs, cfg.Peers, cfg.Tracks = slices.Clone(cfg.VIPs), slices.Clone(cfg.Peers), slices.Clone(cfg.Tracks)
 	cfg.PeerHopLimits = slices.Clone(cfg.PeerHopLimits)
 	cfg.HMAC = cloneHMAC(cfg.HMAC)
-	r := &Router{node: n, cfg: cfg, events: newEventQueue(n.cfg.EventBuffer), changed: make(chan struct{})}
+	buffer := n.cfg.EventBuffer
+	if cfg.DiscardEvents {
+		buffer = 0
+	}
+	r := &Router{node: n, cfg: cfg, events: newEventQueue(buffer), changed: make(chan struct{})}
 	r.key = routerKey{iface: cfg.Interface, ipv6: cfg.IPv6, vrid: cfg.VRID}
 	r.priority.Store(uint32(cfg.Priority))
 	r.base.Store(uint32(cfg.Priority))

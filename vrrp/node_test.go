@@ -273,6 +273,41 @@ func TestEventsDropOldestNeverBlock(t *testing.T) {
 	})
 }
 
+// A router whose events are discarded still runs, elects and reports its
+// state; its stream is closed from the start and nothing counts as lost.
+func TestDiscardEventsKeepsNoStream(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		lan := newLAN(t)
+		c := cfg("VI_1", 1, 100)
+		c.DiscardEvents = true
+		r, _ := vrrp.NewRouter(c, vrrp.NodeConfig{Network: addHost(lan, "a", "10.0.0.1")})
+		if _, open := <-r.Events(); open {
+			t.Fatal("Events of a router that discards them is open")
+		}
+		runner := run(r.Run)
+		pass(5 * time.Second)
+		if r.State() != vrrp.Master {
+			t.Fatalf("state %v, want MASTER alone on the LAN", r.State())
+		}
+		for p := 1; p <= 20; p++ {
+			if err := r.SetPriority(p); err != nil {
+				t.Fatal(err)
+			}
+		}
+		pass(time.Millisecond)
+		if r.Priority() != 20 {
+			t.Fatalf("priority %d", r.Priority())
+		}
+		if _, open := <-r.Events(); open {
+			t.Fatal("an event reached a router's discarded stream")
+		}
+		if s := r.Stats(); s.EventsLost != 0 {
+			t.Errorf("%d events counted lost; discarded events are not lost", s.EventsLost)
+		}
+		runner.stop(t)
+	})
+}
+
 func TestReceiveErrorFaultsAndReopens(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		lan := newLAN(t)

@@ -137,8 +137,9 @@ func (r *Router) stopped() {
 // when the consumer falls behind, the oldest events are dropped (counted in
 // Event.Lost and Stats.EventsLost), never the newest, and State, Master and
 // Priority always return the latest values. The channel is closed when the
-// router stops for good: its Node's Run returned, or Remove removed it.
-func (r *Router) Events() <-chan Event { return r.events.ch }
+// router stops for good: its Node's Run returned, or Remove removed it;
+// with Config.DiscardEvents it is closed from the start.
+func (r *Router) Events() <-chan Event { return r.events.stream() }
 
 // Stats returns the router's counters.
 func (r *Router) Stats() Stats {

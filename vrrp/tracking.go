@@ -93,8 +93,8 @@ func (c *core) recompute(r *coreRouter, now time.Time, cause string) {
 		zap.String("cause", cause))
 	c.apply(r, r.m.SetPriority(now, uint8(eff), r.acts[:0]), now)
 	c.publish(r)
-	c.later(laterWork{kind: laterEvent, r: r.h, ev: Event{Kind: EventPriority, Time: now, Router: r.cfg.Name,
-		Priority: eff, OldPriority: old, Detail: cause}})
+	c.event(r, Event{Kind: EventPriority, Time: now, Router: r.cfg.Name,
+		Priority: eff, OldPriority: old, Detail: cause})
 }
 
 // resign hands r's addresses (with its sync group's) to the best backup.

@@ -290,6 +290,11 @@ func (d *daemon) addInstance(rp *routerPlan) {
 		}
 	}
 	cfg.Tracks = append(cfg.Tracks, rp.faults...)
+	// Events matter only to notify scripts, FIFOs and sync groups: the
+	// other routers keep no event buffer, and no goroutine watches them
+	// (1,000 instances would cost 2 MB and 1,000 goroutines).
+	watched := hasNotify(rp.notify) || rp.cfg.SyncGroup != "" || d.notifyFIFOs().active()
+	cfg.DiscardEvents = !watched
 	r, err := d.node.Add(cfg)
 	if err != nil {
 		closeCloud(clouds)
@@ -313,10 +318,7 @@ func (d *daemon) addInstance(rp *routerPlan) {
 	d.mu.Lock()
 	d.instances[rp.inst.Name] = in
 	d.mu.Unlock()
-	// Events matter only to notify scripts, FIFOs and sync groups: the
-	// others' are left to the router's queue (which drops the oldest),
-	// sparing a goroutine per instance — 200 instances are common.
-	if hasNotify(rp.notify) || rp.cfg.SyncGroup != "" || d.notifyFIFOs().active() {
+	if watched {
 		go d.watch(in)
 	} else {
 		close(in.done)

@@ -176,9 +176,8 @@ func serve(opts *options, logOut io.Writer) int {
 	if opts.umask >= 0 {
 		unix.Umask(opts.umask)
 	}
-	if stop := startProfiles(opts, log); stop != nil {
-		defer stop()
-	}
+	stopProfiles := startProfiles(opts, log)
+	defer stopProfiles()
 
 	// Signals first: a SIGTERM during startup must not kill us with the
 	// VIPs held.
@@ -331,6 +330,9 @@ loop:
 			break loop
 		}
 	}
+	// The heap profile is of the running daemon, before shutdown frees
+	// its routers.
+	stopProfiles()
 	sd.send("STOPPING=1")
 	stopNode()
 	if err := <-nodeDone; err != nil && !errors.Is(err, vrrp.ErrNodeStopped) {

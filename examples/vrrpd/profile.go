@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"runtime/trace"
+	"sync"
 
 	"go.uber.org/zap"
 )
@@ -15,6 +16,8 @@ import (
 // compression would otherwise be in every daemon's memory.
 
 func init() {
+	// Finer than the default 512 KB: a router's state is a few KB.
+	runtime.MemProfileRate = 4096
 	optionSpecs = append(optionSpecs,
 		optSpec{0, "cpuprofile", optValue, func(o *options, v string) error { o.cpuProfile = v; return nil }, ""},
 		optSpec{0, "memprofile", optValue, func(o *options, v string) error { o.memProfile = v; return nil }, ""},
@@ -22,11 +25,11 @@ func init() {
 	)
 }
 
-// startProfiles starts --cpuprofile and returns what writes the profiles
-// at exit.
+// startProfiles starts --cpuprofile and returns what stops the profiles
+// and writes them, once however often it is called.
 func startProfiles(opts *options, log *zap.Logger) func() {
 	if opts.cpuProfile == "" && opts.memProfile == "" && opts.traceFile == "" {
-		return nil
+		return func() {}
 	}
 	var tr *os.File
 	if opts.traceFile != "" {
@@ -52,7 +55,7 @@ func startProfiles(opts *options, log *zap.Logger) func() {
 			cpu = f
 		}
 	}
-	return func() {
+	return sync.OnceFunc(func() {
 		if tr != nil {
 			trace.Stop()
 			tr.Close()
@@ -67,10 +70,17 @@ func startProfiles(opts *options, log *zap.Logger) func() {
 				runtime.GC()
 				err = pprof.WriteHeapProfile(f)
 				f.Close()
+				// What the heap profile leaves out: stacks, the
+				// runtime's own structures, memory not yet returned.
+				var ms runtime.MemStats
+				runtime.ReadMemStats(&ms)
+				log.Info("memory", zap.Uint64("heap-inuse", ms.HeapInuse), zap.Uint64("heap-idle-unreleased", ms.HeapIdle-ms.HeapReleased),
+					zap.Uint64("stack-inuse", ms.StackInuse), zap.Uint64("runtime-other", ms.MSpanInuse+ms.MCacheInuse+ms.BuckHashSys+ms.GCSys+ms.OtherSys),
+					zap.Uint64("sys", ms.Sys), zap.Int("goroutines", runtime.NumGoroutine()))
 			}
 			if err != nil {
 				log.Error("heap profile", zap.Error(err))
 			}
 		}
-	}
+	})
 }

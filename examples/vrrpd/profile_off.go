@@ -10,5 +10,5 @@ func startProfiles(opts *options, log *zap.Logger) func() {
 	if opts.cpuProfile != "" || opts.memProfile != "" || opts.traceFile != "" {
 		log.Warn("profiling needs vrrpd built with -tags pprof")
 	}
-	return nil
+	return func() {}
 }

@@ -10,8 +10,8 @@
 // Takeover (200 routers), Scale1000 and Scale4000 (4 and 16 interfaces of
 // 250 VRIDs), FastAdverts (50 routers at 20 ms, -labbench.fast long),
 // Starved (200 routers under busy processes or pauses of the master,
-// normal and real-time scheduling), Scale1000Profile (vrrpd's CPU
-// profiles) and Reload1000 (Scale1000, then a SIGHUP to the master with
+// normal and real-time scheduling), Scale1000Profile and
+// Scale4000Profile (vrrpd's CPU and heap profiles) and Reload1000 (Scale1000, then a SIGHUP to the master with
 // one router changed). Run them as root:
 //
 //	go test -run='^$' -bench=. -benchtime=1x ./internal/labbench/

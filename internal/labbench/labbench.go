@@ -38,13 +38,17 @@ func (Keepalived) Command(ctx context.Context, h *netlab.Host, cfg, dir string) 
 
 // Result is what one run measured.
 type Result struct {
-	Lags               []time.Duration // per router, beyond Master_Down_Interval
-	Missing            []int           // routers (1-based) never taken over
-	MasterCPU          float64         // % of one core, steady state
-	BackupCPU          float64
-	MasterRSS          int64 // bytes
-	BackupRSS          int64
-	MasterDownInterval time.Duration
+	Lags      []time.Duration // per router, beyond Master_Down_Interval
+	Missing   []int           // routers (1-based) never taken over
+	MasterCPU float64         // % of one core, steady state
+	BackupCPU float64
+	MasterRSS int64 // bytes
+	BackupRSS int64
+	// MasterAnon and BackupAnon are the anonymous part of the RSS (heap,
+	// stacks): what grows with the routers. The rest is the program's and
+	// its libraries' pages, shared with every process that maps them.
+	MasterAnon, BackupAnon int64
+	MasterDownInterval     time.Duration
 	// Converge is the time from starting the daemons to h1 being master
 	// of every router.
 	Converge time.Duration
@@ -118,10 +122,10 @@ func RunWith(tb testing.TB, d Daemon, s Scenario, o Options) Result {
 	}
 	r.MasterCPU, r.MasterUserCPU, r.MasterSysCPU = shares[0].Total, shares[0].User, shares[0].Sys
 	r.BackupCPU, r.BackupUserCPU, r.BackupSysCPU = shares[1].Total, shares[1].User, shares[1].Sys
-	if r.MasterRSS, err = rss(master.Process.Pid); err != nil {
+	if r.MasterRSS, r.MasterAnon, err = rss(master.Process.Pid); err != nil {
 		tb.Fatal(err)
 	}
-	if r.BackupRSS, err = rss(backup.Process.Pid); err != nil {
+	if r.BackupRSS, r.BackupAnon, err = rss(backup.Process.Pid); err != nil {
 		tb.Fatal(err)
 	}
 	if o.Observe > 0 {
@@ -174,6 +178,26 @@ func RunWith(tb testing.TB, d Daemon, s Scenario, o Options) Result {
 	return r
 }
 
+// LogsDir, if set, is where each daemon's output is copied when its run
+// ends (vrrpd's -tags pprof build logs its memory use there).
+var LogsDir string
+
+// keepLog copies a daemon's output to -labbench.logs, named after the
+// benchmark and the daemon on its host.
+func keepLog(tb testing.TB, name, who string) {
+	if LogsDir == "" {
+		return
+	}
+	b, err := os.ReadFile(name)
+	if err == nil {
+		dst := strings.NewReplacer("/", "_", " ", "_").Replace(tb.Name() + "-" + who)
+		err = os.WriteFile(filepath.Join(LogsDir, dst+".log"), b, 0o644)
+	}
+	if err != nil {
+		tb.Logf("keeping the log: %v", err)
+	}
+}
+
 // pair is a run's two daemons on a fresh lab, converged: h1 master of
 // every router, h2 backup.
 type pair struct {
@@ -216,6 +240,7 @@ func startPair(tb testing.TB, d Daemon, s Scenario) *pair {
 		}
 		tb.Cleanup(func() {
 			log.Close()
+			keepLog(tb, log.Name(), d.Name()+"-"+h.Name)
 			if tb.Failed() {
 				b, _ := os.ReadFile(log.Name())
 				tb.Logf("%s on %s logged:\n%s", d.Name(), h.Name, tail(b, 4000))
@@ -326,6 +351,8 @@ func (r Result) Report(b *testing.B) {
 	b.ReportMetric(r.BackupSysCPU, "backup-sys-cpu-%")
 	b.ReportMetric(float64(r.MasterRSS)/(1<<20), "master-rss-MB")
 	b.ReportMetric(float64(r.BackupRSS)/(1<<20), "backup-rss-MB")
+	b.ReportMetric(float64(r.MasterAnon)/(1<<20), "master-anon-MB")
+	b.ReportMetric(float64(r.BackupAnon)/(1<<20), "backup-anon-MB")
 	b.ReportMetric(r.Converge.Seconds(), "converge-s")
 	b.ReportMetric(r.Observed.Seconds(), "observed-s")
 	b.ReportMetric(float64(r.FalseTakeovers), "false-takeovers")

@@ -72,11 +72,12 @@ func cpuTime(pgid int) (time.Duration, error) {
 	return total, nil
 }
 
-// rss is the resident set size of group pgid, summed over its processes.
-func rss(pgid int) (bytesRSS int64, err error) {
+// rss is the resident set size of group pgid, and its anonymous part
+// (RssAnon), summed over its processes.
+func rss(pgid int) (bytesRSS, bytesAnon int64, err error) {
 	pids, err := groupPids(pgid)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	for _, pid := range pids {
 		f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
@@ -86,13 +87,20 @@ func rss(pgid int) (bytesRSS int64, err error) {
 		sc := bufio.NewScanner(f)
 		for sc.Scan() {
 			if kb, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
-				n, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(kb), "kB")), 10, 64)
-				bytesRSS += n * 1024
+				bytesRSS += statusKB(kb)
+			} else if kb, ok := strings.CutPrefix(sc.Text(), "RssAnon:"); ok {
+				bytesAnon += statusKB(kb)
 			}
 		}
 		f.Close()
 	}
-	return bytesRSS, nil
+	return bytesRSS, bytesAnon, nil
+}
+
+// statusKB is the bytes of a /proc/PID/status figure such as " 1234 kB".
+func statusKB(s string) int64 {
+	n, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(s), "kB")), 10, 64)
+	return n * 1024
 }
 
 // clockTicks is USER_HZ, the unit of utime and stime in /proc/PID/stat:

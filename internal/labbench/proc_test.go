@@ -2,7 +2,9 @@ package labbench
 
 import (
 	"os"
+	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -43,4 +45,32 @@ func TestStatTimesParsesThisProcess(t *testing.T) {
 	if _, _, err := statTimes(b); err != nil {
 		t.Errorf("statTimes(/proc/self/stat %q): %v", strings.TrimSpace(string(b)), err)
 	}
+}
+
+// This test process's group: an RSS, of which a part but not all is
+// anonymous (a Go test binary's text is file-backed), and 64 MB more
+// anonymous memory in use show in both.
+func TestRSSSplitsOutTheAnonymousPart(t *testing.T) {
+	pgid := syscall.Getpgrp()
+	before, anonBefore, err := rss(pgid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if before <= 0 || anonBefore <= 0 || anonBefore >= before {
+		t.Fatalf("rss = %d, anon %d: want 0 < anon < rss", before, anonBefore)
+	}
+	ballast := make([]byte, 64<<20)
+	for i := range ballast {
+		if i%4096 == 0 {
+			ballast[i] = 1
+		}
+	}
+	after, anonAfter, err := rss(pgid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if anonAfter-anonBefore < 60<<20 || after-before < 60<<20 {
+		t.Errorf("touching 64 MB: rss %d → %d, anon %d → %d", before, after, anonBefore, anonAfter)
+	}
+	runtime.KeepAlive(ballast)
 }

@@ -32,6 +32,10 @@ func bothDaemons(b *testing.B, fn func(b *testing.B, d Daemon)) {
 	}
 }
 
+func init() {
+	flag.StringVar(&LogsDir, "labbench.logs", "", "copy each daemon's output into this directory")
+}
+
 // otherVrrpds: vrrpd binaries built elsewhere (an older commit, say), each
 // measured after this tree's in the same run.
 var otherVrrpds = flag.String("labbench.vrrpds", "", "space-separated vrrpd binaries to measure beside this tree's")
@@ -130,10 +134,19 @@ var (
 // "steady": both run to the end of the CPU window and exit cleanly, h1's
 // profile being the steady master's.
 func BenchmarkScale1000Profile(b *testing.B) {
+	profileScenario(b, Scenario{Routers: 1000, Interfaces: 4, Version: 3, Interval: 100 * time.Millisecond})
+}
+
+// BenchmarkScale4000Profile is Scale4000 as Scale1000Profile profiles
+// Scale1000.
+func BenchmarkScale4000Profile(b *testing.B) {
+	profileScenario(b, Scenario{Routers: 4000, Interfaces: 16, Version: 3, Interval: 100 * time.Millisecond})
+}
+
+func profileScenario(b *testing.B, s Scenario) {
 	if *cpuProfile == "" && *memProfile == "" {
 		b.Skip("set -labbench.cpuprofile or -labbench.memprofile")
 	}
-	s := Scenario{Routers: 1000, Interfaces: 4, Version: 3, Interval: 100 * time.Millisecond}
 	for _, name := range []string{"takeover", "steady"} {
 		b.Run(name, func(b *testing.B) {
 			d := BuildVrrpdTags(b, "pprof")
