@@ -8,7 +8,6 @@ import (
 	"sync/atomic"
 
 	"github.com/jsimonetti/rtnetlink/v2"
-	"github.com/mdlayher/netlink"
 	"go.uber.org/zap"
 	"golang.org/x/sys/unix"
 )
@@ -157,7 +156,7 @@ func (l *Linux) linkAt(index int, name string) (linkInfo, error) {
 func (l *Linux) linkLoop() {
 	defer close(l.linkDone)
 	for {
-		_, msgs, err := l.linkWatch.Receive()
+		msgs, err := l.linkWatch.Receive()
 		if err != nil {
 			if l.isClosed() {
 				return
@@ -292,7 +291,7 @@ func (l *Linux) announceLinkLocked(li linkInfo) {
 // in that order so that no change falls between the two.
 func (l *Linux) openLinkWatch() error {
 	var err error
-	if l.linkWatch, err = rtnetlink.Dial(&netlink.Config{Groups: unix.RTMGRP_LINK}); err != nil {
+	if l.linkWatch, err = dialNotifications(unix.RTMGRP_LINK); err != nil {
 		return fmt.Errorf("open rtnetlink link notifications: %w", err)
 	}
 	all, err := dumpLinks(l.nl)

@@ -105,11 +105,11 @@ type Linux struct {
 	routerFlag RouterFlag
 
 	nl    *rtnetlink.Conn // requests
-	watch *rtnetlink.Conn // address notifications; nil with NoRestore
+	watch *netlink.Conn   // address notifications; nil with NoRestore
 	// links is the host's interfaces, kept by linkWatch's notifications
 	// while linksLive.
 	links     *linkCache
-	linkWatch *rtnetlink.Conn
+	linkWatch *netlink.Conn
 	linksLive atomic.Bool
 	linkDone  chan struct{}
 	nc        *netlink.Conn // netconf queries; nil unless RouterFlagAuto
@@ -226,7 +226,7 @@ func NewLinux(cfg LinuxConfig) (*Linux, error) {
 	}
 	if !cfg.NoRestore {
 		groups := uint32(unix.RTMGRP_IPV4_IFADDR | unix.RTMGRP_IPV6_IFADDR)
-		if l.watch, err = rtnetlink.Dial(&netlink.Config{Groups: groups}); err != nil {
+		if l.watch, err = dialNotifications(groups); err != nil {
 			return fail("open rtnetlink address notifications", err)
 		}
 	}

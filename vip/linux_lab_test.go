@@ -700,3 +700,43 @@ func TestLinuxWithScheduleGivesARouterItsOwnSchedule(t *testing.T) {
 		t.Error("10.0.0.102/32 still there")
 	}
 }
+
+// After lost notifications, resync puts back the held addresses missing
+// from the host, with their flags, and leaves the others alone. The
+// watch is stopped first, so that only resync can put them back.
+func TestLinuxResyncPutsBackWhatIsMissing(t *testing.T) {
+	lab := netlab.New(t, 1)
+	h := lab.Host(1)
+	l := newLabLinux(t, h, nil)
+	v4, v6 := labSets(h)
+	ctx := context.Background()
+	if err := l.Acquire(ctx, v4); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Acquire(ctx, v6); err != nil {
+		t.Fatal(err)
+	}
+	_ = l.watch.Close()
+	<-l.watchDone
+	l.watch = nil
+	for _, p := range []string{"10.0.0.101/32", "fd00::100/64"} {
+		if _, err := h.Run("ip", "addr", "del", p, "dev", "eth0"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l.resync()
+	list := addrs(t, h, "eth0")
+	for _, p := range []string{"10.0.0.100/24", "10.0.0.101/32", "fd00::100/64", "fd00::101/128"} {
+		got := find(list, p)
+		if len(got) != 1 {
+			t.Errorf("%s: %d on eth0 after resync, want 1", p, len(got))
+			continue
+		}
+		if strings.HasPrefix(p, "10.0.0.100") && got[0].Label != "eth0:vip" {
+			t.Errorf("%s lost its label: %+v", p, got[0])
+		}
+		if strings.HasPrefix(p, "fd00") && !got[0].Nodad {
+			t.Errorf("%s put back without nodad: %+v", p, got[0])
+		}
+	}
+}

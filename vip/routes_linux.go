@@ -51,7 +51,7 @@ type Routing struct {
 	proto uint8
 
 	nl        *rtnetlink.Conn
-	watch     *rtnetlink.Conn // nil with NoRestore
+	watch     *netlink.Conn // nil with NoRestore
 	watchDone chan struct{}
 
 	mu     sync.Mutex
@@ -77,7 +77,7 @@ func NewRouting(cfg RoutingConfig) (*Routing, error) {
 	if !cfg.NoRestore {
 		groups := uint32(unix.RTMGRP_IPV4_ROUTE|unix.RTMGRP_IPV6_ROUTE) |
 			1<<(unix.RTNLGRP_IPV4_RULE-1) | 1<<(unix.RTNLGRP_IPV6_RULE-1)
-		if r.watch, err = rtnetlink.Dial(&netlink.Config{Groups: groups}); err != nil {
+		if r.watch, err = dialNotifications(groups); err != nil {
 			r.nl.Close()
 			return nil, fmt.Errorf("vip: routing: open rtnetlink notifications: %w", err)
 		}
@@ -397,7 +397,7 @@ func (r *Routing) delRule(ru Rule) error {
 func (r *Routing) watchLoop() {
 	defer close(r.watchDone)
 	for {
-		_, msgs, err := r.watch.Receive()
+		msgs, err := r.watch.Receive()
 		if err != nil {
 			r.mu.Lock()
 			closed := r.closed

@@ -16,7 +16,7 @@ import (
 func (l *Linux) watchLoop() {
 	defer close(l.watchDone)
 	for {
-		_, msgs, err := l.watch.Receive()
+		msgs, err := l.watch.Receive()
 		if err != nil {
 			if l.isClosed() {
 				return
@@ -36,21 +36,12 @@ func (l *Linux) watchLoop() {
 				continue
 			}
 			var am rtnetlink.AddressMessage
-			if err := am.UnmarshalBinary(m.Data); err != nil || am.Attributes == nil {
+			if err := am.UnmarshalBinary(m.Data); err != nil {
 				continue
 			}
-			ip := am.Attributes.Local
-			if ip == nil {
-				ip = am.Attributes.Address
+			if addr, ok := localAddr(&am); ok {
+				l.restore(int(am.Index), addr, int(am.PrefixLength))
 			}
-			addr, ok := netip.AddrFromSlice(ip)
-			if !ok {
-				continue
-			}
-			if am.Family == unix.AF_INET {
-				addr = addr.Unmap()
-			}
-			l.restore(int(am.Index), addr, int(am.PrefixLength))
 		}
 	}
 }
@@ -116,18 +107,57 @@ func (l *Linux) restoreLocked(hs *heldSet, ha heldAddr) {
 	l.ann.some(hs.owner, ts)
 }
 
-// resync checks every held address after lost notifications.
+// localAddr is an address message's own address: IFA_LOCAL (a
+// point-to-point address's IFA_ADDRESS is the peer's), else IFA_ADDRESS.
+func localAddr(am *rtnetlink.AddressMessage) (netip.Addr, bool) {
+	if am.Attributes == nil {
+		return netip.Addr{}, false
+	}
+	ip := am.Attributes.Local
+	if ip == nil {
+		ip = am.Attributes.Address
+	}
+	addr, ok := netip.AddrFromSlice(ip)
+	if ok && am.Family == unix.AF_INET {
+		addr = addr.Unmap()
+	}
+	return addr, ok
+}
+
+// presentAddr is an address on the host as notifications name it.
+type presentAddr struct {
+	ifindex int
+	addr    netip.Addr
+	bits    int
+}
+
+// resync checks every held address after lost notifications: one dump of
+// the host's addresses, and the held ones missing from it put back. (An
+// exclusive add of each would be a netlink request per held address, with
+// the lock held, just when a burst of changes overflowed the socket.) One
+// deleted after the dump is reported by a notification, which restores it.
 func (l *Linux) resync() {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
 		return
 	}
+	msgs, err := l.nl.Address.List()
+	if err != nil {
+		l.log.Warn("listing addresses failed; putting every held address back", zap.Error(err))
+	}
+	present := make(map[presentAddr]bool, len(msgs))
+	for i := range msgs {
+		if addr, ok := localAddr(&msgs[i]); ok {
+			present[presentAddr{int(msgs[i].Index), addr, int(msgs[i].PrefixLength)}] = true
+		}
+	}
 	for _, hs := range l.sets {
 		for _, ha := range hs.addrs {
-			if !ha.opts.NoRestore {
-				l.restoreLocked(hs, ha)
+			if ha.opts.NoRestore || present[presentAddr{ha.ifindex, ha.prefix.Addr(), l.request(ha).bits()}] {
+				continue
 			}
+			l.restoreLocked(hs, ha)
 		}
 	}
 }
