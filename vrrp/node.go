@@ -100,6 +100,7 @@ type Node struct {
 	core     *core
 	ios      map[*port]*portIO
 	ioList   []*portIO
+	readFrom int // where readDue starts in ioList
 	hold     holdPolicy
 	read     readPolicy
 	spin     wakePolicy

@@ -218,15 +218,27 @@ func (n *Node) pollSources(now time.Time) {
 // readDue reads, within the read policy's budget, the transports whose
 // turn it is — every one of them when a router's timer is due, so that no
 // advert that arrived before a deadline is left unread when it runs out.
+// The budget goes round: when it runs out, the next wake-up starts at
+// the transport after the one that took its last packet, so that the
+// first interfaces, always busy, cannot take the whole budget every time
+// and leave the last ones' adverts to overflow their sockets (every
+// router there would then lose its master).
 func (n *Node) readDue(now time.Time) {
 	timer := n.core.due(now)
 	budget := n.read.budget
-	for _, pio := range n.ioList {
+	k := len(n.ioList)
+	start, next := n.readFrom%max(k, 1), -1
+	for j := range k {
+		i := (start + j) % k
+		pio := n.ioList[i]
 		if !timer && !n.read.due(&pio.poll, now) {
 			continue
 		}
 		got, full := n.readPort(pio, budget)
 		budget -= got
+		if got > 0 && budget == 0 && next < 0 {
+			next = (i + 1) % k
+		}
 		if n.ios[pio.p] != pio {
 			continue // failed while read
 		}
@@ -236,6 +248,9 @@ func (n *Node) readDue(now time.Time) {
 			default:
 			}
 		}
+	}
+	if next >= 0 {
+		n.readFrom = next
 	}
 }
 
