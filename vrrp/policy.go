@@ -11,8 +11,9 @@ import "time"
 //     deadlines before the address changes of the first ones;
 //   - readPolicy: a transport that woke the loop is read after a short
 //     coalescing wait and then while a burst lasts, within a budget of
-//     packets per wake-up so that a flood cannot starve timers and
-//     commands;
+//     packets per wake-up (shared in turn) so that a flood cannot starve
+//     timers and commands; before a timer runs, every transport is read
+//     until empty, within a larger bound;
 //   - wakePolicy: with precise wake-ups, a backup's down timer due very
 //     soon is waited for on the loop instead of in the poller.
 //
@@ -79,10 +80,18 @@ type readPolicy struct {
 	// transports; the rest wait for the next one, after the timers and
 	// commands due.
 	budget int
+	// drain is how many packets the loop reads from each transport when a
+	// router's timer is due: all that wait, up to this bound against a
+	// flood. A deadline must not pass with the master's adverts unread in
+	// the queue: a loop busy sending (4,000 routers) that read only the
+	// budget before each timer fell behind its sockets for good, and
+	// every down timer then ran out with the adverts that would have reset
+	// it still queued.
+	drain int
 }
 
 func newReadPolicy() readPolicy {
-	return readPolicy{coalesce: time.Millisecond, burst: 2, budget: 256}
+	return readPolicy{coalesce: time.Millisecond, burst: 2, budget: 256, drain: 1024}
 }
 
 // pollState is one transport's place in the read policy.

@@ -216,22 +216,29 @@ func (n *Node) pollSources(now time.Time) {
 }
 
 // readDue reads, within the read policy's budget, the transports whose
-// turn it is — every one of them when a router's timer is due, so that no
-// advert that arrived before a deadline is left unread when it runs out.
-// The budget goes round: when it runs out, the next wake-up starts at
+// turn it is — every one of them, each until it is empty (up to the
+// policy's drain), when a router's timer is due, so that no advert that
+// arrived before a deadline is left unread when it runs out. The budget
+// goes round: when it runs out, the next wake-up starts at
 // the transport after the one that took its last packet, so that the
 // first interfaces, always busy, cannot take the whole budget every time
 // and leave the last ones' adverts to overflow their sockets (every
 // router there would then lose its master).
 func (n *Node) readDue(now time.Time) {
-	timer := n.core.due(now)
+	if n.core.due(now) {
+		for _, pio := range n.ioList {
+			got, full := n.readPort(pio, n.read.drain)
+			n.readDone(pio, got, full)
+		}
+		return
+	}
 	budget := n.read.budget
 	k := len(n.ioList)
 	start, next := n.readFrom%max(k, 1), -1
 	for j := range k {
 		i := (start + j) % k
 		pio := n.ioList[i]
-		if !timer && !n.read.due(&pio.poll, now) {
+		if !n.read.due(&pio.poll, now) {
 			continue
 		}
 		got, full := n.readPort(pio, budget)
@@ -239,18 +246,25 @@ func (n *Node) readDue(now time.Time) {
 		if got > 0 && budget == 0 && next < 0 {
 			next = (i + 1) % k
 		}
-		if n.ios[pio.p] != pio {
-			continue // failed while read
-		}
-		if n.read.read(&pio.poll, n.clock.Now(), got, full) {
-			select {
-			case pio.rearm <- struct{}{}:
-			default:
-			}
-		}
+		n.readDone(pio, got, full)
 	}
 	if next >= 0 {
 		n.readFrom = next
+	}
+}
+
+// readDone tells the read policy of a read of got packets from pio, full
+// when its limit ran out first, and hands pio back to its waiter if the
+// policy says so.
+func (n *Node) readDone(pio *portIO, got int, full bool) {
+	if n.ios[pio.p] != pio {
+		return // failed while read
+	}
+	if n.read.read(&pio.poll, n.clock.Now(), got, full) {
+		select {
+		case pio.rearm <- struct{}{}:
+		default:
+		}
 	}
 }
 
