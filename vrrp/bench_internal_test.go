@@ -88,7 +88,7 @@ func (t *benchTransport) Close() error {
 func (n *Node) deliver(p *advert.Packet) {
 	now := n.clock.Now()
 	for pt := range n.ios {
-		n.core.receive(now, now, pt, p)
+		n.core.receive(now, pt, p)
 	}
 	n.flush(now)
 	n.runHeld(now)

@@ -33,8 +33,6 @@ type core struct {
 	groupQ   []groupEvent
 	faultQ   []laterFault // faults found while actions were carried out
 	out      output
-	// readAt is when the packet being handled was read (receive's read).
-	readAt time.Time
 
 	// enabled says whether a log level is wanted, so that per-packet
 	// Debug lines are built only when someone reads them.

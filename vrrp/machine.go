@@ -189,7 +189,6 @@ type Machine struct {
 
 	masterAdverInt time.Duration
 	downAt         time.Time // Backup: Master_Down_Timer
-	downFrom       time.Time // the arrival of the advert that set downAt
 	adverAt        time.Time // Master: Adver_Timer
 	preemptAt      time.Time // zero: preempt delay not running
 	master         netip.Addr
@@ -354,7 +353,7 @@ func (m *Machine) Receive(now time.Time, src netip.Addr, a *advert.Advert, acts 
 func (m *Machine) backupReceive(now time.Time, src netip.Addr, a *advert.Advert, acts []Action) []Action {
 	if a.Priority == 0 {
 		acts = append(acts, Action{Kind: ActNote, Note: NotePriorityZeroBackup, Priority: 0, Addr: src})
-		m.downAt, m.downFrom = now.Add(m.skew()), now
+		m.downAt = now.Add(m.skew())
 		m.masterReason = ReasonPriorityZero
 		m.wantMaster = false
 		return m.setMaster(netip.Addr{}, acts)
@@ -366,7 +365,7 @@ func (m *Machine) backupReceive(now time.Time, src netip.Addr, a *advert.Advert,
 				Interval: a.Interval, OldInterval: m.masterAdverInt})
 			m.masterAdverInt = a.Interval
 		}
-		m.downAt, m.downFrom = now.Add(m.masterDown()), now
+		m.downAt = now.Add(m.masterDown())
 		m.masterReason = ReasonMasterDown
 		m.wantMaster = false
 		if m.cfg.PreemptDelay > 0 {
@@ -426,7 +425,7 @@ func (m *Machine) masterReceive(now time.Time, src netip.Addr, a *advert.Advert,
 			m.masterAdverInt = m.cfg.Interval
 		}
 		acts = m.leaveMaster(Backup, ReasonHigherPriority, "", false, acts)
-		m.downAt, m.downFrom = now.Add(m.masterDown()), now
+		m.downAt = now.Add(m.masterDown())
 		m.masterReason = ReasonMasterDown
 		m.preemptAt = time.Time{}
 		return m.setMaster(src, acts)
@@ -448,20 +447,6 @@ func (m *Machine) masterReceive(now time.Time, src netip.Addr, a *advert.Advert,
 		m.adverAt = now.Add(m.cfg.Interval)
 	}
 	return append(acts, Action{Kind: ActAnnounce})
-}
-
-// ReadLate tells the machine that the advert it was just given, which
-// arrived at at, was read only at read. If that advert set a backup's
-// down timer and the timer ran out before the read, it runs out a
-// Skew_Time after the read instead: a loop that fell that far behind its
-// socket has the master's later adverts still queued, and taking over at
-// once would make two masters (which, sending twice the adverts, fall
-// further behind: at 4,000 routers neither host caught up again).
-func (m *Machine) ReadLate(at, read time.Time) {
-	if m.state != Backup || !m.downFrom.Equal(at) || m.downAt.After(read) {
-		return
-	}
-	m.downAt = read.Add(m.skew())
 }
 
 // TimerDue handles the timer returned by Deadline. Called early, it does

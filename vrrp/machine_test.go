@@ -179,46 +179,6 @@ func TestBackupTakesOverAfterPriorityZero(t *testing.T) {
 	wantActs(t, x.fire(), "state BACKUP->MASTER(master left (priority 0)), send 200, acquire, master 10.0.0.5")
 }
 
-// An advert read after the down timer it sets has run out (a loop behind
-// its socket) makes the timer run out a Skew_Time after the read, for the
-// adverts queued behind it. One read in time (even a priority 0, whose
-// timer is a mere Skew_Time), or one that did not set the timer, is not
-// moved.
-func TestBackupReadLateWaitsASkewForTheQueue(t *testing.T) {
-	x := newM(t, MachineConfig{Version: 3, Priority: 100, Interval: 100 * time.Millisecond})
-	x.start()
-	mdi := MasterDownInterval(3, 100, 100*time.Millisecond)
-	skew := SkewTime(3, 100, 100*time.Millisecond)
-	x.at(time.Second)
-	x.recv(ipHigh, 200, 100*time.Millisecond)
-	arrived := x.now
-	x.m.ReadLate(arrived, arrived.Add(time.Millisecond)) // in time
-	x.wantDeadline(time.Second + mdi)
-	x.m.ReadLate(arrived, arrived.Add(mdi-time.Millisecond)) // late, not past it
-	x.wantDeadline(time.Second + mdi)
-	read := arrived.Add(2 * time.Second) // two seconds in the queue
-	x.m.ReadLate(arrived, read)
-	x.wantDeadline(2*time.Second + time.Second + skew)
-	// A read late for another advert than the one that set the timer.
-	x.at(4 * time.Second)
-	x.recv(ipHigh, 200, 100*time.Millisecond)
-	x.m.ReadLate(t0.Add(3*time.Second), t0.Add(9*time.Second))
-	x.wantDeadline(4*time.Second + mdi)
-	// A priority 0 read a millisecond late: its Skew_Time still counts
-	// from its arrival.
-	x.at(5 * time.Second)
-	x.recv(ipHigh, 0, 100*time.Millisecond)
-	x.m.ReadLate(x.now, x.now.Add(time.Millisecond))
-	x.wantDeadline(5*time.Second + skew)
-	// A lower priority under preemption does not set the timer.
-	y := newM(t, MachineConfig{Version: 3, Priority: 200, Interval: 100 * time.Millisecond})
-	y.start()
-	y.at(50 * time.Millisecond)
-	y.recv(ipLow, 100, 100*time.Millisecond)
-	y.m.ReadLate(y.now, y.now.Add(time.Second))
-	y.wantDeadline(MasterDownInterval(3, 200, 100*time.Millisecond))
-}
-
 func TestBackupPreemptsLowerPriorityMaster(t *testing.T) {
 	// RFC 5798 §6.4.2: with Preempt_Mode true and a lower priority in the
 	// advert, discard it; the down timer runs out and we take over.

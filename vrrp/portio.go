@@ -291,7 +291,7 @@ func (n *Node) readPort(pio *portIO, budget int) (got int, full bool) {
 			if at.Before(pio.emptyAt) {
 				at = pio.emptyAt
 			}
-			c.receive(at, read, pio.p, p)
+			c.receive(at, pio.p, p)
 			*p = advert.Packet{}
 		}
 		got += k

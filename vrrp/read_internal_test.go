@@ -107,31 +107,3 @@ func TestTimerDueDrainsEveryTransport(t *testing.T) {
 		}
 	}
 }
-
-// The loop's read time reaches the machine: a backup given its master's
-// advert two seconds after it arrived waits a Skew_Time from the read
-// before it takes over, instead of at once.
-func TestAdvertReadLateHoldsTheBackup(t *testing.T) {
-	n, r, clock, _ := benchNode(t, 100)
-	src := netip.MustParseAddr("10.0.0.1")
-	a := advert.Advert{Version: 3, VRID: 1, Priority: 200, Interval: time.Second,
-		Addrs: []netip.Addr{netip.MustParseAddr("10.0.0.100"), netip.MustParseAddr("10.0.0.101")}}
-	msg, err := a.Append(nil, src, advert.GroupIPv4, advert.ChecksumStandard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := advert.Packet{Src: src, Dst: advert.GroupIPv4, HopLimit: 255, Msg: msg}
-	clock.now = clock.now.Add(time.Second)
-	arrived := clock.now
-	clock.now = clock.now.Add(5 * time.Second) // read five seconds later
-	for pt := range n.ios {
-		n.core.receive(arrived, clock.now, pt, &p)
-	}
-	if r.Stats().AdvertsReceived != 1 {
-		t.Fatalf("advert not taken: %+v", r.Stats())
-	}
-	want := clock.now.Add(SkewTime(3, 100, time.Second))
-	if got := r.core.m.Deadline(); !got.Equal(want) {
-		t.Errorf("down timer at %v after the read, want %v (a Skew_Time after it)", got.Sub(clock.now), want.Sub(clock.now))
-	}
-}

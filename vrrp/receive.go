@@ -14,18 +14,15 @@ import (
 	"github.com/vrrpkit/vrrpkit/auth"
 )
 
-// receive is the receive path for a packet that arrived on t at now and
-// was read at read:
+// receive is the receive path for a packet that arrived on t at now:
 // the timers that ran out before it arrived go first, so that events are
 // taken in the order they happened; then demultiplex by VRID,
 // authenticate, decode, apply the checks of RFC 5798 §7.1 / RFC 3768 §7.1
 // (and keepalived's), and hand the advert to the router's state machine.
 // p and what it points to are not kept.
-func (c *core) receive(now, read time.Time, t *port, p *advert.Packet) {
+func (c *core) receive(now time.Time, t *port, p *advert.Packet) {
 	c.runTimers(now)
-	c.readAt = read
 	c.handlePacket(now, t, p)
-	c.readAt = time.Time{}
 	c.settle(now)
 }
 
@@ -192,7 +189,6 @@ func (c *core) handlePacket(now time.Time, t *port, p *advert.Packet) {
 	}
 	r.heard = now
 	c.apply(r, r.m.Receive(now, p.Src, a, r.acts[:0]), now)
-	r.m.ReadLate(now, c.readAt)
 }
 
 // sameAddrs compares a received address list with ours as sets.
