@@ -88,6 +88,16 @@ func find(list []ipAddr, prefix string) []ipAddr {
 	return out
 }
 
+// acquireAll acquires each set in turn, failing the test at the first error.
+func acquireAll(t *testing.T, l *Linux, sets ...vrrp.AddressSet) {
+	t.Helper()
+	for _, set := range sets {
+		if err := l.Acquire(context.Background(), set); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 func labSets(h *netlab.Host) (v4, v6 vrrp.AddressSet) {
 	v4 = vrrp.AddressSet{Router: "VI_4", VRID: 51, Interface: h.Ifname, Priority: 200, VIPs: []vrrp.VIP{
 		{Prefix: netip.MustParsePrefix("10.0.0.100/24"), Label: "eth0:vip"},
@@ -309,12 +319,7 @@ func TestLinuxAnnouncementsOnTheWire(t *testing.T) {
 		}
 		return false
 	}
-	if err := l.Acquire(ctx, v4); err != nil {
-		t.Fatal(err)
-	}
-	if err := l.Acquire(ctx, v6); err != nil {
-		t.Fatal(err)
-	}
+	acquireAll(t, l, v4, v6)
 	// 2 batches × 3 rounds × 4 addresses.
 	got := waitFrames(t, capture, 24, mine)
 	if len(got) != 24 {
@@ -451,12 +456,7 @@ func TestLinuxRestoresAVIPDeletedByHand(t *testing.T) {
 	l := newLabLinux(t, h, &LinuxConfig{Schedule: &Schedule{Repeat: 2}})
 	v4, v6 := labSets(h)
 	ctx := context.Background()
-	if err := l.Acquire(ctx, v4); err != nil {
-		t.Fatal(err)
-	}
-	if err := l.Acquire(ctx, v6); err != nil {
-		t.Fatal(err)
-	}
+	acquireAll(t, l, v4, v6)
 	for _, tc := range []struct {
 		prefix string
 		ann    func(netlab.Frame, netip.Addr) bool
@@ -709,13 +709,7 @@ func TestLinuxResyncPutsBackWhatIsMissing(t *testing.T) {
 	h := lab.Host(1)
 	l := newLabLinux(t, h, nil)
 	v4, v6 := labSets(h)
-	ctx := context.Background()
-	if err := l.Acquire(ctx, v4); err != nil {
-		t.Fatal(err)
-	}
-	if err := l.Acquire(ctx, v6); err != nil {
-		t.Fatal(err)
-	}
+	acquireAll(t, l, v4, v6)
 	_ = l.watch.Close()
 	<-l.watchDone
 	l.watch = nil
