@@ -80,21 +80,29 @@ func rss(pgid int) (bytesRSS, bytesAnon int64, err error) {
 		return 0, 0, err
 	}
 	for _, pid := range pids {
-		f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
-		if err != nil {
-			continue
-		}
-		sc := bufio.NewScanner(f)
-		for sc.Scan() {
-			if kb, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
-				bytesRSS += statusKB(kb)
-			} else if kb, ok := strings.CutPrefix(sc.Text(), "RssAnon:"); ok {
-				bytesAnon += statusKB(kb)
-			}
-		}
-		f.Close()
+		r, a := procRSS(pid)
+		bytesRSS += r
+		bytesAnon += a
 	}
 	return bytesRSS, bytesAnon, nil
+}
+
+// procRSS is one process's VmRSS and RssAnon, zero if it is gone.
+func procRSS(pid int) (bytesRSS, bytesAnon int64) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if kb, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
+			bytesRSS = statusKB(kb)
+		} else if kb, ok := strings.CutPrefix(sc.Text(), "RssAnon:"); ok {
+			bytesAnon = statusKB(kb)
+		}
+	}
+	return bytesRSS, bytesAnon
 }
 
 // statusKB is the bytes of a /proc/PID/status figure such as " 1234 kB".
