@@ -106,6 +106,11 @@ type Linux struct {
 
 	nl    *rtnetlink.Conn // requests
 	watch *netlink.Conn   // address notifications; nil with NoRestore
+	// addrs is the host's addresses, kept by watch's notifications; nil
+	// with NoRestore.
+	addrs *hostAddrs
+	// removals counts the RTM_DELADDR requests made.
+	removals atomic.Uint64
 	// links is the host's interfaces, kept by linkWatch's notifications
 	// while linksLive.
 	links     *linkCache
@@ -229,6 +234,18 @@ func NewLinux(cfg LinuxConfig) (*Linux, error) {
 		if l.watch, err = dialNotifications(groups); err != nil {
 			return fail("open rtnetlink address notifications", err)
 		}
+		rc, err := l.watch.SyscallConn()
+		if err != nil {
+			return fail("rtnetlink address notifications", err)
+		}
+		// Subscribed first, dumped second: a change between the two is
+		// in the dump or in a notification the loop applies after it.
+		l.addrs = newHostAddrs(rc)
+		if msgs, err := l.nl.Address.List(); err != nil {
+			l.log.Debug("addresses not held are removed without asking the host's", zap.Error(err))
+		} else {
+			l.addrs.reset(msgs)
+		}
 	}
 	if l.routerFlag == RouterFlagAuto {
 		if l.nc, err = netlink.Dial(unix.NETLINK_ROUTE, nil); err != nil {
@@ -336,7 +353,9 @@ func (l *Linux) Acquire(ctx context.Context, set vrrp.AddressSet) error {
 
 // Release stops set's announcements and removes its addresses, and any
 // others the router held. An address or interface that is gone already is
-// not an error.
+// not an error. An address the router does not hold is removed only if the
+// host may have it: a backup's Release, made at every start, costs no
+// request when the address watch knows the host lacks its addresses.
 func (l *Linux) Release(ctx context.Context, set vrrp.AddressSet) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -351,6 +370,7 @@ func (l *Linux) Release(ctx context.Context, set vrrp.AddressSet) error {
 		filtered = hs.filtered
 	}
 	var errs []error
+	var unheld []heldAddr
 	for _, v := range set.VIPs {
 		ha, err := l.resolveLocked("remove", set, v)
 		if errors.Is(err, unix.ENODEV) {
@@ -360,10 +380,11 @@ func (l *Linux) Release(ctx context.Context, set vrrp.AddressSet) error {
 			errs = append(errs, err)
 			continue
 		}
-		if !containsAddr(remove, ha) {
-			remove = append(remove, ha)
+		if !containsAddr(remove, ha) && !containsAddr(unheld, ha) {
+			unheld = append(unheld, ha)
 		}
 	}
+	remove = append(remove, l.mayHaveLocked(unheld)...)
 	for _, ha := range remove {
 		if err := ctx.Err(); err != nil {
 			errs = append(errs, fmt.Errorf("vip: remove %s from %s: %w", ha.prefix, ha.ifname, err))
@@ -640,7 +661,28 @@ func (l *Linux) dropLocked(hs *heldSet) {
 	l.forgetLocked(hs)
 }
 
+// mayHaveLocked is those of has that may be on the host: all of them
+// unless l.addrs knows that some are not.
+func (l *Linux) mayHaveLocked(has []heldAddr) []heldAddr {
+	if l.addrs == nil || len(has) == 0 {
+		return has
+	}
+	ps := make([]presentAddr, len(has))
+	for i, ha := range has {
+		ps[i] = presentAddr{ha.ifindex, ha.prefix.Addr(), l.request(ha).bits()}
+	}
+	absent := l.addrs.absent(ps)
+	out := has[:0]
+	for i, ha := range has {
+		if !absent[i] {
+			out = append(out, ha)
+		}
+	}
+	return out
+}
+
 func (l *Linux) removeLocked(ha heldAddr) error {
+	l.removals.Add(1)
 	if err := delAddress(l.nl, l.request(ha)); err != nil {
 		return &AddressError{Op: "remove", Prefix: ha.prefix, Interface: ha.ifname, Err: err}
 	}

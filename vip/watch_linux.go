@@ -9,39 +9,40 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// watchLoop reads the kernel's address notifications and puts back a held
-// address that someone else deleted. It is event-driven: nothing is
-// polled; the kernel tells us (RTM_DELADDR on RTNLGRP_IPV4_IFADDR /
-// RTNLGRP_IPV6_IFADDR).
+// watchLoop reads the kernel's address notifications, keeps l.addrs (the
+// host's addresses) by them, and puts back a held address that someone
+// else deleted. It is event-driven: nothing is polled; the kernel tells us
+// (RTM_NEWADDR and RTM_DELADDR on RTNLGRP_IPV4_IFADDR /
+// RTNLGRP_IPV6_IFADDR). It reads the socket itself, non-blocking, so that
+// it applies what it read before it lets go of l.addrs's lock (see
+// hostAddrs).
 func (l *Linux) watchLoop() {
 	defer close(l.watchDone)
+	defer l.addrs.end()
+	buf := make([]byte, hostAddrsBuffer)
 	for {
-		msgs, err := l.watch.Receive()
+		var r drainResult
+		err := l.addrs.raw.Read(func(fd uintptr) bool {
+			r = l.addrs.drain(int(fd), buf)
+			return r.read
+		})
+		if err == nil {
+			err = r.err
+		}
+		for _, p := range r.deleted {
+			l.restore(p.ifindex, p.addr, p.bits)
+		}
 		if err != nil {
-			if l.isClosed() {
-				return
+			if !l.isClosed() {
+				l.log.Error("reading address notifications failed; deleted addresses are no longer restored", zap.Error(err))
 			}
-			if errors.Is(err, unix.ENOBUFS) {
-				// The kernel dropped notifications: we cannot know what
-				// was deleted, so check every held address.
-				l.log.Warn("address notifications overflowed; checking every held address")
-				l.resync()
-				continue
-			}
-			l.log.Error("reading address notifications failed; deleted addresses are no longer restored", zap.Error(err))
 			return
 		}
-		for _, m := range msgs {
-			if m.Header.Type != unix.RTM_DELADDR {
-				continue
-			}
-			var am rtnetlink.AddressMessage
-			if err := am.UnmarshalBinary(m.Data); err != nil {
-				continue
-			}
-			if addr, ok := localAddr(&am); ok {
-				l.restore(int(am.Index), addr, int(am.PrefixLength))
-			}
+		if r.lost || l.addrs.stale() {
+			// The kernel dropped notifications: we cannot know what
+			// was deleted, so check every held address.
+			l.log.Warn("address notifications overflowed; checking every held address")
+			l.resync()
 		}
 	}
 }
@@ -124,13 +125,6 @@ func localAddr(am *rtnetlink.AddressMessage) (netip.Addr, bool) {
 	return addr, ok
 }
 
-// presentAddr is an address on the host as notifications name it.
-type presentAddr struct {
-	ifindex int
-	addr    netip.Addr
-	bits    int
-}
-
 // resync checks every held address after lost notifications: one dump of
 // the host's addresses, and the held ones missing from it put back. (An
 // exclusive add of each would be a netlink request per held address, with
@@ -145,11 +139,13 @@ func (l *Linux) resync() {
 	msgs, err := l.nl.Address.List()
 	if err != nil {
 		l.log.Warn("listing addresses failed; putting every held address back", zap.Error(err))
+	} else {
+		l.addrs.reset(msgs)
 	}
 	present := make(map[presentAddr]bool, len(msgs))
 	for i := range msgs {
-		if addr, ok := localAddr(&msgs[i]); ok {
-			present[presentAddr{int(msgs[i].Index), addr, int(msgs[i].PrefixLength)}] = true
+		if p, ok := presentOf(&msgs[i]); ok {
+			present[p] = true
 		}
 	}
 	for _, hs := range l.sets {

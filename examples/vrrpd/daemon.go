@@ -158,7 +158,8 @@ func (d *daemon) load(p *plan) {
 // configuration, which a predecessor killed with SIGKILL may have left on
 // the host: at once, not when the routers start after
 // vrrp_startup_delay and their trackers. The routers release them again
-// when they start as backups, which costs nothing.
+// when they start as backups, which then asks nothing of the host: the
+// backend knows the addresses are gone.
 func (d *daemon) releaseLeftovers(ctx context.Context) {
 	if d.backend == nil {
 		return
