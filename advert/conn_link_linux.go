@@ -1,14 +1,17 @@
 package advert
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"net/netip"
 	"sync"
 	"time"
 
 	"github.com/jsimonetti/rtnetlink/v2"
 	"github.com/mdlayher/netlink"
+	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
 )
 
@@ -26,7 +29,7 @@ type linkMonitor struct {
 	ifindex uint32
 	name    string
 	ipv6    bool
-	sub     *rtnetlink.Conn // subscribed to link and address notifications
+	sub     *netlink.Conn   // subscribed to the interface's link and address notifications
 	req     *rtnetlink.Conn // for dumps
 	onGone  func()          // called once when the interface is deleted or renamed
 	done    chan struct{}
@@ -50,13 +53,9 @@ type ifAddr struct {
 // falls between the two; notifications queued before the dump's answer
 // replay changes it already shows, which converges to the same state.
 func newLinkMonitor(ifindex int, name string, ipv6 bool, onGone func()) (*linkMonitor, error) {
-	groups := uint32(unix.RTMGRP_LINK | unix.RTMGRP_IPV4_IFADDR)
-	if ipv6 {
-		groups = unix.RTMGRP_LINK | unix.RTMGRP_IPV6_IFADDR
-	}
-	sub, err := rtnetlink.Dial(&netlink.Config{Groups: groups})
+	sub, err := dialLinkNotifications(ifindex, ipv6)
 	if err != nil {
-		return nil, fmt.Errorf("advert: rtnetlink subscribe: %w", err)
+		return nil, err
 	}
 	req, err := rtnetlink.Dial(nil)
 	if err != nil {
@@ -149,10 +148,57 @@ func (m *linkMonitor) decodeAddr(am *rtnetlink.AddressMessage) (ifAddr, bool) {
 	return ifAddr{addr: a, flags: flags}, true
 }
 
+// dialLinkNotifications subscribes to link and address notifications
+// with a socket filter that lets the kernel keep only those of ifindex:
+// a host's other interfaces (a takeover adds hundreds of addresses to
+// them) cost the monitor nothing, and cannot fill its socket. Both
+// messages carry the interface index at the same offset, after the
+// netlink header: ifinfomsg's ifi_index and ifaddrmsg's ifa_index.
+// Anything queued before the filter is attached is checked by apply.
+func dialLinkNotifications(ifindex int, ipv6 bool) (*netlink.Conn, error) {
+	groups := uint32(unix.RTMGRP_LINK | unix.RTMGRP_IPV4_IFADDR)
+	if ipv6 {
+		groups = unix.RTMGRP_LINK | unix.RTMGRP_IPV6_IFADDR
+	}
+	c, err := netlink.Dial(unix.NETLINK_ROUTE, &netlink.Config{Groups: groups})
+	if err != nil {
+		return nil, fmt.Errorf("advert: rtnetlink subscribe: %w", err)
+	}
+	if err := c.SetBPF(indexFilter(uint32(ifindex))); err != nil {
+		c.Close()
+		return nil, fmt.Errorf("advert: rtnetlink notification filter: %w", err)
+	}
+	return c, nil
+}
+
+// indexOffset is where link and address messages hold the interface
+// index: the netlink header, then family, a byte, and a 16-bit field.
+const indexOffset = unix.SizeofNlMsghdr + 4
+
+// indexFilter accepts the messages whose interface index is ifindex. The
+// filter loads words in network byte order; netlink's are the host's.
+func indexFilter(ifindex uint32) []bpf.RawInstruction {
+	var b [4]byte
+	binary.NativeEndian.PutUint32(b[:], ifindex)
+	prog, err := bpf.Assemble([]bpf.Instruction{
+		bpf.LoadAbsolute{Off: indexOffset, Size: 4},
+		bpf.JumpIf{Cond: bpf.JumpEqual, Val: binary.BigEndian.Uint32(b[:]), SkipFalse: 1},
+		bpf.RetConstant{Val: math.MaxUint32},
+		bpf.RetConstant{Val: 0},
+	})
+	if err != nil {
+		panic(err) // a fixed program: only a bug here fails to assemble
+	}
+	return prog
+}
+
 func (m *linkMonitor) run() {
 	defer close(m.done)
 	for {
-		msgs, raw, err := m.sub.Receive()
+		raw, err := m.sub.Receive()
+		if err == nil {
+			err = m.applyAll(raw)
+		}
 		if err != nil {
 			m.mu.Lock()
 			closed := m.closed
@@ -177,12 +223,29 @@ func (m *linkMonitor) run() {
 				case <-time.After(wait):
 				}
 			}
-			continue
-		}
-		for i, msg := range msgs {
-			m.apply(raw[i].Header.Type, msg)
 		}
 	}
+}
+
+// applyAll applies the link and address messages of one receive. An
+// error is a message that does not decode: the monitor then dumps again.
+func (m *linkMonitor) applyAll(raw []netlink.Message) error {
+	for _, nm := range raw {
+		var msg rtnetlink.Message
+		switch nm.Header.Type {
+		case unix.RTM_NEWLINK, unix.RTM_DELLINK:
+			msg = &rtnetlink.LinkMessage{}
+		case unix.RTM_NEWADDR, unix.RTM_DELADDR:
+			msg = &rtnetlink.AddressMessage{}
+		default:
+			continue
+		}
+		if err := msg.UnmarshalBinary(nm.Data); err != nil {
+			return fmt.Errorf("advert: rtnetlink notification %d: %w", nm.Header.Type, err)
+		}
+		m.apply(nm.Header.Type, msg)
+	}
+	return nil
 }
 
 func (m *linkMonitor) apply(typ netlink.HeaderType, msg rtnetlink.Message) {
