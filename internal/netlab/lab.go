@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/netip"
 	"os"
@@ -188,6 +189,18 @@ func (l *Lab) build(n int) error {
 	if err := setSysctls(l.sw, map[string]string{
 		"net/ipv6/conf/all/disable_ipv6":     "1",
 		"net/ipv6/conf/default/disable_ipv6": "1",
+	}); err != nil {
+		return err
+	}
+	// A switch does not run the IP firewall on the frames it forwards:
+	// with br_netfilter in the kernel, a new namespace's bridge would, and
+	// the hooks cost more per frame than the bridge itself, paid inside
+	// every sender's system call. Without br_netfilter there is nothing
+	// to turn off.
+	if err := setSysctlsIfPresent(l.sw, map[string]string{
+		"net/bridge/bridge-nf-call-iptables":  "0",
+		"net/bridge/bridge-nf-call-ip6tables": "0",
+		"net/bridge/bridge-nf-call-arptables": "0",
 	}); err != nil {
 		return err
 	}
@@ -450,6 +463,20 @@ func setSysctls(ns string, kv map[string]string) error {
 	return inNamespace(ns, func() error {
 		for k, v := range kv {
 			if err := os.WriteFile("/proc/sys/"+k, []byte(v), 0o644); err != nil {
+				return fmt.Errorf("netlab: sysctl %s=%s in %s: %w", k, v, ns, err)
+			}
+		}
+		return nil
+	})
+}
+
+// setSysctlsIfPresent is setSysctls for keys that exist only with some
+// kernel module loaded: a key that is not there is skipped.
+func setSysctlsIfPresent(ns string, kv map[string]string) error {
+	return inNamespace(ns, func() error {
+		for k, v := range kv {
+			err := os.WriteFile("/proc/sys/"+k, []byte(v), 0o644)
+			if err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return fmt.Errorf("netlab: sysctl %s=%s in %s: %w", k, v, ns, err)
 			}
 		}

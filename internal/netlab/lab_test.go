@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"os"
 	"os/exec"
@@ -80,6 +81,30 @@ func TestMulticastReachesEveryHost(t *testing.T) {
 		if !strings.Contains(out, h.LinkLocal.String()) {
 			t.Errorf("no answer from %s (%s) to ff02::1:\n%s", h.Name, h.LinkLocal, out)
 		}
+	}
+}
+
+// TestSwitchRunsNoIPFirewall: where the kernel has br_netfilter, the
+// switch's bridge hands no frame to the IP, IPv6 or ARP firewall.
+func TestSwitchRunsNoIPFirewall(t *testing.T) {
+	l := New(t, 1)
+	if err := l.Do(func() error {
+		for _, k := range []string{"iptables", "ip6tables", "arptables"} {
+			b, err := os.ReadFile("/proc/sys/net/bridge/bridge-nf-call-" + k)
+			if errors.Is(err, fs.ErrNotExist) {
+				t.Logf("no br_netfilter in this kernel: nothing to check for %s", k)
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if got := strings.TrimSpace(string(b)); got != "0" {
+				t.Errorf("bridge-nf-call-%s = %s in the switch, want 0", k, got)
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
 	}
 }
 
