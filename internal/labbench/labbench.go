@@ -172,6 +172,7 @@ func RunWith(tb testing.TB, d Daemon, s Scenario, o Options) Result {
 	w.poll()
 	r.FalseTakeovers, r.DualMasters = Flaps(w.seen, l, steady, kill, 3*s.Interval)
 	r.Lags, r.Missing = Takeover(w.seen, l, r.MasterDownInterval)
+	logTakeoverSpread(tb, w.seen, l, s.PerInterface(), kill)
 	if o.Terminate {
 		terminate(tb, backup)
 	}

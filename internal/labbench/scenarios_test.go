@@ -126,6 +126,7 @@ func BenchmarkStarved(b *testing.B) {
 var (
 	cpuProfile = flag.String("labbench.cpuprofile", "", "Scale1000Profile: vrrpd's CPU profile ({host}: h1, h2)")
 	memProfile = flag.String("labbench.memprofile", "", "Scale1000Profile: vrrpd's heap profile at exit ({host}: h1, h2)")
+	traceFile  = flag.String("labbench.trace", "", "Scale1000Profile: vrrpd's execution trace ({host}: h1, h2)")
 )
 
 // BenchmarkScale1000Profile is Scale1000 for vrrpd built with -tags
@@ -144,8 +145,8 @@ func BenchmarkScale4000Profile(b *testing.B) {
 }
 
 func profileScenario(b *testing.B, s Scenario) {
-	if *cpuProfile == "" && *memProfile == "" {
-		b.Skip("set -labbench.cpuprofile or -labbench.memprofile")
+	if *cpuProfile == "" && *memProfile == "" && *traceFile == "" {
+		b.Skip("set -labbench.cpuprofile, -labbench.memprofile or -labbench.trace")
 	}
 	for _, name := range []string{"takeover", "steady"} {
 		b.Run(name, func(b *testing.B) {
@@ -155,6 +156,9 @@ func profileScenario(b *testing.B, s Scenario) {
 			}
 			if *memProfile != "" {
 				d.Args = append(d.Args, "--memprofile", strings.ReplaceAll(*memProfile, "{run}", name))
+			}
+			if *traceFile != "" {
+				d.Args = append(d.Args, "--trace", strings.ReplaceAll(*traceFile, "{run}", name))
 			}
 			for range b.N {
 				RunWith(b, d, s, Options{Terminate: true, NoTakeover: name == "steady"}).Report(b)

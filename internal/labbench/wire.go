@@ -114,13 +114,28 @@ func (l Layout) router(s Seen) (host, r int) {
 // master never advertised are returned in missing.
 func Takeover(seen []Seen, l Layout, mdi time.Duration) (lags []time.Duration, missing []int) {
 	n := l.Routers()
-	last := make([]time.Time, n+1)
+	last, first := handover(seen, l)
+	for r := 1; r <= n; r++ {
+		if first[r].IsZero() || last[r].IsZero() {
+			missing = append(missing, r)
+			continue
+		}
+		lags = append(lags, first[r].Sub(last[r])-mdi)
+	}
+	return lags, missing
+}
+
+// handover is, per router (1-based), the time of h1's last advert and of
+// h2's first advert with priority > 0 after it (zero: none).
+func handover(seen []Seen, l Layout) (last, first []time.Time) {
+	n := l.Routers()
+	last = make([]time.Time, n+1)
 	for _, s := range seen {
 		if h, r := l.router(s); h == 1 && s.Time.After(last[r]) {
 			last[r] = s.Time
 		}
 	}
-	first := make([]time.Time, n+1)
+	first = make([]time.Time, n+1)
 	for _, s := range seen {
 		h, r := l.router(s)
 		if h != 2 || s.Priority == 0 || last[r].IsZero() || !s.Time.After(last[r]) {
@@ -130,14 +145,7 @@ func Takeover(seen []Seen, l Layout, mdi time.Duration) (lags []time.Duration, m
 			first[r] = s.Time
 		}
 	}
-	for r := 1; r <= n; r++ {
-		if first[r].IsZero() || last[r].IsZero() {
-			missing = append(missing, r)
-			continue
-		}
-		lags = append(lags, first[r].Sub(last[r])-mdi)
-	}
-	return lags, missing
+	return last, first
 }
 
 // Flaps counts, among adverts seen in [from, to) while the old master was
