@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/mdlayher/packet"
+	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
 )
 
@@ -29,6 +31,21 @@ type Frame struct {
 // few hundred adverts, and the lost frames look like late ones to whoever
 // measures gaps; 8 MiB holds a few thousand frames.
 const captureRcvBuf = 8 << 20
+
+// interfaceFilter accepts the frames received on one of the interfaces idx.
+func interfaceFilter(idx []uint32) []bpf.RawInstruction {
+	prog := []bpf.Instruction{bpf.LoadExtension{Num: bpf.ExtInterfaceIndex}}
+	for i, x := range idx {
+		// Equal: skip the other tests and the drop, to the accept.
+		prog = append(prog, bpf.JumpIf{Cond: bpf.JumpEqual, Val: x, SkipTrue: uint8(len(idx) - i)})
+	}
+	prog = append(prog, bpf.RetConstant{Val: 0}, bpf.RetConstant{Val: math.MaxUint32})
+	raw, err := bpf.Assemble(prog)
+	if err != nil {
+		panic(err) // a program of this shape always assembles
+	}
+	return raw
+}
 
 // Capture records every frame that crosses the lab's bridge.
 type Capture struct {
@@ -59,24 +76,41 @@ type Capture struct {
 // leaves by).
 func (l *Lab) Capture() *Capture {
 	l.t.Helper()
-	return l.capture(captureRcvBuf)
+	return l.capture(captureRcvBuf, nil)
 }
 
-func (l *Lab) capture(rcvbuf int) *Capture {
+// CaptureWith is Capture of the lab's bridge and more bridges that the
+// caller made in the switch namespace (segments of their own), in one
+// stream: one socket on every interface of the switch, with a filter that
+// keeps what reaches one of the bridges.
+func (l *Lab) CaptureWith(bridges ...string) *Capture {
+	l.t.Helper()
+	return l.capture(captureRcvBuf, bridges)
+}
+
+func (l *Lab) capture(rcvbuf int, more []string) *Capture {
 	l.t.Helper()
 	var conn *packet.Conn
 	var raw syscall.RawConn
 	err := l.Do(func() error {
-		ifi, err := net.InterfaceByName(bridgeName)
-		if err != nil {
-			return err
+		var idx []uint32
+		for _, name := range append([]string{bridgeName}, more...) {
+			ifi, err := net.InterfaceByName(name)
+			if err != nil {
+				return err
+			}
+			idx = append(idx, uint32(ifi.Index))
 		}
-		conn, err = packet.Listen(ifi, packet.Raw, unix.ETH_P_ALL, nil)
-		if err != nil {
-			return err
+		// One bridge: bound to it. More: bound to none (every
+		// interface), the filter keeping the bridges' frames from the
+		// first one on, so that no port's copy gets in.
+		on, cfg := &net.Interface{Index: int(idx[0])}, (*packet.Config)(nil)
+		if len(idx) > 1 {
+			on, cfg = &net.Interface{}, &packet.Config{Filter: interfaceFilter(idx)}
 		}
-		if err := conn.SetPromiscuous(true); err != nil {
-			conn.Close()
+		var err error
+		conn, err = packet.Listen(on, packet.Raw, unix.ETH_P_ALL, cfg)
+		if err != nil {
 			return err
 		}
 		if raw, err = conn.SyscallConn(); err != nil {
@@ -85,7 +119,12 @@ func (l *Lab) capture(rcvbuf int) *Capture {
 		}
 		var serr error
 		if err := raw.Control(func(fd uintptr) {
-			serr = errors.Join(
+			for _, i := range idx {
+				// Promiscuous: the bridge passes every frame up to itself.
+				serr = errors.Join(serr, unix.SetsockoptPacketMreq(int(fd), unix.SOL_PACKET, unix.PACKET_ADD_MEMBERSHIP,
+					&unix.PacketMreq{Ifindex: int32(i), Type: unix.PACKET_MR_PROMISC}))
+			}
+			serr = errors.Join(serr,
 				unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1),
 				// Root may exceed net.core.rmem_max.
 				unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, rcvbuf))
@@ -100,7 +139,7 @@ func (l *Lab) capture(rcvbuf int) *Capture {
 		return nil
 	})
 	if err != nil {
-		l.t.Fatalf("netlab: capture on %s in %s: %v", bridgeName, l.sw, err)
+		l.t.Fatalf("netlab: capture on %s %v in %s: %v", bridgeName, more, l.sw, err)
 	}
 	c := &Capture{conn: conn, raw: raw, done: make(chan struct{}), notify: make(chan struct{})}
 	l.mu.Lock()

@@ -69,6 +69,57 @@ func TestHostsReachEachOther(t *testing.T) {
 	}
 }
 
+// TestCaptureWithSeesEveryBridgeOnce: a capture of the lab's bridge and a
+// segment bridge the test adds gets an echo request across each exactly
+// once, though its socket is on every interface of the switch.
+func TestCaptureWithSeesEveryBridgeOnce(t *testing.T) {
+	NeedTool(t, "ping", "to send across the bridges")
+	l := New(t, 2)
+	h1, h2 := l.Host(1), l.Host(2)
+	if err := ipBatch(l.sw, "link add segx type bridge mcast_snooping 0 stp_state 0\nlink set segx up\n"+
+		"link add xs1 type veth peer name ex netns "+h1.Namespace+"\nlink set xs1 master segx\nlink set xs1 up\n"+
+		"link add xs2 type veth peer name ex netns "+h2.Namespace+"\nlink set xs2 master segx\nlink set xs2 up\n"); err != nil {
+		t.Fatal(err)
+	}
+	for i, h := range []*Host{h1, h2} {
+		if err := ipBatch(h.Namespace, fmt.Sprintf("addr add 10.9.0.%d/24 dev ex\nlink set ex up\n", i+1)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	capt := l.CaptureWith("segx")
+	for _, dst := range []string{"10.0.0.2", "10.9.0.2"} {
+		if out, err := h1.Run("ping", "-c", "1", "-W", "2", dst); err != nil {
+			t.Fatalf("h1 ping %s: %v %s", dst, err, out)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	isRequest := func(f Frame, src string) bool {
+		d := f.Data
+		return len(d) >= 14+20+1 && binary.BigEndian.Uint16(d[12:]) == 0x0800 && d[14+9] == 1 && d[14+20] == 8 &&
+			net.IP(d[14+12:14+16]).String() == src
+	}
+	isReply := func(f Frame) bool {
+		d := f.Data
+		return len(d) >= 14+20+1 && binary.BigEndian.Uint16(d[12:]) == 0x0800 && d[14+9] == 1 && d[14+20] == 0 &&
+			net.IP(d[14+12:14+16]).String() == "10.9.0.2"
+	}
+	if _, err := capt.WaitFor(ctx, isReply); err != nil {
+		t.Fatalf("echo reply on segx: %v", err)
+	}
+	for _, src := range []string{"10.0.0.1", "10.9.0.1"} {
+		n := 0
+		for _, f := range capt.Frames() {
+			if isRequest(f, src) {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("captured the echo request from %s %d times, want once", src, n)
+		}
+	}
+}
+
 func TestMulticastReachesEveryHost(t *testing.T) {
 	NeedTool(t, "ping", "to check reachability in the lab")
 	l := New(t, 3)
@@ -312,7 +363,7 @@ func TestCaptureCountsDroppedFrames(t *testing.T) {
 	l := New(t, 2)
 	// A buffer of a few frames, and a reader stalled (it takes c.mu after
 	// each frame) while ping floods: most frames cannot be queued.
-	capt := l.capture(64 << 10)
+	capt := l.capture(64<<10, nil)
 	capt.mu.Lock()
 	out, err := l.Host(1).Run("ping", "-f", "-c", "300", "-s", "1000", "-W", "1", l.Host(2).IPv4.String())
 	capt.mu.Unlock()
