@@ -163,16 +163,19 @@ const (
 // can wait while adverts are due (see holdPolicy).
 type laterWork struct {
 	kind  laterKind
-	r     *Router
 	level zapcore.Level
+	sent  bool
+	r     *Router
 	msg   string
 	// fields of a laterLog; nil for most.
 	fields []zap.Field
-	ev     Event
-	op     backendOp
-	sent   bool
-	took   time.Duration
-	done   chan struct{}
+	// ev and op are a laterEvent's and a laterBackend's, by pointer: most
+	// work is neither, and a takeover of a thousand routers queues
+	// thousands of laterWork, each copied once more into the held work.
+	ev   *Event
+	op   *backendOp
+	took time.Duration
+	done chan struct{}
 }
 
 // deadline returns when the core next needs tick, or the zero Time.
@@ -328,7 +331,7 @@ func (c *core) later(w laterWork) { c.out.later = append(c.out.later, w) }
 // events: a takeover of many routers then queues no work for them.
 func (c *core) event(r *coreRouter, ev Event) {
 	if !r.cfg.DiscardEvents {
-		c.later(laterWork{kind: laterEvent, r: r.h, ev: ev})
+		c.later(laterWork{kind: laterEvent, r: r.h, ev: &ev})
 	}
 }
 
@@ -351,7 +354,7 @@ func (c *core) backendOp(r *coreRouter, kind ActionKind) {
 	if kind == ActAnnounce {
 		op.set.Reason = ReasonLowerPriority
 	}
-	c.later(laterWork{kind: laterBackend, r: r.h, op: op})
+	c.later(laterWork{kind: laterBackend, r: r.h, op: &op})
 }
 
 // reschedule moves r in the timer heap to its next wake-up: its

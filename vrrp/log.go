@@ -11,7 +11,6 @@ import (
 // scrapers find what they know.
 
 func (c *core) logState(r *coreRouter, a *Action) {
-	prefix := "(" + r.cfg.Name + ") "
 	var msg string
 	switch a.To {
 	case Master:
@@ -33,7 +32,7 @@ func (c *core) logState(r *coreRouter, a *Action) {
 	if a.Detail != "" {
 		fields = append(fields, zap.String("detail", a.Detail))
 	}
-	c.logf(r, zapcore.InfoLevel, prefix+msg, fields...)
+	c.logf(r, zapcore.InfoLevel, "("+r.cfg.Name+") "+msg, fields...)
 }
 
 func (c *core) note(r *coreRouter, a *Action) {

@@ -238,9 +238,9 @@ func (n *Node) carryOut(w *laterWork) {
 			n.log.Info(w.msg)
 		}
 	case laterEvent:
-		w.r.events.push(w.ev)
+		w.r.events.push(*w.ev)
 	case laterBackend:
-		n.startOp(w.r, w.op)
+		n.startOp(w.r, *w.op)
 	case laterTakeover:
 		if n.cfg.Observer != nil {
 			n.cfg.Observer.Takeover(w.r, w.took)

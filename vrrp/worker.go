@@ -22,7 +22,7 @@ type worker struct {
 	mu      sync.Mutex
 	ops     []backendOp
 	running bool          // a goroutine runs the queue
-	idle    chan struct{} // closed when the queue empties; nil while idle
+	idle    chan struct{} // made by wait while running, closed when the queue empties
 	// The call in flight, and how to cancel it.
 	current ActionKind
 	cancel  context.CancelCauseFunc
@@ -75,7 +75,6 @@ func (w *worker) queue(op backendOp) (start, dropped bool) {
 		return false, false
 	}
 	w.running = true
-	w.idle = make(chan struct{})
 	return true, false
 }
 
@@ -85,14 +84,19 @@ func (w *worker) run(ctx context.Context, b Backend, clock Clock, done func(back
 		w.mu.Lock()
 		if len(w.ops) == 0 {
 			w.running = false
-			close(w.idle)
-			w.idle = nil
+			if w.idle != nil {
+				close(w.idle)
+				w.idle = nil
+			}
 			w.mu.Unlock()
 			return
 		}
+		// Shifted, not resliced: the queue keeps its storage, and the
+		// router's next call queues without allocating.
 		op := w.ops[0]
-		w.ops[0] = backendOp{}
-		w.ops = w.ops[1:]
+		copy(w.ops, w.ops[1:])
+		w.ops[len(w.ops)-1] = backendOp{}
+		w.ops = w.ops[:len(w.ops)-1]
 		opCtx, cancel := context.WithCancelCause(ctx)
 		w.current, w.cancel = op.kind, cancel
 		w.mu.Unlock()
@@ -120,11 +124,15 @@ func (w *worker) run(ctx context.Context, b Backend, clock Clock, done func(back
 // wait returns when the queue is empty or ctx ends.
 func (w *worker) wait(ctx context.Context) error {
 	w.mu.Lock()
-	idle := w.idle
-	w.mu.Unlock()
-	if idle == nil {
+	if !w.running {
+		w.mu.Unlock()
 		return nil
 	}
+	if w.idle == nil {
+		w.idle = make(chan struct{})
+	}
+	idle := w.idle
+	w.mu.Unlock()
 	select {
 	case <-idle:
 		return nil
