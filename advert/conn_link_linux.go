@@ -7,6 +7,7 @@ import (
 	"math"
 	"net/netip"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/jsimonetti/rtnetlink/v2"
@@ -192,10 +193,16 @@ func indexFilter(ifindex uint32) []bpf.RawInstruction {
 	return prog
 }
 
+// monitorBuffer is the monitor's receive buffer, reused: a notification
+// is one datagram of a few hundred bytes (netlink's own Receive would
+// allocate a page for each, and a takeover adds hundreds of addresses).
+const monitorBuffer = 16 << 10
+
 func (m *linkMonitor) run() {
 	defer close(m.done)
+	buf := make([]byte, monitorBuffer)
 	for {
-		raw, err := m.sub.Receive()
+		raw, err := m.receive(buf)
 		if err == nil {
 			err = m.applyAll(raw)
 		}
@@ -227,9 +234,34 @@ func (m *linkMonitor) run() {
 	}
 }
 
+// receive waits for the next datagram of notifications and parses it;
+// the messages' data is in buf until the next call.
+func (m *linkMonitor) receive(buf []byte) ([]syscall.NetlinkMessage, error) {
+	rc, err := m.sub.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	var n int
+	var rerr error
+	err = rc.Read(func(fd uintptr) bool {
+		// MSG_TRUNC: the datagram's length, even if buf was too short.
+		n, _, rerr = unix.Recvfrom(int(fd), buf, unix.MSG_TRUNC|unix.MSG_DONTWAIT)
+		return !errors.Is(rerr, unix.EAGAIN) && !errors.Is(rerr, unix.EINTR)
+	})
+	switch {
+	case err != nil:
+		return nil, err
+	case rerr != nil:
+		return nil, rerr
+	case n > len(buf):
+		return nil, fmt.Errorf("advert: rtnetlink notification of %d bytes", n)
+	}
+	return syscall.ParseNetlinkMessage(buf[:n])
+}
+
 // applyAll applies the link and address messages of one receive. An
 // error is a message that does not decode: the monitor then dumps again.
-func (m *linkMonitor) applyAll(raw []netlink.Message) error {
+func (m *linkMonitor) applyAll(raw []syscall.NetlinkMessage) error {
 	for _, nm := range raw {
 		var msg rtnetlink.Message
 		switch nm.Header.Type {
@@ -243,7 +275,7 @@ func (m *linkMonitor) applyAll(raw []netlink.Message) error {
 		if err := msg.UnmarshalBinary(nm.Data); err != nil {
 			return fmt.Errorf("advert: rtnetlink notification %d: %w", nm.Header.Type, err)
 		}
-		m.apply(nm.Header.Type, msg)
+		m.apply(netlink.HeaderType(nm.Header.Type), msg)
 	}
 	return nil
 }

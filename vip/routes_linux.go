@@ -81,6 +81,11 @@ func NewRouting(cfg RoutingConfig) (*Routing, error) {
 			r.nl.Close()
 			return nil, fmt.Errorf("vip: routing: open rtnetlink notifications: %w", err)
 		}
+		if err := r.watch.SetBPF(deletionFilter(r.proto)); err != nil {
+			r.watch.Close()
+			r.nl.Close()
+			return nil, fmt.Errorf("vip: routing: rtnetlink notification filter: %w", err)
+		}
 		r.watchDone = make(chan struct{})
 		go r.watchLoop()
 	}
