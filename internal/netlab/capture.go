@@ -102,8 +102,9 @@ func (l *Lab) capture(rcvbuf int, more []string) *Capture {
 			idx = append(idx, uint32(ifi.Index))
 		}
 		// One bridge: bound to it. More: bound to none (every
-		// interface), the filter keeping the bridges' frames from the
-		// first one on, so that no port's copy gets in.
+		// interface), with the filter attached before the bind, so that
+		// from the first frame on only what reaches a bridge is kept,
+		// never a port's copy of it.
 		on, cfg := &net.Interface{Index: int(idx[0])}, (*packet.Config)(nil)
 		if len(idx) > 1 {
 			on, cfg = &net.Interface{}, &packet.Config{Filter: interfaceFilter(idx)}
