@@ -244,9 +244,13 @@ func (m *linkMonitor) receive(buf []byte) ([]syscall.NetlinkMessage, error) {
 	var n int
 	var rerr error
 	err = rc.Read(func(fd uintptr) bool {
-		// MSG_TRUNC: the datagram's length, even if buf was too short.
-		n, _, rerr = unix.Recvfrom(int(fd), buf, unix.MSG_TRUNC|unix.MSG_DONTWAIT)
-		return !errors.Is(rerr, unix.EAGAIN) && !errors.Is(rerr, unix.EINTR)
+		for {
+			// MSG_TRUNC: the datagram's length, even if buf was too short.
+			n, _, rerr = unix.Recvfrom(int(fd), buf, unix.MSG_TRUNC|unix.MSG_DONTWAIT)
+			if !errors.Is(rerr, unix.EINTR) {
+				return !errors.Is(rerr, unix.EAGAIN) // EAGAIN: wait until readable
+			}
+		}
 	})
 	switch {
 	case err != nil:
