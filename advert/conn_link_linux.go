@@ -31,6 +31,7 @@ type linkMonitor struct {
 	name    string
 	ipv6    bool
 	sub     *netlink.Conn   // subscribed to the interface's link and address notifications
+	subRaw  syscall.RawConn // sub's socket, read directly (see receive)
 	req     *rtnetlink.Conn // for dumps
 	onGone  func()          // called once when the interface is deleted or renamed
 	done    chan struct{}
@@ -58,6 +59,11 @@ func newLinkMonitor(ifindex int, name string, ipv6 bool, onGone func()) (*linkMo
 	if err != nil {
 		return nil, err
 	}
+	subRaw, err := sub.SyscallConn()
+	if err != nil {
+		sub.Close()
+		return nil, fmt.Errorf("advert: rtnetlink subscribe: %w", err)
+	}
 	req, err := rtnetlink.Dial(nil)
 	if err != nil {
 		sub.Close()
@@ -68,6 +74,7 @@ func newLinkMonitor(ifindex int, name string, ipv6 bool, onGone func()) (*linkMo
 		name:    name,
 		ipv6:    ipv6,
 		sub:     sub,
+		subRaw:  subRaw,
 		req:     req,
 		onGone:  onGone,
 		done:    make(chan struct{}),
@@ -237,13 +244,9 @@ func (m *linkMonitor) run() {
 // receive waits for the next datagram of notifications and parses it;
 // the messages' data is in buf until the next call.
 func (m *linkMonitor) receive(buf []byte) ([]syscall.NetlinkMessage, error) {
-	rc, err := m.sub.SyscallConn()
-	if err != nil {
-		return nil, err
-	}
 	var n int
 	var rerr error
-	err = rc.Read(func(fd uintptr) bool {
+	err := m.subRaw.Read(func(fd uintptr) bool {
 		for {
 			// MSG_TRUNC: the datagram's length, even if buf was too short.
 			n, _, rerr = unix.Recvfrom(int(fd), buf, unix.MSG_TRUNC|unix.MSG_DONTWAIT)

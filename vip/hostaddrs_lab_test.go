@@ -158,12 +158,14 @@ func TestLinuxReleaseRemovesOnlyWhatIsThere(t *testing.T) {
 			// Nothing there: once the watch has read what the
 			// additions above queued, no Release asks the kernel.
 			deadline := time.Now().Add(5 * time.Second)
+			tick := time.NewTicker(time.Millisecond)
+			defer tick.Stop()
 			ifindex := ifindexIn(t, h, "eth0")
 			for !l.addrs.absent([]presentAddr{{ifindex, netip.MustParseAddr("10.9.0.200"), 32}})[0] {
 				if time.Now().After(deadline) {
 					t.Fatal("the watch never caught up with the host's addresses")
 				}
-				time.Sleep(time.Millisecond)
+				<-tick.C
 			}
 			before := l.removals.Load()
 			for i := 20; i < 120; i++ {

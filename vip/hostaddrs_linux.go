@@ -89,6 +89,16 @@ func (h *hostAddrs) end() {
 	h.live, h.ended = false, true
 }
 
+// has reports whether the last dump and the notifications applied since
+// name p, live or not: what resync compares the held addresses with right
+// after its dump.
+func (h *hostAddrs) has(p presentAddr) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	_, there := h.addrs[p]
+	return there
+}
+
 // absent reports, for each of ps, whether the host surely does not have
 // it. All false when the view cannot tell.
 func (h *hostAddrs) absent(ps []presentAddr) []bool {

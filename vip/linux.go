@@ -669,7 +669,7 @@ func (l *Linux) mayHaveLocked(has []heldAddr) []heldAddr {
 	}
 	ps := make([]presentAddr, len(has))
 	for i, ha := range has {
-		ps[i] = presentAddr{ha.ifindex, ha.prefix.Addr(), l.request(ha).bits()}
+		ps[i] = l.presentOf(ha)
 	}
 	absent := l.addrs.absent(ps)
 	out := has[:0]
@@ -679,6 +679,11 @@ func (l *Linux) mayHaveLocked(has []heldAddr) []heldAddr {
 		}
 	}
 	return out
+}
+
+// presentOf is ha as the host's address notifications name it.
+func (l *Linux) presentOf(ha heldAddr) presentAddr {
+	return presentAddr{ha.ifindex, ha.prefix.Addr(), l.request(ha).bits()}
 }
 
 func (l *Linux) removeLocked(ha heldAddr) error {

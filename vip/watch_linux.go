@@ -142,15 +142,9 @@ func (l *Linux) resync() {
 	} else {
 		l.addrs.reset(msgs)
 	}
-	present := make(map[presentAddr]bool, len(msgs))
-	for i := range msgs {
-		if p, ok := presentOf(&msgs[i]); ok {
-			present[p] = true
-		}
-	}
 	for _, hs := range l.sets {
 		for _, ha := range hs.addrs {
-			if ha.opts.NoRestore || present[presentAddr{ha.ifindex, ha.prefix.Addr(), l.request(ha).bits()}] {
+			if ha.opts.NoRestore || (err == nil && l.addrs.has(l.presentOf(ha))) {
 				continue
 			}
 			l.restoreLocked(hs, ha)

@@ -460,23 +460,20 @@ func ipBatchForce(cmds string) error {
 // files under /proc/sys/net belong to the namespace of the thread that
 // opens them.
 func setSysctls(ns string, kv map[string]string) error {
-	return inNamespace(ns, func() error {
-		for k, v := range kv {
-			if err := os.WriteFile("/proc/sys/"+k, []byte(v), 0o644); err != nil {
-				return fmt.Errorf("netlab: sysctl %s=%s in %s: %w", k, v, ns, err)
-			}
-		}
-		return nil
-	})
+	return writeSysctls(ns, kv, false)
 }
 
 // setSysctlsIfPresent is setSysctls for keys that exist only with some
 // kernel module loaded: a key that is not there is skipped.
 func setSysctlsIfPresent(ns string, kv map[string]string) error {
+	return writeSysctls(ns, kv, true)
+}
+
+func writeSysctls(ns string, kv map[string]string, skipMissing bool) error {
 	return inNamespace(ns, func() error {
 		for k, v := range kv {
 			err := os.WriteFile("/proc/sys/"+k, []byte(v), 0o644)
-			if err != nil && !errors.Is(err, fs.ErrNotExist) {
+			if err != nil && !(skipMissing && errors.Is(err, fs.ErrNotExist)) {
 				return fmt.Errorf("netlab: sysctl %s=%s in %s: %w", k, v, ns, err)
 			}
 		}
