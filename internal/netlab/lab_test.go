@@ -452,3 +452,30 @@ func TestLabHoldsTheLockAgainstOtherProcesses(t *testing.T) {
 		t.Fatalf("flock of the lab lock by another owner: %v, want EWOULDBLOCK", err)
 	}
 }
+
+func TestThreadedRxKeepsTheLinkWorking(t *testing.T) {
+	NeedTool(t, "ping", "to send across the bridge")
+	NeedTool(t, "ethtool", "to set the veths' features")
+	l := New(t, 2)
+	h1, h2 := l.Host(1), l.Host(2)
+	for _, h := range []*Host{h1, h2} {
+		if err := ThreadedRx(h.Namespace, h.Ifname); err != nil {
+			t.Fatal(err)
+		}
+		if err := ThreadedRx(l.sw, h.SwitchPort()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []struct{ ns, dev string }{{h2.Namespace, h2.Ifname}, {l.sw, h1.SwitchPort()}} {
+		out, err := run("ip", "netns", "exec", c.ns, "cat", "/sys/class/net/"+c.dev+"/threaded")
+		if err != nil || strings.TrimSpace(out) != "1" {
+			t.Errorf("%s in %s: threaded = %q (%v), want 1", c.dev, c.ns, out, err)
+		}
+	}
+	if out, err := h1.Run("ping", "-c", "1", "-W", "2", h2.IPv4.String()); err != nil {
+		t.Fatalf("h1 ping h2 through the threaded veths: %v %s", err, out)
+	}
+	if err := ThreadedRx(h1.Namespace, "nosuchdev"); err == nil || !strings.Contains(err.Error(), "nosuchdev") {
+		t.Errorf("ThreadedRx of a missing device: %v, want an error naming it", err)
+	}
+}
