@@ -65,9 +65,9 @@ type Result struct {
 	CaptureDropped uint64
 
 	// The CPU figures split into user and system time (% of one core).
-	// The lab's forwarding of an advert (bridge, the other host's IP
-	// input, the capture) runs on NAPI threads, not in the sender's
-	// system call (see threadedRx), so both parts are the daemon's own.
+	// The lab's forwarding of an advert (switch, the other host's IP
+	// input) runs on NAPI threads, not in the sender's system call (see
+	// threadedRx); the sender pays its send and the capture's copy.
 	// With tick-based CPU accounting the kernel splits the exact runtime
 	// by where each tick found the process, so a daemon whose bursts keep
 	// one phase against the tick gets a split that varies from run to
@@ -220,7 +220,7 @@ func startPair(tb testing.TB, d Daemon, s Scenario) *pair {
 	lab := netlab.New(tb, 2)
 	h1, h2 := lab.Host(1), lab.Host(2)
 	l := setupInterfaces(tb, lab, s, h1, h2)
-	p := &pair{l: l, capture: lab.CaptureWith(l.Bridges...)}
+	p := &pair{l: l, capture: lab.CaptureSent([]*netlab.Host{h1, h2}, l.Interfaces...)}
 	ctx, cancel := context.WithCancel(context.Background())
 	tb.Cleanup(cancel)
 
@@ -284,14 +284,16 @@ func terminate(tb testing.TB, cmd *exec.Cmd) {
 // their layout. Beyond eth0, interface k of a host is one more veth, and
 // the two hosts' interface k meet on a bridge of their own in the switch:
 // a segment each, as VLANs would be (VLAN devices need the 8021q module and
-// VLAN-filtering bridges a kernel option, which the machine may lack). A
-// capture of the lab's bridge and these (Layout.Bridges) sees them all.
+// VLAN-filtering bridges a kernel option, which the machine may lack).
 func setupInterfaces(tb testing.TB, lab *netlab.Lab, s Scenario, h1, h2 *netlab.Host) Layout {
 	tb.Helper()
 	l := Layout{PerInterface: s.PerInterface()}
+	for k := range s.ifaces() {
+		l.Interfaces = append(l.Interfaces, s.Interface(k))
+	}
 	if s.ifaces() == 1 {
 		l.Old, l.New = []netip.Addr{h1.IPv4}, []netip.Addr{h2.IPv4}
-		threadedRx(tb, lab, s, h1, h2)
+		threadedRx(tb, lab, h1, h2, l.Interfaces, []string{h1.SwitchPort(), h2.SwitchPort()})
 		return l
 	}
 	var sw strings.Builder
@@ -304,9 +306,8 @@ func setupInterfaces(tb testing.TB, lab *netlab.Lab, s Scenario, h1, h2 *netlab.
 	for k := range s.ifaces() {
 		br := fmt.Sprintf("seg%d", k)
 		fmt.Fprintf(&sw, "link add %s type bridge mcast_snooping 0 stp_state 0\nlink set %s up\n", br, br)
-		l.Bridges = append(l.Bridges, br)
 		for _, h := range []*netlab.Host{h1, h2} {
-			port := segmentPort(k, h)
+			port := fmt.Sprintf("s%dh%d", k, h.Index)
 			fmt.Fprintf(&sw, "link add %s type veth peer name %s netns %s\n", port, s.Interface(k), h.Namespace)
 			fmt.Fprintf(&sw, "link set %s master %s\nlink set %s up\n", port, br, port)
 			fmt.Fprintf(hosts[h], "addr add %s/24 dev %s\nlink set %s up\n", vlanAddr(k, byte(h.Index)), s.Interface(k), s.Interface(k))
@@ -324,32 +325,27 @@ func setupInterfaces(tb testing.TB, lab *netlab.Lab, s Scenario, h1, h2 *netlab.
 	run(sw.String(), "ip", "-n", lab.SwitchNamespace(), "-batch", "-")
 	run(hosts[h1].String(), "ip", "-n", h1.Namespace, "-batch", "-")
 	run(hosts[h2].String(), "ip", "-n", h2.Namespace, "-batch", "-")
-	threadedRx(tb, lab, s, h1, h2)
+	var ports []string
+	for k := range s.ifaces() {
+		for _, h := range []*netlab.Host{h1, h2} {
+			ports = append(ports, fmt.Sprintf("s%dh%d", k, h.Index))
+		}
+	}
+	threadedRx(tb, lab, h1, h2, l.Interfaces, ports)
 	return l
 }
 
-// segmentPort is the switch's end of h's interface k.
-func segmentPort(k int, h *netlab.Host) string { return fmt.Sprintf("s%dh%d", k, h.Index) }
-
-// threadedRx has every veth of the scenario receive on a NAPI thread, so
-// that what a daemon sends costs it the send and no more: without it the
-// bridge's forwarding, the other host's IP input and the capture's copy
-// of each advert run inside the sender's system call and count as its
-// CPU (half a master's, here).
-func threadedRx(tb testing.TB, lab *netlab.Lab, s Scenario, h1, h2 *netlab.Host) {
+// threadedRx has the hosts' interfaces ifnames and the switch's ports
+// receive on NAPI threads, as a NIC's driver takes frames off the wire on
+// its own time: without it the switch's forwarding of each advert, the
+// other host's IP input and the capture's copy ran inside the sender's
+// system call and counted as its CPU (half of a master's). The capture
+// is then in the hosts, where frames are stamped as they leave.
+func threadedRx(tb testing.TB, lab *netlab.Lab, h1, h2 *netlab.Host, ifnames, ports []string) {
 	tb.Helper()
 	netlab.NeedTool(tb, "ethtool", "to move the lab's forwarding off the daemons' CPU")
-	var ports []string
 	for _, h := range []*netlab.Host{h1, h2} {
-		devs := []string{h.Ifname}
-		ports = append(ports, h.SwitchPort())
-		if s.ifaces() > 1 {
-			for k := range s.ifaces() {
-				devs = append(devs, s.Interface(k))
-				ports = append(ports, segmentPort(k, h))
-			}
-		}
-		if err := netlab.ThreadedRx(h.Namespace, devs...); err != nil {
+		if err := netlab.ThreadedRx(h.Namespace, ifnames...); err != nil {
 			tb.Fatal(err)
 		}
 	}

@@ -84,9 +84,9 @@ type Layout struct {
 	// Old and New are the two hosts' addresses, one per interface (the
 	// old master: h1; the new: h2).
 	Old, New []netip.Addr
-	// Bridges are the segments' bridges in the switch, beyond the lab's
-	// own (none when the scenario uses eth0 alone).
-	Bridges []string
+	// Interfaces are the scenario's interfaces, each host's by the same
+	// names.
+	Interfaces []string
 }
 
 // Routers is how many routers the layout holds.

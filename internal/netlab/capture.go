@@ -19,9 +19,10 @@ import (
 
 // Frame is one captured Ethernet frame.
 type Frame struct {
-	// Time is when the frame entered the bridge, stamped by the kernel
-	// (SO_TIMESTAMPNS): wire time, not when the capture's goroutine got to
-	// it, so intervals between frames stay right on a busy machine.
+	// Time is when the frame entered the bridge (CaptureSent: left its
+	// sender), stamped by the kernel (SO_TIMESTAMPNS): wire time, not
+	// when the capture's goroutine got to it, so intervals between frames
+	// stay right on a busy machine.
 	Time time.Time
 	Data []byte // the Ethernet frame
 }
@@ -32,9 +33,17 @@ type Frame struct {
 // measures gaps; 8 MiB holds a few thousand frames.
 const captureRcvBuf = 8 << 20
 
-// interfaceFilter accepts the frames received on one of the interfaces idx.
-func interfaceFilter(idx []uint32) []bpf.RawInstruction {
-	prog := []bpf.Instruction{bpf.LoadExtension{Num: bpf.ExtInterfaceIndex}}
+// interfaceFilter accepts the frames received on one of the interfaces
+// idx, or with sent those sent on one of them.
+func interfaceFilter(idx []uint32, sent bool) []bpf.RawInstruction {
+	var prog []bpf.Instruction
+	if sent {
+		prog = append(prog,
+			bpf.LoadExtension{Num: bpf.ExtType},
+			bpf.JumpIf{Cond: bpf.JumpEqual, Val: unix.PACKET_OUTGOING, SkipTrue: 1},
+			bpf.RetConstant{Val: 0})
+	}
+	prog = append(prog, bpf.LoadExtension{Num: bpf.ExtInterfaceIndex})
 	for i, x := range idx {
 		// Equal: skip the other tests and the drop, to the accept.
 		prog = append(prog, bpf.JumpIf{Cond: bpf.JumpEqual, Val: x, SkipTrue: uint8(len(idx) - i)})
@@ -49,22 +58,28 @@ func interfaceFilter(idx []uint32) []bpf.RawInstruction {
 
 // Capture records every frame that crosses the lab's bridge.
 type Capture struct {
-	conn *packet.Conn
-	raw  syscall.RawConn
-	done chan struct{} // closed when the reader stops
+	socks []captureSock
+	done  chan struct{} // closed when every reader stopped
 
 	statsMu sync.Mutex
 	dropped uint64 // frames the kernel dropped for want of buffer, summed
 	stats   error  // why PACKET_STATISTICS could not be read
-	closed  bool   // Stop took the final statistics and closed the socket
+	closed  bool   // Stop took the final statistics and closed the sockets
 
 	mu     sync.Mutex
 	frames []Frame
 	notify chan struct{} // closed and replaced at each new frame
-	err    error         // why the reader stopped, if not Stop
+	live   int           // readers still reading
+	err    error         // why a reader stopped, if not Stop
 	once   sync.Once
 
-	stopping atomic.Bool // Stop closed the socket: a read error is expected
+	stopping atomic.Bool // Stop closed the sockets: a read error is expected
+}
+
+// captureSock is one AF_PACKET socket of a capture.
+type captureSock struct {
+	conn *packet.Conn
+	raw  syscall.RawConn
 }
 
 // Capture starts capturing every frame that crosses the bridge (AF_PACKET on
@@ -88,42 +103,91 @@ func (l *Lab) CaptureWith(bridges ...string) *Capture {
 	return l.capture(captureRcvBuf, bridges)
 }
 
+// CaptureSent records every frame the hosts send on the interfaces
+// ifnames (each host's), stamped as it leaves its sender: one socket in
+// each host's namespace, keeping outgoing frames only. Where the lab's
+// forwarding runs on threads of its own (ThreadedRx), a capture in the
+// switch would stamp frames when the switch got to them. Stopped at
+// cleanup.
+func (l *Lab) CaptureSent(hosts []*Host, ifnames ...string) *Capture {
+	l.t.Helper()
+	var socks []captureSock
+	for _, h := range hosts {
+		sock, err := openCapture(h.Do, ifnames, true, captureRcvBuf)
+		if err != nil {
+			for _, s := range socks {
+				s.conn.Close()
+			}
+			l.t.Fatalf("netlab: capture of what %s sends on %v: %v", h.Name, ifnames, err)
+		}
+		socks = append(socks, sock)
+	}
+	return l.startCapture(socks)
+}
+
 func (l *Lab) capture(rcvbuf int, more []string) *Capture {
 	l.t.Helper()
-	var conn *packet.Conn
-	var raw syscall.RawConn
-	err := l.Do(func() error {
+	sock, err := openCapture(l.Do, append([]string{bridgeName}, more...), false, rcvbuf)
+	if err != nil {
+		l.t.Fatalf("netlab: capture on %s %v in %s: %v", bridgeName, more, l.sw, err)
+	}
+	return l.startCapture([]captureSock{sock})
+}
+
+func (l *Lab) startCapture(socks []captureSock) *Capture {
+	c := &Capture{socks: socks, done: make(chan struct{}), notify: make(chan struct{}), live: len(socks)}
+	l.mu.Lock()
+	l.captures = append(l.captures, c)
+	l.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, s := range socks {
+		wg.Go(func() { c.read(s) })
+	}
+	go func() {
+		wg.Wait()
+		close(c.done)
+	}()
+	return c
+}
+
+// openCapture opens, in the namespace do runs in, a socket receiving
+// what reaches the interfaces names (promiscuous: a bridge then passes
+// every frame up to itself) or with sent what is sent on them.
+func openCapture(do func(func() error) error, names []string, sent bool, rcvbuf int) (captureSock, error) {
+	var sock captureSock
+	err := do(func() error {
 		var idx []uint32
-		for _, name := range append([]string{bridgeName}, more...) {
+		for _, name := range names {
 			ifi, err := net.InterfaceByName(name)
 			if err != nil {
 				return err
 			}
 			idx = append(idx, uint32(ifi.Index))
 		}
-		// One bridge: bound to it. More: bound to none (every
-		// interface), with the filter attached before the bind, so that
-		// from the first frame on only what reaches a bridge is kept,
-		// never a port's copy of it.
+		// One bridge: bound to it. More, or what is sent: bound to
+		// none (every interface), with the filter attached before the
+		// bind, so that from the first frame on only what is wanted is
+		// kept, never a port's copy of it.
 		on, cfg := &net.Interface{Index: int(idx[0])}, (*packet.Config)(nil)
-		if len(idx) > 1 {
-			on, cfg = &net.Interface{}, &packet.Config{Filter: interfaceFilter(idx)}
+		if len(idx) > 1 || sent {
+			on, cfg = &net.Interface{}, &packet.Config{Filter: interfaceFilter(idx, sent)}
 		}
-		var err error
-		conn, err = packet.Listen(on, packet.Raw, unix.ETH_P_ALL, cfg)
+		conn, err := packet.Listen(on, packet.Raw, unix.ETH_P_ALL, cfg)
 		if err != nil {
 			return err
 		}
-		if raw, err = conn.SyscallConn(); err != nil {
+		raw, err := conn.SyscallConn()
+		if err != nil {
 			conn.Close()
 			return err
 		}
 		var serr error
 		if err := raw.Control(func(fd uintptr) {
 			for _, i := range idx {
-				// Promiscuous: the bridge passes every frame up to itself.
-				serr = errors.Join(serr, unix.SetsockoptPacketMreq(int(fd), unix.SOL_PACKET, unix.PACKET_ADD_MEMBERSHIP,
-					&unix.PacketMreq{Ifindex: int32(i), Type: unix.PACKET_MR_PROMISC}))
+				if !sent {
+					serr = errors.Join(serr, unix.SetsockoptPacketMreq(int(fd), unix.SOL_PACKET, unix.PACKET_ADD_MEMBERSHIP,
+						&unix.PacketMreq{Ifindex: int32(i), Type: unix.PACKET_MR_PROMISC}))
+				}
 			}
 			serr = errors.Join(serr,
 				unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1),
@@ -137,32 +201,26 @@ func (l *Lab) capture(rcvbuf int, more []string) *Capture {
 			conn.Close()
 			return errors.Join(err, serr)
 		}
+		sock = captureSock{conn: conn, raw: raw}
 		return nil
 	})
-	if err != nil {
-		l.t.Fatalf("netlab: capture on %s %v in %s: %v", bridgeName, more, l.sw, err)
-	}
-	c := &Capture{conn: conn, raw: raw, done: make(chan struct{}), notify: make(chan struct{})}
-	l.mu.Lock()
-	l.captures = append(l.captures, c)
-	l.mu.Unlock()
-	go c.read()
-	return c
+	return sock, err
 }
 
-func (c *Capture) read() {
-	defer close(c.done)
+func (c *Capture) read(s captureSock) {
 	buf := make([]byte, 1<<16)
 	oob := make([]byte, unix.CmsgSpace(16)) // one struct timespec
 	for {
-		n, stamp, err := c.readFrame(buf, oob)
+		n, stamp, err := readFrame(s.raw, buf, oob)
 		if err != nil {
 			c.mu.Lock()
-			if !c.stopping.Load() && !errors.Is(err, net.ErrClosed) {
+			if !c.stopping.Load() && !errors.Is(err, net.ErrClosed) && c.err == nil {
 				c.err = err
 			}
-			close(c.notify)
-			c.notify = nil
+			if c.live--; c.live == 0 {
+				close(c.notify)
+				c.notify = nil
+			}
 			c.mu.Unlock()
 			return
 		}
@@ -177,10 +235,10 @@ func (c *Capture) read() {
 
 // readFrame reads one frame and the kernel's receive time stamp (the
 // current time if the kernel gave none).
-func (c *Capture) readFrame(buf, oob []byte) (int, time.Time, error) {
+func readFrame(raw syscall.RawConn, buf, oob []byte) (int, time.Time, error) {
 	var n, oobn int
 	var rerr error
-	err := c.raw.Read(func(fd uintptr) bool {
+	err := raw.Read(func(fd uintptr) bool {
 		n, oobn, _, _, rerr = unix.Recvmsg(int(fd), buf, oob, unix.MSG_DONTWAIT)
 		return rerr != unix.EAGAIN && rerr != unix.EINTR
 	})
@@ -237,16 +295,18 @@ func (c *Capture) readStatsLocked() {
 	if c.stats != nil || c.closed {
 		return
 	}
-	var st *unix.TpacketStats
-	var serr error
-	err := c.raw.Control(func(fd uintptr) {
-		st, serr = unix.GetsockoptTpacketStats(int(fd), unix.SOL_PACKET, unix.PACKET_STATISTICS)
-	})
-	if err != nil || serr != nil {
-		c.stats = fmt.Errorf("netlab: capture: PACKET_STATISTICS: %w", errors.Join(err, serr))
-		return
+	for _, s := range c.socks {
+		var st *unix.TpacketStats
+		var serr error
+		err := s.raw.Control(func(fd uintptr) {
+			st, serr = unix.GetsockoptTpacketStats(int(fd), unix.SOL_PACKET, unix.PACKET_STATISTICS)
+		})
+		if err != nil || serr != nil {
+			c.stats = fmt.Errorf("netlab: capture: PACKET_STATISTICS: %w", errors.Join(err, serr))
+			return
+		}
+		c.dropped += uint64(st.Drops)
 	}
-	c.dropped += uint64(st.Drops)
 }
 
 // WaitFor waits until match returns true for a captured frame (old or new) and
@@ -284,7 +344,9 @@ func (c *Capture) Stop() {
 		c.readStatsLocked()
 		c.closed = true
 		c.stopping.Store(true)
-		c.conn.Close()
+		for _, s := range c.socks {
+			s.conn.Close()
+		}
 		c.statsMu.Unlock()
 		<-c.done
 	})

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -477,5 +478,40 @@ func TestThreadedRxKeepsTheLinkWorking(t *testing.T) {
 	}
 	if err := ThreadedRx(h1.Namespace, "nosuchdev"); err == nil || !strings.Contains(err.Error(), "nosuchdev") {
 		t.Errorf("ThreadedRx of a missing device: %v, want an error naming it", err)
+	}
+}
+
+func TestCaptureSentSeesEachFrameOnceAsItLeaves(t *testing.T) {
+	NeedTool(t, "ping", "to send between the hosts")
+	l := New(t, 2)
+	h1, h2 := l.Host(1), l.Host(2)
+	capt := l.CaptureSent([]*Host{h1, h2}, "eth0")
+	if out, err := h1.Run("ping", "-c", "1", "-W", "2", h2.IPv4.String()); err != nil {
+		t.Fatalf("h1 ping h2: %v %s", err, out)
+	}
+	echo := func(f Frame, typ byte, src netip.Addr) bool {
+		d := f.Data
+		return len(d) >= 14+20+1 && binary.BigEndian.Uint16(d[12:]) == 0x0800 && d[14+9] == 1 && d[14+20] == typ &&
+			netip.AddrFrom4([4]byte(d[14+12:14+16])) == src
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := capt.WaitFor(ctx, func(f Frame) bool { return echo(f, 0, h2.IPv4) }); err != nil {
+		t.Fatalf("echo reply: %v", err)
+	}
+	capt.Stop()
+	for _, c := range []struct {
+		typ  byte
+		from *Host
+	}{{8, h1}, {0, h2}} {
+		n := 0
+		for _, f := range capt.Frames() {
+			if echo(f, c.typ, c.from.IPv4) {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("captured the ICMP type %d from %s %d times, want once (as it left)", c.typ, c.from.Name, n)
+		}
 	}
 }
