@@ -7,12 +7,13 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unsafe"
 
-	"github.com/mdlayher/packet"
 	"golang.org/x/net/bpf"
 	"golang.org/x/sys/unix"
 )
@@ -27,11 +28,12 @@ type Frame struct {
 	Data []byte // the Ethernet frame
 }
 
-// captureRcvBuf is the capture socket's receive buffer. The default (about
-// 200 KB) overflows while the reader waits for the CPU during a burst of a
-// few hundred adverts, and the lost frames look like late ones to whoever
-// measures gaps; 8 MiB holds a few thousand frames.
-const captureRcvBuf = 8 << 20
+// captureRing is the size of a capture socket's receive ring. A socket
+// buffer of the default size (about 200 KB) overflowed while the reader
+// waited for the CPU during a burst of a few hundred adverts, and the
+// lost frames look like late ones to whoever measures gaps; 8 MiB holds
+// a few thousand frames.
+const captureRing = 8 << 20
 
 // interfaceFilter accepts the frames received on one of the interfaces
 // idx, or with sent those sent on one of them.
@@ -58,7 +60,7 @@ func interfaceFilter(idx []uint32, sent bool) []bpf.RawInstruction {
 
 // Capture records every frame that crosses the lab's bridge.
 type Capture struct {
-	socks []captureSock
+	socks []*captureSock
 	done  chan struct{} // closed when every reader stopped
 
 	statsMu sync.Mutex
@@ -76,11 +78,22 @@ type Capture struct {
 	stopping atomic.Bool // Stop closed the sockets: a read error is expected
 }
 
-// captureSock is one AF_PACKET socket of a capture.
+// captureSock is one AF_PACKET socket of a capture, with its receive
+// ring (TPACKET_V3): the kernel copies each frame into the ring and wakes
+// the reader once a block fills or times out, not at every frame, so
+// what a capture costs the sender of a frame is a copy. (A socket's
+// receive queue costs a clone and a wake-up each.)
 type captureSock struct {
-	conn *packet.Conn
-	raw  syscall.RawConn
+	f         *os.File
+	raw       syscall.RawConn
+	ring      []byte
+	blockSize int
+	next      atomic.Int64 // the block the reader waits for
 }
+
+// captureBlockTimeout is how long the kernel keeps a block open for more
+// frames before handing it to the reader, at most.
+const captureBlockTimeout = 4 // ms
 
 // Capture starts capturing every frame that crosses the bridge (AF_PACKET on
 // the bridge in the switch namespace). Stopped at cleanup.
@@ -91,7 +104,7 @@ type captureSock struct {
 // leaves by).
 func (l *Lab) Capture() *Capture {
 	l.t.Helper()
-	return l.capture(captureRcvBuf, nil)
+	return l.capture(captureRing, nil)
 }
 
 // CaptureWith is Capture of the lab's bridge and more bridges that the
@@ -100,7 +113,7 @@ func (l *Lab) Capture() *Capture {
 // keeps what reaches one of the bridges.
 func (l *Lab) CaptureWith(bridges ...string) *Capture {
 	l.t.Helper()
-	return l.capture(captureRcvBuf, bridges)
+	return l.capture(captureRing, bridges)
 }
 
 // CaptureSent records every frame the hosts send on the interfaces
@@ -111,12 +124,12 @@ func (l *Lab) CaptureWith(bridges ...string) *Capture {
 // cleanup.
 func (l *Lab) CaptureSent(hosts []*Host, ifnames ...string) *Capture {
 	l.t.Helper()
-	var socks []captureSock
+	var socks []*captureSock
 	for _, h := range hosts {
-		sock, err := openCapture(h.Do, ifnames, true, captureRcvBuf)
+		sock, err := openCapture(h.Do, ifnames, true, captureRing)
 		if err != nil {
 			for _, s := range socks {
-				s.conn.Close()
+				s.close()
 			}
 			l.t.Fatalf("netlab: capture of what %s sends on %v: %v", h.Name, ifnames, err)
 		}
@@ -125,16 +138,16 @@ func (l *Lab) CaptureSent(hosts []*Host, ifnames ...string) *Capture {
 	return l.startCapture(socks)
 }
 
-func (l *Lab) capture(rcvbuf int, more []string) *Capture {
+func (l *Lab) capture(ring int, more []string) *Capture {
 	l.t.Helper()
-	sock, err := openCapture(l.Do, append([]string{bridgeName}, more...), false, rcvbuf)
+	sock, err := openCapture(l.Do, append([]string{bridgeName}, more...), false, ring)
 	if err != nil {
 		l.t.Fatalf("netlab: capture on %s %v in %s: %v", bridgeName, more, l.sw, err)
 	}
-	return l.startCapture([]captureSock{sock})
+	return l.startCapture([]*captureSock{sock})
 }
 
-func (l *Lab) startCapture(socks []captureSock) *Capture {
+func (l *Lab) startCapture(socks []*captureSock) *Capture {
 	c := &Capture{socks: socks, done: make(chan struct{}), notify: make(chan struct{}), live: len(socks)}
 	l.mu.Lock()
 	l.captures = append(l.captures, c)
@@ -152,9 +165,10 @@ func (l *Lab) startCapture(socks []captureSock) *Capture {
 
 // openCapture opens, in the namespace do runs in, a socket receiving
 // what reaches the interfaces names (promiscuous: a bridge then passes
-// every frame up to itself) or with sent what is sent on them.
-func openCapture(do func(func() error) error, names []string, sent bool, rcvbuf int) (captureSock, error) {
-	var sock captureSock
+// every frame up to itself) or with sent what is sent on them, into a
+// ring of about ringSize bytes.
+func openCapture(do func(func() error) error, names []string, sent bool, ringSize int) (*captureSock, error) {
+	var sock *captureSock
 	err := do(func() error {
 		var idx []uint32
 		for _, name := range names {
@@ -164,57 +178,145 @@ func openCapture(do func(func() error) error, names []string, sent bool, rcvbuf 
 			}
 			idx = append(idx, uint32(ifi.Index))
 		}
-		// One bridge: bound to it. More, or what is sent: bound to
-		// none (every interface), with the filter attached before the
-		// bind, so that from the first frame on only what is wanted is
-		// kept, never a port's copy of it.
-		on, cfg := &net.Interface{Index: int(idx[0])}, (*packet.Config)(nil)
+		// Protocol 0 receives nothing until the bind, by which time the
+		// filter and the ring are in place: from the first frame on only
+		// what is wanted is kept, never a port's copy of it.
+		fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			return fmt.Errorf("socket: %w", err)
+		}
+		fail := func(what string, err error) error {
+			unix.Close(fd)
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		// One bridge: bound to it. More, or what is sent: bound to none
+		// (every interface), filtered.
+		bindTo := int(idx[0])
 		if len(idx) > 1 || sent {
-			on, cfg = &net.Interface{}, &packet.Config{Filter: interfaceFilter(idx, sent)}
+			bindTo = 0
+			prog := interfaceFilter(idx, sent)
+			if err := unix.SetsockoptSockFprog(fd, unix.SOL_SOCKET, unix.SO_ATTACH_FILTER, &unix.SockFprog{
+				Len: uint16(len(prog)), Filter: (*unix.SockFilter)(unsafe.Pointer(&prog[0])),
+			}); err != nil {
+				return fail("SO_ATTACH_FILTER", err)
+			}
 		}
-		conn, err := packet.Listen(on, packet.Raw, unix.ETH_P_ALL, cfg)
-		if err != nil {
-			return err
-		}
-		raw, err := conn.SyscallConn()
-		if err != nil {
-			conn.Close()
-			return err
-		}
-		var serr error
-		if err := raw.Control(func(fd uintptr) {
+		if !sent {
 			for _, i := range idx {
-				if !sent {
-					serr = errors.Join(serr, unix.SetsockoptPacketMreq(int(fd), unix.SOL_PACKET, unix.PACKET_ADD_MEMBERSHIP,
-						&unix.PacketMreq{Ifindex: int32(i), Type: unix.PACKET_MR_PROMISC}))
+				if err := unix.SetsockoptPacketMreq(fd, unix.SOL_PACKET, unix.PACKET_ADD_MEMBERSHIP,
+					&unix.PacketMreq{Ifindex: int32(i), Type: unix.PACKET_MR_PROMISC}); err != nil {
+					return fail("PACKET_ADD_MEMBERSHIP", err)
 				}
 			}
-			serr = errors.Join(serr,
-				unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_TIMESTAMPNS, 1),
-				// Root may exceed net.core.rmem_max.
-				unix.SetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, rcvbuf))
-			if serr == nil {
-				// Reading the statistics resets them: start from zero.
-				_, serr = unix.GetsockoptTpacketStats(int(fd), unix.SOL_PACKET, unix.PACKET_STATISTICS)
-			}
-		}); err != nil || serr != nil {
-			conn.Close()
-			return errors.Join(err, serr)
 		}
-		sock = captureSock{conn: conn, raw: raw}
+		ring, blockSize, err := mapRing(fd, ringSize)
+		if err != nil {
+			return fail("receive ring", err)
+		}
+		if err := unix.Bind(fd, &unix.SockaddrLinklayer{Protocol: htons(unix.ETH_P_ALL), Ifindex: bindTo}); err != nil {
+			unix.Munmap(ring)
+			return fail("bind", err)
+		}
+		f := os.NewFile(uintptr(fd), "netlab-capture")
+		raw, err := f.SyscallConn()
+		if err != nil {
+			unix.Munmap(ring)
+			f.Close()
+			return err
+		}
+		sock = &captureSock{f: f, raw: raw, ring: ring, blockSize: blockSize}
 		return nil
 	})
 	return sock, err
 }
 
-func (c *Capture) read(s captureSock) {
-	buf := make([]byte, 1<<16)
-	oob := make([]byte, unix.CmsgSpace(16)) // one struct timespec
-	for {
-		n, stamp, err := readFrame(s.raw, buf, oob)
+// mapRing sets up fd's TPACKET_V3 receive ring of about size bytes (at
+// least 4 blocks) and maps it.
+func mapRing(fd, size int) (ring []byte, blockSize int, err error) {
+	blockSize = 128 << 10
+	for blockSize > 4<<10 && size/blockSize < 4 {
+		blockSize /= 2
+	}
+	const frameSize = 2048 // V3 packs frames; this only sizes frame_nr
+	blocks := max(1, size/blockSize)
+	if err := unix.SetsockoptInt(fd, unix.SOL_PACKET, unix.PACKET_VERSION, unix.TPACKET_V3); err != nil {
+		return nil, 0, fmt.Errorf("PACKET_VERSION: %w", err)
+	}
+	if err := unix.SetsockoptTpacketReq3(fd, unix.SOL_PACKET, unix.PACKET_RX_RING, &unix.TpacketReq3{
+		Block_size: uint32(blockSize), Block_nr: uint32(blocks),
+		Frame_size: frameSize, Frame_nr: uint32(blockSize / frameSize * blocks),
+		Retire_blk_tov: captureBlockTimeout,
+	}); err != nil {
+		return nil, 0, fmt.Errorf("PACKET_RX_RING: %w", err)
+	}
+	ring, err = unix.Mmap(fd, 0, blockSize*blocks, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_SHARED)
+	if err != nil {
+		return nil, 0, fmt.Errorf("mmap: %w", err)
+	}
+	return ring, blockSize, nil
+}
+
+func htons(v uint16) uint16 { return v<<8 | v>>8 }
+
+// close closes the socket; the ring stays mapped for its reader, which
+// unmaps it when it stops.
+func (s *captureSock) close() error { return s.f.Close() }
+
+// block is block i of the ring, and its status word.
+func (s *captureSock) block(i int) ([]byte, *atomic.Uint32) {
+	b := s.ring[i*s.blockSize : (i+1)*s.blockSize]
+	return b, (*atomic.Uint32)(unsafe.Pointer(&b[blockStatus]))
+}
+
+// drain lets no more frames in and waits, at most a second, until the
+// reader has every frame that came in before: the kernel hands over the
+// block it was filling within captureBlockTimeout, and closing the socket
+// sooner would lose its frames.
+func (s *captureSock) drain() {
+	prog, err := bpf.Assemble([]bpf.Instruction{bpf.RetConstant{Val: 0}})
+	if err != nil {
+		panic(err)
+	}
+	var serr error
+	if err := s.raw.Control(func(fd uintptr) {
+		serr = unix.SetsockoptSockFprog(int(fd), unix.SOL_SOCKET, unix.SO_ATTACH_FILTER, &unix.SockFprog{
+			Len: uint16(len(prog)), Filter: (*unix.SockFilter)(unsafe.Pointer(&prog[0])),
+		})
+	}); err != nil || serr != nil {
+		return // closed already
+	}
+	for deadline := time.Now().Add(time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		b, status := s.block(int(s.next.Load()))
+		num := (*atomic.Uint32)(unsafe.Pointer(&b[blockNumPkts]))
+		if status.Load()&unix.TP_STATUS_USER == 0 && num.Load() == 0 {
+			return
+		}
+	}
+}
+
+// The offsets in a TPACKET_V3 block (struct tpacket_block_desc with its
+// tpacket_hdr_v1) and in a frame's struct tpacket3_hdr.
+const (
+	blockStatus     = 8
+	blockNumPkts    = 12
+	blockFirstPkt   = 16
+	frameNextOffset = 0
+	frameSec        = 4
+	frameNsec       = 8
+	frameSnaplen    = 12
+	frameMac        = 24
+)
+
+func (c *Capture) read(s *captureSock) {
+	defer unix.Munmap(s.ring)
+	blocks := len(s.ring) / s.blockSize
+	for blk := 0; ; blk = (blk + 1) % blocks {
+		s.next.Store(int64(blk))
+		b, status := s.block(blk)
+		err := s.raw.Read(func(uintptr) bool { return status.Load()&unix.TP_STATUS_USER != 0 })
 		if err != nil {
 			c.mu.Lock()
-			if !c.stopping.Load() && !errors.Is(err, net.ErrClosed) && c.err == nil {
+			if !c.stopping.Load() && !errors.Is(err, os.ErrClosed) && c.err == nil {
 				c.err = err
 			}
 			if c.live--; c.live == 0 {
@@ -224,39 +326,45 @@ func (c *Capture) read(s captureSock) {
 			c.mu.Unlock()
 			return
 		}
-		f := Frame{Time: stamp, Data: append([]byte(nil), buf[:n]...)}
+		frames := blockFrames(b)
+		// The block goes back to the kernel before the reader waits for
+		// the lock.
+		status.Store(unix.TP_STATUS_KERNEL)
 		c.mu.Lock()
-		c.frames = append(c.frames, f)
+		c.frames = append(c.frames, frames...)
 		close(c.notify)
 		c.notify = make(chan struct{})
 		c.mu.Unlock()
 	}
 }
 
-// readFrame reads one frame and the kernel's receive time stamp (the
-// current time if the kernel gave none).
-func readFrame(raw syscall.RawConn, buf, oob []byte) (int, time.Time, error) {
-	var n, oobn int
-	var rerr error
-	err := raw.Read(func(fd uintptr) bool {
-		n, oobn, _, _, rerr = unix.Recvmsg(int(fd), buf, oob, unix.MSG_DONTWAIT)
-		return rerr != unix.EAGAIN && rerr != unix.EINTR
-	})
-	if err == nil {
-		err = rerr
-	}
-	if err != nil {
-		return 0, time.Time{}, err
-	}
-	msgs, _ := unix.ParseSocketControlMessage(oob[:oobn])
-	for _, m := range msgs {
-		if m.Header.Level == unix.SOL_SOCKET && m.Header.Type == unix.SCM_TIMESTAMPNS && len(m.Data) >= 16 {
-			sec := int64(binary.NativeEndian.Uint64(m.Data[0:8]))
-			nsec := int64(binary.NativeEndian.Uint64(m.Data[8:16]))
-			return n, time.Unix(sec, nsec), nil
+// blockFrames copies the frames out of a block the kernel handed over,
+// with their kernel time stamps.
+func blockFrames(b []byte) []Frame {
+	ne := binary.NativeEndian
+	n := ne.Uint32(b[blockNumPkts:])
+	off := int(ne.Uint32(b[blockFirstPkt:]))
+	frames := make([]Frame, 0, n)
+	for range n {
+		if off < 0 || off+frameMac+2 > len(b) {
+			break
 		}
+		h := b[off:]
+		mac, snap := int(ne.Uint16(h[frameMac:])), int(ne.Uint32(h[frameSnaplen:]))
+		if mac+snap > len(h) {
+			break
+		}
+		frames = append(frames, Frame{
+			Time: time.Unix(int64(ne.Uint32(h[frameSec:])), int64(ne.Uint32(h[frameNsec:]))),
+			Data: append([]byte(nil), h[mac:mac+snap]...),
+		})
+		next := int(ne.Uint32(h[frameNextOffset:]))
+		if next == 0 {
+			break
+		}
+		off += next
 	}
-	return n, time.Now(), nil
+	return frames
 }
 
 // Frames returns a copy of what was captured so far.
@@ -296,10 +404,10 @@ func (c *Capture) readStatsLocked() {
 		return
 	}
 	for _, s := range c.socks {
-		var st *unix.TpacketStats
+		var st *unix.TpacketStatsV3
 		var serr error
 		err := s.raw.Control(func(fd uintptr) {
-			st, serr = unix.GetsockoptTpacketStats(int(fd), unix.SOL_PACKET, unix.PACKET_STATISTICS)
+			st, serr = unix.GetsockoptTpacketStatsV3(int(fd), unix.SOL_PACKET, unix.PACKET_STATISTICS)
 		})
 		if err != nil || serr != nil {
 			c.stats = fmt.Errorf("netlab: capture: PACKET_STATISTICS: %w", errors.Join(err, serr))
@@ -341,11 +449,14 @@ func (c *Capture) WaitFor(ctx context.Context, match func(Frame) bool) (Frame, e
 func (c *Capture) Stop() {
 	c.once.Do(func() {
 		c.statsMu.Lock()
+		for _, s := range c.socks {
+			s.drain()
+		}
 		c.readStatsLocked()
 		c.closed = true
 		c.stopping.Store(true)
 		for _, s := range c.socks {
-			s.conn.Close()
+			s.close()
 		}
 		c.statsMu.Unlock()
 		<-c.done

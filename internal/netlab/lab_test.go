@@ -362,8 +362,8 @@ func TestCaptureTimesAreKernelStamps(t *testing.T) {
 func TestCaptureCountsDroppedFrames(t *testing.T) {
 	NeedTool(t, "ping", "to check reachability in the lab")
 	l := New(t, 2)
-	// A buffer of a few frames, and a reader stalled (it takes c.mu after
-	// each frame) while ping floods: most frames cannot be queued.
+	// A ring of four 16 KiB blocks, and a reader stalled (it takes c.mu
+	// after each block) while ping floods: most frames find no room.
 	capt := l.capture(64<<10, nil)
 	capt.mu.Lock()
 	out, err := l.Host(1).Run("ping", "-f", "-c", "300", "-s", "1000", "-W", "1", l.Host(2).IPv4.String())
@@ -376,7 +376,7 @@ func TestCaptureCountsDroppedFrames(t *testing.T) {
 		t.Fatal(err)
 	}
 	if dropped == 0 {
-		t.Fatal("Dropped = 0 after a flood into a stalled 64 KiB capture")
+		t.Fatal("Dropped = 0 after a flood into a stalled 64 KiB ring")
 	}
 	// Every echo frame is either captured or counted as dropped.
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
