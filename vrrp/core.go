@@ -61,8 +61,8 @@ type coreRouter struct {
 	acts []Action
 	port *port
 
-	heapIdx int
-	wake    time.Time
+	timerSlot int32 // its place in timers, -1 when out
+	wake      time.Time
 
 	base       int // base priority, 1..255
 	tracks     map[string]TrackStatus

@@ -15,7 +15,7 @@ import (
 // sequence numbers.
 func newCoreRouter(h *Router, now time.Time) (*coreRouter, error) {
 	c := &h.cfg
-	r := &coreRouter{h: h, cfg: c, heapIdx: -1, base: c.Priority, tracks: make(map[string]TrackStatus)}
+	r := &coreRouter{h: h, cfg: c, timerSlot: -1, base: c.Priority, tracks: make(map[string]TrackStatus)}
 	r.m.Init(c.machineConfig())
 	addrs := c.advertAddrs()
 	r.advAddrs = slices.Clone(addrs)

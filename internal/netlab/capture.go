@@ -21,7 +21,7 @@ import (
 // Frame is one captured Ethernet frame.
 type Frame struct {
 	// Time is when the frame entered the bridge (CaptureSent: left its
-	// sender), stamped by the kernel (SO_TIMESTAMPNS): wire time, not
+	// sender), stamped by the kernel in the capture's ring: wire time, not
 	// when the capture's goroutine got to it, so intervals between frames
 	// stay right on a busy machine.
 	Time time.Time
