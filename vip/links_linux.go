@@ -233,7 +233,7 @@ func (l *Linux) relinkLocked(li linkInfo) {
 				continue
 			}
 			old := ha
-			if err := delAddress(l.nl, l.request(old)); err != nil {
+			if err := delAddress(l.addrQ, l.request(old)); err != nil {
 				l.log.Debug("removing a VIP from the interface's former index", zap.Error(err))
 			}
 			k := addrKey{ifindex: old.ifindex, addr: old.prefix.Addr()}
@@ -243,7 +243,7 @@ func (l *Linux) relinkLocked(li linkInfo) {
 			ha.ifindex = li.index
 			hs.addrs[i] = ha
 			l.byAddr[addrKey{ifindex: ha.ifindex, addr: ha.prefix.Addr()}] = hs
-			if err := addAddress(l.nl, l.request(ha), true); err != nil {
+			if err := addAddress(l.addrQ, l.request(ha), true); err != nil {
 				l.log.Warn("held address: putting it on the re-created interface failed",
 					zap.String("router", hs.key.router), zap.Stringer("address", ha.prefix),
 					zap.String("interface", ha.ifname), zap.Error(err))

@@ -105,6 +105,7 @@ type Linux struct {
 	routerFlag RouterFlag
 
 	nl    *rtnetlink.Conn // requests
+	addrQ *requester      // address requests
 	watch *netlink.Conn   // address notifications; nil with NoRestore
 	// addrs is the host's addresses, kept by watch's notifications; nil
 	// with NoRestore.
@@ -226,6 +227,9 @@ func NewLinux(cfg LinuxConfig) (*Linux, error) {
 	if l.nl, err = rtnetlink.Dial(nil); err != nil {
 		return fail("open rtnetlink", err)
 	}
+	if l.addrQ, err = newRequester(); err != nil {
+		return fail("open rtnetlink for address requests", err)
+	}
 	if err := l.openLinkWatch(); err != nil {
 		l.log.Debug("interfaces are looked up at each call", zap.Error(err))
 	}
@@ -295,6 +299,9 @@ func (l *Linux) closeSockets() error {
 	var errs []error
 	if l.nl != nil {
 		errs = append(errs, l.nl.Close())
+	}
+	if l.addrQ != nil {
+		errs = append(errs, l.addrQ.Close())
 	}
 	if l.watch != nil {
 		errs = append(errs, l.watch.Close())
@@ -575,14 +582,14 @@ func (l *Linux) acquire(ctx context.Context, set vrrp.AddressSet, sched Schedule
 			errs = append(errs, &AddressError{Op: "add", Prefix: ha.prefix, Interface: ha.ifname, Err: err})
 			continue
 		}
-		err := addAddress(l.nl, l.request(ha), true)
+		err := addAddress(l.addrQ, l.request(ha), true)
 		if errors.Is(err, unix.ENODEV) {
 			// The interface was re-created a moment ago and its
 			// notification is not read yet: ask the kernel.
 			if li, lerr := linkByName(l.nl, ha.ifname); lerr == nil && li.index != ha.ifindex {
 				l.links.update(li)
 				ha.ifindex = li.index
-				err = addAddress(l.nl, l.request(ha), true)
+				err = addAddress(l.addrQ, l.request(ha), true)
 			}
 		}
 		if err != nil {
@@ -688,7 +695,7 @@ func (l *Linux) presentOf(ha heldAddr) presentAddr {
 
 func (l *Linux) removeLocked(ha heldAddr) error {
 	l.removals.Add(1)
-	if err := delAddress(l.nl, l.request(ha)); err != nil {
+	if err := delAddress(l.addrQ, l.request(ha)); err != nil {
 		return &AddressError{Op: "remove", Prefix: ha.prefix, Interface: ha.ifname, Err: err}
 	}
 	l.log.Debug("address removed", zap.Stringer("address", ha.prefix), zap.String("interface", ha.ifname))

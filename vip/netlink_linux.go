@@ -62,12 +62,9 @@ const infinityLifetime = 0xffffffff
 
 // addrRequest is an RTM_NEWADDR / RTM_DELADDR body encoded by hand:
 // rtnetlink's AddressAttributes cannot carry IFA_CACHEINFO (the preferred
-// lifetime that keeps an IPv6 VIP from being a source address). Embedding
-// *rtnetlink.AddressMessage makes it an rtnetlink.Message, so it still
-// goes through rtnetlink's connection; only MarshalBinary is ours.
+// lifetime that keeps an IPv6 VIP from being a source address). It goes
+// out through a requester.
 type addrRequest struct {
-	*rtnetlink.AddressMessage
-
 	prefix  netip.Prefix
 	ifindex int
 	label   string // IFA_LABEL, IPv4 only
@@ -147,29 +144,39 @@ func (r addrRequest) MarshalBinary() ([]byte, error) {
 // addAddress adds r. With replace, an address already there is updated in
 // place (flags and lifetimes) and that is not an error; without, the
 // kernel's EEXIST comes back.
-func addAddress(c *rtnetlink.Conn, r addrRequest, replace bool) error {
-	r.AddressMessage = &rtnetlink.AddressMessage{}
-	flags := netlink.Request | netlink.Acknowledge | netlink.Create
+func addAddress(q *requester, r addrRequest, replace bool) error {
+	flags := uint16(unix.NLM_F_CREATE)
 	if replace {
-		flags |= netlink.Replace
+		flags |= unix.NLM_F_REPLACE
 	} else {
-		flags |= netlink.Excl
+		flags |= unix.NLM_F_EXCL
 	}
-	_, err := c.Execute(r, unix.RTM_NEWADDR, flags)
-	return err
+	return addrDo(q, unix.RTM_NEWADDR, flags, r)
 }
 
 // delAddress removes r. An address or interface that is gone already is
 // not an error.
-func delAddress(c *rtnetlink.Conn, r addrRequest) error {
-	r.AddressMessage = &rtnetlink.AddressMessage{}
+func delAddress(q *requester, r addrRequest) error {
 	r.label, r.flags, r.scope, r.broadcast, r.lifetime = "", 0, 0, netip.Addr{}, false
-	_, err := c.Execute(r, unix.RTM_DELADDR, netlink.Request|netlink.Acknowledge)
+	err := addrDo(q, unix.RTM_DELADDR, 0, r)
 	if errors.Is(err, unix.EADDRNOTAVAIL) || errors.Is(err, unix.ENODEV) {
 		return nil
 	}
 	return err
 }
+
+func addrDo(q *requester, typ, flags uint16, r addrRequest) error {
+	body, err := r.MarshalBinary()
+	if err != nil {
+		return err
+	}
+	if err := q.do(typ, flags, body); err != nil {
+		return fmt.Errorf("netlink %s %v: %w", addrOps[typ], r.prefix, err)
+	}
+	return nil
+}
+
+var addrOps = map[uint16]string{unix.RTM_NEWADDR: "RTM_NEWADDR", unix.RTM_DELADDR: "RTM_DELADDR"}
 
 // Netconf attributes (linux/netconf.h), not in x/sys/unix.
 const (

@@ -81,7 +81,7 @@ func (l *Linux) restore(ifindex int, addr netip.Addr, bits int) {
 }
 
 func (l *Linux) restoreLocked(hs *heldSet, ha heldAddr) {
-	err := addAddress(l.nl, l.request(ha), false)
+	err := addAddress(l.addrQ, l.request(ha), false)
 	if errors.Is(err, unix.EEXIST) {
 		return
 	}
