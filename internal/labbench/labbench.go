@@ -297,6 +297,7 @@ func setupInterfaces(tb testing.TB, lab *netlab.Lab, s Scenario, h1, h2 *netlab.
 		return l
 	}
 	var sw strings.Builder
+	var ports []string // the switch's ends
 	hosts := map[*netlab.Host]*strings.Builder{h1: {}, h2: {}}
 	// One bridge per segment rather than one filtered bridge: a bridge
 	// floods a multicast frame to each of its ports, inside the sender's
@@ -308,6 +309,7 @@ func setupInterfaces(tb testing.TB, lab *netlab.Lab, s Scenario, h1, h2 *netlab.
 		fmt.Fprintf(&sw, "link add %s type bridge mcast_snooping 0 stp_state 0\nlink set %s up\n", br, br)
 		for _, h := range []*netlab.Host{h1, h2} {
 			port := fmt.Sprintf("s%dh%d", k, h.Index)
+			ports = append(ports, port)
 			fmt.Fprintf(&sw, "link add %s type veth peer name %s netns %s\n", port, s.Interface(k), h.Namespace)
 			fmt.Fprintf(&sw, "link set %s master %s\nlink set %s up\n", port, br, port)
 			fmt.Fprintf(hosts[h], "addr add %s/24 dev %s\nlink set %s up\n", vlanAddr(k, byte(h.Index)), s.Interface(k), s.Interface(k))
@@ -325,12 +327,6 @@ func setupInterfaces(tb testing.TB, lab *netlab.Lab, s Scenario, h1, h2 *netlab.
 	run(sw.String(), "ip", "-n", lab.SwitchNamespace(), "-batch", "-")
 	run(hosts[h1].String(), "ip", "-n", h1.Namespace, "-batch", "-")
 	run(hosts[h2].String(), "ip", "-n", h2.Namespace, "-batch", "-")
-	var ports []string
-	for k := range s.ifaces() {
-		for _, h := range []*netlab.Host{h1, h2} {
-			ports = append(ports, fmt.Sprintf("s%dh%d", k, h.Index))
-		}
-	}
 	threadedRx(tb, lab, h1, h2, l.Interfaces, ports)
 	return l
 }
