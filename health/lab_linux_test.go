@@ -209,14 +209,16 @@ func TestLabTrackedScriptFailureMovesMaster(t *testing.T) {
 			if p := r1.r.Priority(); p != 90 {
 				t.Errorf("failing master's priority %d, want 150 - 60 = 90", p)
 			}
-			dropped, ok := r1.priorityChanged(flipped, 90)
-			if !ok {
-				t.Fatal("no priority event on the master")
-			}
-			at, ok := r2.becameMaster(flipped)
-			if !ok {
-				t.Fatal("no Master event on the backup")
-			}
+			// The events come after the state readers see: wait for them.
+			var dropped, at time.Time
+			waitFor(t, "the priority event on the master", func() (ok bool) {
+				dropped, ok = r1.priorityChanged(flipped, 90)
+				return ok
+			})
+			waitFor(t, "the Master event on the backup", func() (ok bool) {
+				at, ok = r2.becameMaster(flipped)
+				return ok
+			})
 			// The bound: the fall-th failing run starts at most
 			// fall × interval after the flip, and the backup's down timer
 			// started at the last advert it accepted, no later than the
