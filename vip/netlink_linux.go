@@ -151,32 +151,31 @@ func addAddress(q *requester, r addrRequest, replace bool) error {
 	} else {
 		flags |= unix.NLM_F_EXCL
 	}
-	return addrDo(q, unix.RTM_NEWADDR, flags, r)
+	return addrDo(q, unix.RTM_NEWADDR, "RTM_NEWADDR", flags, r)
 }
 
 // delAddress removes r. An address or interface that is gone already is
 // not an error.
 func delAddress(q *requester, r addrRequest) error {
 	r.label, r.flags, r.scope, r.broadcast, r.lifetime = "", 0, 0, netip.Addr{}, false
-	err := addrDo(q, unix.RTM_DELADDR, 0, r)
+	err := addrDo(q, unix.RTM_DELADDR, "RTM_DELADDR", 0, r)
 	if errors.Is(err, unix.EADDRNOTAVAIL) || errors.Is(err, unix.ENODEV) {
 		return nil
 	}
 	return err
 }
 
-func addrDo(q *requester, typ, flags uint16, r addrRequest) error {
+// addrDo sends r as a request of type typ, named in its error.
+func addrDo(q *requester, typ uint16, name string, flags uint16, r addrRequest) error {
 	body, err := r.MarshalBinary()
 	if err != nil {
 		return err
 	}
 	if err := q.do(typ, flags, body); err != nil {
-		return fmt.Errorf("netlink %s %v: %w", addrOps[typ], r.prefix, err)
+		return fmt.Errorf("netlink %s %v: %w", name, r.prefix, err)
 	}
 	return nil
 }
-
-var addrOps = map[uint16]string{unix.RTM_NEWADDR: "RTM_NEWADDR", unix.RTM_DELADDR: "RTM_DELADDR"}
 
 // Netconf attributes (linux/netconf.h), not in x/sys/unix.
 const (

@@ -39,7 +39,7 @@ func TestRequesterReturnsTheKernelsAnswer(t *testing.T) {
 		if err := delAddress(q, r); err != nil {
 			t.Errorf("delete: %v", err)
 		}
-		if err := addrDo(q, unix.RTM_DELADDR, 0, r); !errors.Is(err, unix.EADDRNOTAVAIL) {
+		if err := addrDo(q, unix.RTM_DELADDR, "RTM_DELADDR", 0, r); !errors.Is(err, unix.EADDRNOTAVAIL) {
 			t.Errorf("deleting an address that is gone: %v, want EADDRNOTAVAIL", err)
 		}
 		if err := delAddress(q, r); err != nil {

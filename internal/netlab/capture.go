@@ -35,6 +35,25 @@ type Frame struct {
 // a few thousand frames.
 const captureRing = 8 << 20
 
+// dropAll is a socket filter that keeps nothing.
+var dropAll = assemble([]bpf.Instruction{bpf.RetConstant{Val: 0}})
+
+// assemble assembles a program of the fixed shapes here.
+func assemble(prog []bpf.Instruction) []bpf.RawInstruction {
+	raw, err := bpf.Assemble(prog)
+	if err != nil {
+		panic(err) // the programs here always assemble
+	}
+	return raw
+}
+
+// attachFilter sets fd's socket filter to prog.
+func attachFilter(fd int, prog []bpf.RawInstruction) error {
+	return unix.SetsockoptSockFprog(fd, unix.SOL_SOCKET, unix.SO_ATTACH_FILTER, &unix.SockFprog{
+		Len: uint16(len(prog)), Filter: (*unix.SockFilter)(unsafe.Pointer(&prog[0])),
+	})
+}
+
 // interfaceFilter accepts the frames received on one of the interfaces
 // idx, or with sent those sent on one of them.
 func interfaceFilter(idx []uint32, sent bool) []bpf.RawInstruction {
@@ -51,11 +70,7 @@ func interfaceFilter(idx []uint32, sent bool) []bpf.RawInstruction {
 		prog = append(prog, bpf.JumpIf{Cond: bpf.JumpEqual, Val: x, SkipTrue: uint8(len(idx) - i)})
 	}
 	prog = append(prog, bpf.RetConstant{Val: 0}, bpf.RetConstant{Val: math.MaxUint32})
-	raw, err := bpf.Assemble(prog)
-	if err != nil {
-		panic(err) // a program of this shape always assembles
-	}
-	return raw
+	return assemble(prog)
 }
 
 // Capture records every frame that crosses the lab's bridge.
@@ -194,10 +209,7 @@ func openCapture(do func(func() error) error, names []string, sent bool, ringSiz
 		bindTo := int(idx[0])
 		if len(idx) > 1 || sent {
 			bindTo = 0
-			prog := interfaceFilter(idx, sent)
-			if err := unix.SetsockoptSockFprog(fd, unix.SOL_SOCKET, unix.SO_ATTACH_FILTER, &unix.SockFprog{
-				Len: uint16(len(prog)), Filter: (*unix.SockFilter)(unsafe.Pointer(&prog[0])),
-			}); err != nil {
+			if err := attachFilter(fd, interfaceFilter(idx, sent)); err != nil {
 				return fail("SO_ATTACH_FILTER", err)
 			}
 		}
@@ -273,16 +285,8 @@ func (s *captureSock) block(i int) ([]byte, *atomic.Uint32) {
 // block it was filling within captureBlockTimeout, and closing the socket
 // sooner would lose its frames.
 func (s *captureSock) drain() {
-	prog, err := bpf.Assemble([]bpf.Instruction{bpf.RetConstant{Val: 0}})
-	if err != nil {
-		panic(err)
-	}
 	var serr error
-	if err := s.raw.Control(func(fd uintptr) {
-		serr = unix.SetsockoptSockFprog(int(fd), unix.SOL_SOCKET, unix.SO_ATTACH_FILTER, &unix.SockFprog{
-			Len: uint16(len(prog)), Filter: (*unix.SockFilter)(unsafe.Pointer(&prog[0])),
-		})
-	}); err != nil || serr != nil {
+	if err := s.raw.Control(func(fd uintptr) { serr = attachFilter(int(fd), dropAll) }); err != nil || serr != nil {
 		return // closed already
 	}
 	for deadline := time.Now().Add(time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
